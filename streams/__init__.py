@@ -1,0 +1,1 @@
+"""newsstream: Kafka -> Faust -> Elasticsearch news ingestion."""

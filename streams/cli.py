@@ -1,0 +1,56 @@
+"""The ``newsstream`` command: a thin dispatcher.
+
+Each subcommand lives in the module that owns its concern and exposes
+``add_parser(subparsers)``, which registers the command and sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from streams import logs, settings
+
+COMMAND_MODULES: list[str] = [
+    "streams.services.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsstream",
+        description="News ingestion: Kafka -> Faust (dedup, language, NER) -> Elasticsearch",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    cfg = sub.add_parser("config", help="print the configuration variables and their values")
+    cfg.set_defaults(func=_config)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> int:
+    current = settings.load()
+    for env, default, meaning in settings.describe():
+        name = next(
+            f for f in current.__dataclass_fields__.values() if f.metadata["env"] == env
+        ).name
+        value = getattr(current, name)
+        if "PASSWORD" in env or "API_KEY" in env:
+            value = "***" if value else None
+        print(f"{env}={value if value is not None else ''}    # {meaning} (default {default})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    s = settings.load()
+    logs.setup(s.log_level, s.log_format if args.command == "worker" else "text")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The shared vocabulary of the pipeline: plain, typed, JSON-friendly records.
+
+Every stage is a pure function between these records; Kafka carries them as JSON
+(``to_dict``/``from_dict``), so the Faust agents and ``newsstream enrich`` see the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """A validated input article (the contract in ``schemas/article.schema.json``)."""
+
+    id: str  # the input's id, or a hash of the canonical URL
+    url: str | None
+    canonical_url: str | None
+    title: str | None = None
+    body: str | None = None
+    published_at: str | None = None  # RFC 3339, normalized to UTC
+    source: str | None = None
+    language_hint: str | None = None  # the contract's `language`: a hint only
+    authors: tuple[str, ...] = ()
+    summary: str | None = None
+    tags: tuple[str, ...] = ()
+    title_translations: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown fields, carried along
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["authors"] = list(self.authors)
+        d["tags"] = list(self.tags)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Article:
+        d = dict(d)
+        d["authors"] = tuple(d.get("authors") or ())
+        d["tags"] = tuple(d.get("tags") or ())
+        d["title_translations"] = dict(d.get("title_translations") or {})
+        d["extra"] = dict(d.get("extra") or {})
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class DedupInfo:
+    """What the dedup stage decided about one article.
+
+    kind: ``new`` (first sighting), ``revision`` (same id, changed content), ``replay`` (same id,
+    same content: a redelivery, not a duplicate), ``exact`` (same content under another id: not
+    indexed again, only counted on the original), ``near`` (similar content: indexed, marked).
+    """
+
+    kind: str
+    content_hash: str
+    story_id: str
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    first_seen: str | None = None  # RFC 3339; kept across revisions
+    duplicate_count: int = 0  # copies seen of this original (absolute, replay-safe)
+    duplicate_sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["duplicate_sources"] = list(self.duplicate_sources)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DedupInfo:
+        d = dict(d)
+        d["duplicate_sources"] = tuple(d.get("duplicate_sources") or ())
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Language:
+    """A detected language: ISO 639-1 code (``und`` when undecidable) and a confidence 0..1."""
+
+    code: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+UNDETERMINED = Language("und", 0.0)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity with character offsets into ``field`` of the article."""
+
+    text: str
+    label: str  # PERSON | ORG | LOCATION | MISC
+    start: int
+    end: int
+    field: str  # "title", "body", "summary" or "title_translations.<lang>"
+    normalized: str
+    language: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
