@@ -1,0 +1,455 @@
+"""Common parts of the local services (`newsstream services up|down|status`).
+
+Why this exists: the project runs a REAL Kafka broker and a REAL Elasticsearch node without
+Docker, fetched from Maven Central and started as plain background JVMs. Each service module
+(kafka.py, elasticsearch.py) only knows its own command line and health check; everything
+about Java discovery, pid files, ports, waiting and stopping lives here, so both behave the
+same and every failure reaches the user as ONE actionable line (:class:`ServiceError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from xml.sax.saxutils import escape
+
+MIN_JAVA = 17
+DEPENDENCY_PLUGIN = "3.8.1"  # pinned: the super-POM's default is ancient and slow to resolve
+
+
+class ServiceError(Exception):
+    """A failure the user can act on; ``str(err)`` is one line that says what to do."""
+
+
+@dataclass
+class ServiceStatus:
+    """What ``newsstream services status`` prints for one service."""
+
+    name: str
+    running: bool
+    pid: int | None
+    port: int
+    version: str
+
+    def line(self) -> str:
+        state = "running" if self.running else "stopped"
+        pid = self.pid if self.pid is not None else "-"
+        return f"{self.name:14s} {state:8s} version={self.version} port={self.port} pid={pid}"
+
+
+class Service(Protocol):
+    """One local service; implementations are built from a ``streams.settings.Settings``."""
+
+    name: str
+
+    def ensure_artifacts(self) -> None:
+        """Fetch/build once into settings.cache_dir (outside git); reuse afterwards."""
+        ...
+
+    def start(self) -> bool:
+        """Start in the background and wait healthy; False (no-op) if already up."""
+        ...
+
+    def stop(self) -> bool:
+        """Stop exactly the process of our pid file (and its group); False if none."""
+        ...
+
+    def healthy(self) -> bool: ...
+
+    def status(self) -> ServiceStatus: ...
+
+
+# --- Java -------------------------------------------------------------------------------------
+
+_JAVA_MISSING = "Java 17+ not found: install OpenJDK 17 or set JAVA_HOME"
+
+
+def java_version(java: Path) -> int | None:
+    """Major version of a ``java`` executable (8 for 1.8), or None if it does not run."""
+    try:
+        out = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not m:
+        return None
+    major = int(m.group(1))
+    if major == 1 and m.group(2):  # "1.8.0_392" style
+        major = int(m.group(2))
+    return major
+
+
+def java_home(env: Mapping[str, str] | None = None) -> Path:
+    """The Java 17+ home: JAVA_HOME first, then ``java`` on PATH; else ServiceError."""
+    env = os.environ if env is None else env
+    candidates: list[tuple[str, Path]] = []
+    if env.get("JAVA_HOME"):
+        home = Path(env["JAVA_HOME"])
+        candidates.append(("JAVA_HOME", home))
+    on_path = shutil.which("java", path=env.get("PATH", ""))
+    if on_path:
+        candidates.append(("PATH", Path(on_path).resolve().parent.parent))
+    too_old: list[str] = []
+    for origin, home in candidates:
+        exe = home / "bin" / "java"
+        if not exe.is_file():
+            continue
+        major = java_version(exe)
+        if major is None:
+            continue
+        if major >= MIN_JAVA:
+            return home
+        too_old.append(f"{exe} is Java {major} (from {origin})")
+    if too_old:
+        raise ServiceError(f"{_JAVA_MISSING} ({'; '.join(too_old)})")
+    raise ServiceError(_JAVA_MISSING)
+
+
+def java_executable(env: Mapping[str, str] | None = None) -> Path:
+    """``<java_home>/bin/java``."""
+    return java_home(env) / "bin" / "java"
+
+
+# --- Ports ------------------------------------------------------------------------------------
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something listens on (or otherwise holds) ``host:port``.
+
+    Binding (with SO_REUSEADDR, as the JVM does) catches listeners on 0.0.0.0 too, while a
+    socket left in TIME_WAIT by a service we just stopped does not count as busy.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    """True when a TCP connection to ``host:port`` is accepted (someone is listening)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def busy_port_message(service: str, port: int, env_var: str) -> str:
+    """The one-line error for a port that another process holds."""
+    return (
+        f"{service}: port {port} is already in use by another process: "
+        f"stop that process or set {env_var} to a free port"
+    )
+
+
+def check_ports_free(service: str, ports: Mapping[int, str]) -> None:
+    """Raise ServiceError naming the first busy port and the env var that moves it."""
+    for port, env_var in ports.items():
+        if port_in_use(port):
+            raise ServiceError(busy_port_message(service, port, env_var))
+
+
+def free_port() -> int:
+    """An ephemeral port that is free right now (for tests of a second instance)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- Pid files and processes ------------------------------------------------------------------
+
+
+def write_pid(path: Path, pid: int) -> None:
+    """Write ``pid`` atomically (a half-written pid file must never be read)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(f"{pid}\n")
+    tmp.replace(path)
+
+
+def read_pid(path: Path) -> int | None:
+    """The pid in ``path``, or None when the file is missing or garbage."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid`` if it is our own child that exited (else it lingers as a zombie)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when ``pid`` runs (a zombie counts as dead)."""
+    if not pid or pid <= 0:
+        return False
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state not in ("Z", "X")
+
+
+def pid_cmdline(pid: int) -> str:
+    """The command line of ``pid`` (NUL separators as spaces), '' if unknown."""
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def pid_is_ours(pid: int | None, marker: str) -> bool:
+    """Alive AND its command line contains ``marker`` (guards against a recycled pid)."""
+    return pid_alive(pid) and marker in pid_cmdline(pid or 0)
+
+
+def spawn(
+    cmd: Sequence[str],
+    log_path: Path,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Start ``cmd`` detached in its own process group, output appended to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(cwd) if cwd else None,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return proc.pid
+
+
+def stop_pid(pid: int, timeout: float = 30.0) -> bool:
+    """SIGTERM the process (its whole group when it leads one), SIGKILL after ``timeout``.
+
+    Returns True when the process is gone at the end.
+    """
+    if not pid_alive(pid):
+        return True
+    try:
+        group = os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return True
+
+    def send(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            break
+        time.sleep(0.2)
+    else:
+        send(signal.SIGKILL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and pid_alive(pid):
+            time.sleep(0.1)
+    if group:  # leftovers of the group (children that outlived the leader)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    return not pid_alive(pid)
+
+
+# --- Waiting and logs -------------------------------------------------------------------------
+
+
+def log_tail(path: Path, n: int = 40) -> str:
+    """The last ``n`` lines of ``path`` ('' when it does not exist)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-n:])
+
+
+def wait_until(
+    pred: Callable[[], bool],
+    timeout: float,
+    what: str,
+    log_path: Path | None = None,
+    *,
+    pid: int | None = None,
+    interval: float = 0.5,
+) -> None:
+    """Poll ``pred`` until true; ServiceError (with the log's last 40 lines) on timeout.
+
+    When ``pid`` is given and that process dies first, fail at once instead of waiting out
+    the timeout: a JVM that exits on a bad config should be reported in seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if pred():
+                return
+        except Exception:  # a health probe that throws just means "not yet"
+            pass
+        if pid is not None and not pid_alive(pid):
+            reason = f"{what}: the process exited during startup"
+            break
+        if time.monotonic() >= deadline:
+            reason = f"{what}: not ready after {timeout:.0f}s"
+            break
+        time.sleep(interval)
+    tail = log_tail(log_path, 40) if log_path else ""
+    where = f" (log: {log_path})" if log_path else ""
+    if tail:
+        # The message's first line is the actionable one; the tail follows for diagnosis.
+        raise ServiceError(f"{reason}{where}\n--- last lines of the log ---\n{tail}")
+    raise ServiceError(f"{reason}{where}")
+
+
+# --- Maven ------------------------------------------------------------------------------------
+
+_COMPLETE = ".complete"
+
+
+def _pom(coordinates: Sequence[str], exclusions: Sequence[str]) -> str:
+    excl = "".join(
+        "<exclusion><groupId>{}</groupId><artifactId>{}</artifactId></exclusion>".format(
+            *(escape(p) for p in e.split(":")[:2])
+        )
+        for e in exclusions
+    )
+    deps = []
+    for coord in coordinates:
+        parts = coord.split(":")
+        if len(parts) not in (3, 4):
+            raise ValueError(f"expected group:artifact:version[:classifier], got {coord!r}")
+        g, a, v = (escape(p) for p in parts[:3])
+        classifier = f"<classifier>{escape(parts[3])}</classifier>" if len(parts) == 4 else ""
+        deps.append(
+            f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId>"
+            f"<version>{v}</version>{classifier}<exclusions>{excl}</exclusions></dependency>"
+        )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>newsstream.local</groupId>
+  <artifactId>fetch</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>{"".join(deps)}</dependencies>
+  <build><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId>
+    <artifactId>maven-dependency-plugin</artifactId>
+    <version>{DEPENDENCY_PLUGIN}</version>
+  </plugin></plugins></build>
+</project>
+"""
+
+
+def fetched_jars(dest: Path) -> list[Path] | None:
+    """The jars of a completed :func:`maven_fetch` into ``dest``, or None if not done."""
+    if not (dest / _COMPLETE).is_file():
+        return None
+    return sorted((dest / "lib").glob("*.jar"))
+
+
+def maven_fetch(
+    coordinates: Sequence[str],
+    dest: Path,
+    *,
+    what: str,
+    exclusions: Sequence[str] = (),
+    timeout: float = 1800.0,
+) -> list[Path]:
+    """Copy ``coordinates`` and their runtime dependencies into ``dest/lib``, once.
+
+    Why Maven: Central is the one reachable source of Kafka and Elasticsearch jars here, and
+    Maven resolves the transitive closure (and caches it in ~/.m2) better than we could.
+    A ``.complete`` marker makes later calls free; a half-finished fetch is redone.
+    """
+    done = fetched_jars(dest)
+    if done:
+        return done
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise ServiceError(
+            f"could not download {what} from Maven Central: Maven (mvn) is not installed"
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    lib = dest / "lib"
+    if lib.exists():
+        shutil.rmtree(lib)
+    (dest / "pom.xml").write_text(_pom(coordinates, exclusions))
+    env = dict(os.environ)
+    with contextlib.suppress(ServiceError):
+        env["JAVA_HOME"] = str(java_home())
+    cmd = [
+        mvn, "-q", "-B", "-f", str(dest / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={lib}", "-DincludeScope=runtime",
+    ]  # fmt: skip
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
+    except subprocess.TimeoutExpired:
+        raise ServiceError(
+            f"could not download {what} from Maven Central: mvn timed out after {timeout:.0f}s"
+        ) from None
+    (dest / "mvn.log").write_text(out.stdout + out.stderr)
+    if out.returncode != 0:
+        lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
+        errors = [ln for ln in lines if ln.startswith("[ERROR]")]
+        last = errors[0] if errors else lines[-1] if lines else f"exit {out.returncode}"
+        raise ServiceError(f"could not download {what} from Maven Central: {last[:300]}")
+    jars = sorted(lib.glob("*.jar"))
+    if not jars:
+        raise ServiceError(f"could not download {what} from Maven Central: no jars were copied")
+    (dest / _COMPLETE).write_text("\n".join(coordinates) + "\n")
+    return jars
+
+
+def service_dir(services_dir: str | Path, name: str) -> Path:
+    """``<services_dir>/<name>``, created; data, logs and the pid file live there."""
+    path = Path(services_dir).expanduser().resolve() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
