@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import shutil
@@ -409,12 +410,28 @@ def maven_fetch(
     done = fetched_jars(dest)
     if done:
         return done
+    dest.mkdir(parents=True, exist_ok=True)
+    # Two `up`s at once (a user and a test run) must not fetch into the same dir together.
+    with open(dest / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = fetched_jars(dest)
+        if done:
+            return done
+        return _maven_fetch_locked(coordinates, dest, what, exclusions, timeout)
+
+
+def _maven_fetch_locked(
+    coordinates: Sequence[str],
+    dest: Path,
+    what: str,
+    exclusions: Sequence[str],
+    timeout: float,
+) -> list[Path]:
     mvn = shutil.which("mvn")
     if not mvn:
         raise ServiceError(
             f"could not download {what} from Maven Central: Maven (mvn) is not installed"
         )
-    dest.mkdir(parents=True, exist_ok=True)
     lib = dest / "lib"
     if lib.exists():
         shutil.rmtree(lib)
