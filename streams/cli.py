@@ -14,6 +14,7 @@ from streams import logs, settings
 
 COMMAND_MODULES: list[str] = [
     "streams.services.cli",
+    "streams.worker",
 ]
 
 

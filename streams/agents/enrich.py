@@ -1,0 +1,78 @@
+"""Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
+
+Batches come from ``take_events`` and go to the NER process pool in one call, so the event loop
+only awaits (heartbeats keep flowing). Faust acks a batch's events after this body has sent its
+documents; the producer is flushed before any commit, so nothing is recorded as done too early.
+A batch that fails is retried article by article, so one poison article is dead-lettered alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from streams import documents, metrics
+from streams.agents.common import dead_letter
+from streams.app import app, enriched_topic, settings, unique_topic
+from streams.enrich import EnrichPool
+from streams.model import Article, DedupInfo
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@app.agent(unique_topic, concurrency=1)
+async def enrich(stream: Any) -> None:
+    async with EnrichPool(settings) as pool:
+        async for events in stream.take_events(
+            settings.nlp_batch_size, within=settings.nlp_batch_seconds
+        ):
+            parsed: list[tuple[Any, Article, DedupInfo]] = []
+            for event in events:
+                try:
+                    value = event.value
+                    parsed.append(
+                        (event, Article.from_dict(value["article"]), DedupInfo.from_dict(value["dedup"]))
+                    )
+                except Exception as exc:
+                    await dead_letter(_raw(event), "enrich", "bad_internal_message", repr(exc), event.message)
+            if not parsed:
+                continue
+            started = time.perf_counter()
+            try:
+                results = await pool.enrich([a for _, a, _ in parsed])
+            except Exception:
+                log.exception("NER batch failed; retrying one by one", extra={"size": len(parsed)})
+                results = []
+                for event, article, _ in parsed:
+                    try:
+                        results.extend(await pool.enrich([article]))
+                    except Exception as exc:
+                        results.append(exc)
+            metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - started)
+            ingested_at = _now()
+            for (event, article, dedup), result in zip(parsed, results, strict=True):
+                if isinstance(result, BaseException):
+                    await dead_letter(_raw(event), "enrich", "nlp_error", repr(result), event.message)
+                    continue
+                try:
+                    doc = documents.build_document(article, dedup, result, ingested_at)
+                except Exception as exc:
+                    await dead_letter(_raw(event), "enrich", "document_error", repr(exc), event.message)
+                    continue
+                metrics.ENRICHED.inc()
+                for ent in result.entities:
+                    metrics.ENTITIES.labels(ent.label).inc()
+                await enriched_topic.send(key=article.id.encode(), value=documents.document_message(doc))
+
+
+def _raw(event: Any) -> bytes:
+    """The message as it was on the internal topic, for the DLQ envelope."""
+    import json
+
+    return json.dumps(event.value, ensure_ascii=False, default=str).encode()

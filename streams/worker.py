@@ -1,0 +1,70 @@
+"""``newsstream worker``: run every stage's agent in one Faust worker.
+
+Also serves ``/metrics`` (Prometheus) and ``/health`` on the worker's web port (127.0.0.1 by
+default: set NEWSSTREAM_WEB_HOST to expose it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+AGENT_MODULES = [
+    "streams.agents.validate",
+    "streams.agents.dedup",
+    "streams.agents.enrich",
+    "streams.agents.index",
+]
+
+
+_pages_added = False
+
+
+def load_agents() -> Any:
+    """Import the app and register every agent and web page; returns the app."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from streams.app import app
+    from streams.metrics import REGISTRY
+
+    for name in AGENT_MODULES:
+        importlib.import_module(name)
+
+    global _pages_added
+    if not _pages_added:
+        _pages_added = True
+
+        @app.page("/metrics")
+        async def metrics_page(web: Any, request: Any) -> Any:
+            return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+        @app.page("/health")
+        async def health_page(web: Any, request: Any) -> Any:
+            return web.json(
+                {
+                    "status": "ok",
+                    "rebalancing": bool(app.rebalancing),
+                    "agents": sorted(a.name for a in app.agents.values()),
+                    "assigned": sorted(
+                        f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives()
+                    ),
+                }
+            )
+
+    return app
+
+
+def run(args: argparse.Namespace) -> int:
+    import faust
+
+    app = load_agents()
+    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("worker", help="run the pipeline worker (all stages) in the foreground")
+    p.add_argument("--loglevel", default="info", help="Faust log level (default info)")
+    p.set_defaults(func=run)
