@@ -1,0 +1,100 @@
+"""``newsstream services up|down|status [--only NAME]``: the local Kafka and Elasticsearch.
+
+Why a command of our own: one line brings up the real broker and search node the pipeline,
+the demo and the integration tests need, on any machine with Java 17+ and Maven, and one line
+removes them again (exactly our processes, found through their pid files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from streams import settings
+from streams.services.base import Service, ServiceError
+
+# Start order; `down` goes in reverse. The ONE place a service is registered:
+# name -> "module:Class", imported lazily so one broken service cannot block the others.
+SERVICES: dict[str, str] = {
+    "kafka": "streams.services.kafka:KafkaService",
+    # "elasticsearch": "streams.services.elasticsearch:ElasticsearchService",
+}
+
+
+def build(name: str, s: settings.Settings | None = None) -> Service:
+    """Instantiate the registered service ``name`` from the current settings."""
+    module, _, cls = SERVICES[name].partition(":")
+    service: Service = getattr(importlib.import_module(module), cls)(s or settings.load())
+    return service
+
+
+def _selected(args: argparse.Namespace) -> list[str]:
+    return [args.only] if args.only else list(SERVICES)
+
+
+def _fail(name: str, err: ServiceError) -> int:
+    print(f"{name}: error: {err}", file=sys.stderr)
+    return 1
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    s = settings.load()
+    for name in _selected(args):
+        t0 = time.monotonic()
+        try:
+            svc = build(name, s)
+            started = svc.start()
+            st = svc.status()
+        except ServiceError as err:
+            return _fail(name, err)
+        where = f"127.0.0.1:{st.port}, version {st.version}, pid {st.pid}"
+        if started:
+            print(f"{name}: started ({where}) in {time.monotonic() - t0:.1f}s")
+        else:
+            print(f"{name}: already running ({where}); nothing to do")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    s = settings.load()
+    for name in reversed(_selected(args)):
+        try:
+            svc = build(name, s)
+            pid = svc.status().pid
+            stopped = svc.stop()
+        except ServiceError as err:
+            return _fail(name, err)
+        print(f"{name}: stopped (pid {pid})" if stopped else f"{name}: not running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 when every selected service runs, 3 otherwise (LSB "not running")."""
+    s = settings.load()
+    all_up = True
+    for name in _selected(args):
+        try:
+            st = build(name, s).status()
+        except ServiceError as err:
+            return _fail(name, err)
+        all_up = all_up and st.running
+        print(st.line())
+    return 0 if all_up else 3
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "services", help="start/stop/inspect the local Kafka and Elasticsearch (real servers)"
+    )
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+    for action, func, text in (
+        ("up", cmd_up, "start (fetching jars from Maven Central once); no-op if already up"),
+        ("down", cmd_down, "stop exactly the processes of our pid files"),
+        ("status", cmd_status, "name, state, version, port, pid (exit 3 if one is down)"),
+    ):
+        sp = sub.add_parser(action, help=text)
+        sp.add_argument("--only", choices=list(SERVICES), help="act on one service only")
+        sp.set_defaults(func=func)
