@@ -1,0 +1,178 @@
+"""Fixtures for tests against the real Kafka and Elasticsearch.
+
+The services are started by the test command (``newsstream services run -- pytest``); these
+fixtures only check they answer, and give each test its own topics, index alias, consumer
+group and worker process, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from streams import settings as settings_mod
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def services() -> settings_mod.Settings:
+    """The running services (fail fast, with a clear message, if they are not up)."""
+    s = settings_mod.load()
+    host, _, port = s.kafka_bootstrap.split(",")[0].rpartition(":")
+    try:
+        socket.create_connection((host or "localhost", int(port)), timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"Kafka is not reachable at {s.kafka_bootstrap} ({exc}): run `make up`")
+    try:
+        urllib.request.urlopen(s.es_url, timeout=10).read()
+    except OSError as exc:
+        pytest.fail(f"Elasticsearch is not reachable at {s.es_url} ({exc}): run `make up`")
+    return s
+
+
+@dataclass
+class Namespace:
+    """Topic/alias/group names private to one test, as environment variables."""
+
+    tag: str
+    tmp: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def settings(self) -> settings_mod.Settings:
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            return settings_mod.load()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+@pytest.fixture()
+def namespace(services: settings_mod.Settings, tmp_path: Path) -> Iterator[Namespace]:
+    tag = "t" + uuid.uuid4().hex[:10]
+    ns = Namespace(tag=tag, tmp=tmp_path)
+    ns.env = {
+        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
+        "NEWSSTREAM_ES_ALIAS": f"{tag}-articles",
+        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
+        "NEWSSTREAM_DATA_DIR": str(tmp_path / "faust"),
+        "NEWSSTREAM_PARTITIONS": os.environ.get("NEWSSTREAM_TEST_PARTITIONS", "2"),
+        "NEWSSTREAM_LOG_FORMAT": "text",
+        "NEWSSTREAM_NLP_PROCESSES": os.environ.get("NEWSSTREAM_TEST_NLP_PROCESSES", "1"),
+    }
+    yield ns
+
+
+@dataclass
+class Worker:
+    """A ``newsstream worker`` subprocess with its own web port and log file."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    web_port: int
+
+    def health(self) -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/health", timeout=2).read()
+            return True
+        except OSError:
+            return False
+
+    def log_tail(self, n: int = 60) -> str:
+        lines = self.log.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=30)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
+    """Start workers for this test's namespace; all are stopped at the end."""
+    workers: list[Worker] = []
+
+    def start(name: str = "w", extra_env: dict[str, str] | None = None, timeout: float = 180) -> Worker:
+        port = _free_port()
+        log = namespace.tmp / f"worker-{name}-{len(workers)}.log"
+        env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(port)}
+        env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{name}")
+        env.update(extra_env or {})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
+            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        worker = Worker(proc, log, port)
+        workers.append(worker)
+        deadline = time.monotonic() + timeout
+        while not worker.health():
+            if proc.poll() is not None:
+                pytest.fail(f"worker exited with {proc.returncode}:\n{worker.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker not healthy after {timeout}s:\n{worker.log_tail()}")
+            time.sleep(0.5)
+        return worker
+
+    yield start
+    for w in workers:
+        if w.proc.poll() is None:
+            w.kill(signal.SIGTERM)
+
+
+def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
+    """Poll ``pred`` until truthy; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def run_cli(namespace: Namespace, *args: str, input: bytes | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``newsstream ARGS`` in this test's namespace and return the finished process."""
+    env = {**os.environ, **namespace.env}
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        cwd=ROOT, env=env, input=input.decode() if input is not None else None,
+        capture_output=True, text=True, timeout=timeout,
+    )
