@@ -70,6 +70,11 @@ class Settings:
     max_message_bytes: int = _doc(
         "NEWSSTREAM_MAX_MESSAGE_BYTES", "largest accepted article message (bytes)"
     )
+    topic_max_bytes: int = _doc(
+        "NEWSSTREAM_TOPIC_MAX_BYTES",
+        "max.message.bytes of the input and dead-letter topics: above the article limit, so an"
+        " oversize article reaches the validator and is dead-lettered with its reason",
+    )
 
     # --- Elasticsearch -----------------------------------------------------------------------
     es_url: str = _doc("NEWSSTREAM_ES_URL", "Elasticsearch URL")
@@ -106,6 +111,11 @@ class Settings:
     dedup_horizon_days: float = _doc(
         "NEWSSTREAM_DEDUP_HORIZON_DAYS", "dedup memory horizon; older entries expire"
     )
+    feeds_state: str | None = _doc(
+        "NEWSSTREAM_FEEDS_STATE",
+        "state file of `newsstream feeds` (seen items, ETags); default <services_dir>/feeds-state.json",
+    )
+    user_agent: str = _doc("NEWSSTREAM_USER_AGENT", "User-Agent of the feed poller and page fetcher")
     log_level: str = _doc("NEWSSTREAM_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR")
     log_format: str = _doc("NEWSSTREAM_LOG_FORMAT", "json (structured) or text")
 
@@ -161,6 +171,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_PARTITIONS": "4",
     "NEWSSTREAM_REPLICATION": "1",
     "NEWSSTREAM_MAX_MESSAGE_BYTES": str(2 * 1024 * 1024),
+    "NEWSSTREAM_TOPIC_MAX_BYTES": str(16 * 1024 * 1024),
     "NEWSSTREAM_ES_URL": "http://localhost:{es_port}",
     "NEWSSTREAM_ES_VERIFY_CERTS": "true",
     "NEWSSTREAM_ES_ALIAS": "articles",
@@ -180,6 +191,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_SPACY_MODELS": "",
     "NEWSSTREAM_DEDUP_THRESHOLD": "0.7",
     "NEWSSTREAM_DEDUP_HORIZON_DAYS": "30",
+    "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
     "NEWSSTREAM_LOG_LEVEL": "INFO",
     "NEWSSTREAM_LOG_FORMAT": "json",
     "NEWSSTREAM_SERVICES_DIR": str(REPO_ROOT / ".services"),
