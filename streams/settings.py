@@ -161,6 +161,19 @@ class Settings:
         """Name of an internal topic between stages, e.g. ``topic('unique')``."""
         return f"{self.topic_prefix}.{stage}"
 
+    def pipeline_topics(self) -> list[str]:
+        """Every topic between the stages, in flow order: the one list `newsstream setup` creates.
+
+        Add a stage's internal topic here (not in the stage) so setup and the app agree.
+        """
+        return [
+            self.topic_articles,
+            self.topic("valid"),
+            self.topic("unique"),
+            self.topic("enriched"),
+            self.topic_dlq,
+        ]
+
 
 DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_KAFKA_BOOTSTRAP": "localhost:{kafka_port}",
