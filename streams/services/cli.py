@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
+import subprocess
 import sys
 import time
 
@@ -84,6 +86,53 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all_up else 3
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start what is not running, run CMD, then stop only what this call started.
+
+    Why: ``make test`` must leave a developer's already-running services alone, yet leave
+    nothing behind on CI. Exit code: CMD's (or 1 when a service fails to start).
+    """
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print(
+            "services run: give a command after --, e.g. `services run -- pytest`", file=sys.stderr
+        )
+        return 2
+    s = settings.load()
+    started: list[Service] = []
+    previous = signal.signal(signal.SIGTERM, _raise_exit)
+    try:
+        for name in _selected(args):
+            try:
+                svc = build(name, s)
+                if svc.start():
+                    started.append(svc)
+                    print(f"{name}: started for this run", flush=True)
+                else:
+                    print(f"{name}: already running; left running afterwards", flush=True)
+            except ServiceError as err:
+                return _fail(name, err)
+        try:
+            return subprocess.call(cmd)
+        except OSError as err:
+            print(f"services run: cannot run {cmd[0]}: {err}", file=sys.stderr)
+            return 127
+    finally:
+        for svc in reversed(started):
+            try:
+                svc.stop()
+                print(f"{svc.name}: stopped", flush=True)
+            except ServiceError as err:
+                _fail(svc.name, err)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "services", help="start/stop/inspect the local Kafka and Elasticsearch (real servers)"
@@ -98,3 +147,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         sp = sub.add_parser(action, help=text)
         sp.add_argument("--only", choices=list(SERVICES), help="act on one service only")
         sp.set_defaults(func=func)
+    sp = sub.add_parser(
+        "run", help="start what is not running, run CMD, stop only what was started: run -- CMD"
+    )
+    sp.add_argument("--only", choices=list(SERVICES), help="act on one service only")
+    sp.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+    sp.set_defaults(func=cmd_run)
