@@ -215,7 +215,7 @@ class KafkaService:
             return False
         self.pid_file.unlink(missing_ok=True)  # stale
         java = java_executable()
-        self.ensure_artifacts()
+        # Ports before the download: a busy port should fail in a second, not after a fetch.
         check_ports_free(
             "kafka",
             {
@@ -223,6 +223,7 @@ class KafkaService:
                 self.s.kafka_controller_port: "NEWSSTREAM_KAFKA_CONTROLLER_PORT",
             },
         )
+        self.ensure_artifacts()
         self._write_config()
         self._format_once(java)
         cmd = [
