@@ -442,7 +442,7 @@ def _maven_fetch_locked(
     cmd = [
         mvn, "-q", "-B", "-f", str(dest / "pom.xml"),
         "dependency:copy-dependencies",
-        f"-DoutputDirectory={lib}", "-DincludeScope=runtime",
+        f"-DoutputDirectory={lib}", "-DincludeScope=runtime", "-Dstyle.color=never",
     ]  # fmt: skip
     try:
         out = subprocess.run(
@@ -454,15 +454,30 @@ def _maven_fetch_locked(
         ) from None
     (dest / "mvn.log").write_text(out.stdout + out.stderr)
     if out.returncode != 0:
-        lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith("[ERROR]")]
-        last = errors[0] if errors else lines[-1] if lines else f"exit {out.returncode}"
-        raise ServiceError(f"could not download {what} from Maven Central: {last[:300]}")
+        raise ServiceError(
+            f"could not download {what} from Maven Central: {_mvn_reason(out.stdout + out.stderr)}"
+        )
     jars = sorted(lib.glob("*.jar"))
     if not jars:
         raise ServiceError(f"could not download {what} from Maven Central: no jars were copied")
     (dest / _COMPLETE).write_text("\n".join(coordinates) + "\n")
     return jars
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _mvn_reason(output: str) -> str:
+    """The informative part of Maven's first [ERROR] line (the innermost "Could not ...")."""
+    lines = [_ANSI.sub("", ln).strip() for ln in output.splitlines()]
+    errors = [ln.removeprefix("[ERROR]").strip() for ln in lines if ln.startswith("[ERROR]")]
+    errors = [ln for ln in errors if ln]
+    reason = errors[0] if errors else next((ln for ln in reversed(lines) if ln), "mvn failed")
+    reason = reason.removesuffix("-> [Help 1]").strip()
+    cut = reason.rfind(": Could not ")
+    if cut >= 0:
+        reason = reason[cut + 2 :]
+    return reason[:300]
 
 
 def service_dir(services_dir: str | Path, name: str) -> Path:
