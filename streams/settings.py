@@ -87,6 +87,15 @@ class Settings:
     bulk_max_docs: int = _doc("NEWSSTREAM_BULK_MAX_DOCS", "flush a bulk request at this many docs")
     bulk_max_bytes: int = _doc("NEWSSTREAM_BULK_MAX_BYTES", "... or at this many bytes")
     bulk_max_seconds: float = _doc("NEWSSTREAM_BULK_MAX_SECONDS", "... or after this many seconds")
+    bulk_backoff_initial: float = _doc(
+        "NEWSSTREAM_BULK_BACKOFF_INITIAL", "first retry delay of a failed bulk (seconds; doubles)"
+    )
+    bulk_backoff_max: float = _doc(
+        "NEWSSTREAM_BULK_BACKOFF_MAX", "longest retry delay while Elasticsearch is down (seconds)"
+    )
+    bulk_timeout: float = _doc(
+        "NEWSSTREAM_BULK_TIMEOUT", "timeout of one bulk request before it is retried (seconds)"
+    )
     kibana_url: str = _doc("KIBANA_URL", "Kibana URL for `newsstream kibana import`")
 
     # --- Worker --------------------------------------------------------------------------------
@@ -191,6 +200,9 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_BULK_MAX_DOCS": "500",
     "NEWSSTREAM_BULK_MAX_BYTES": str(5 * 1024 * 1024),
     "NEWSSTREAM_BULK_MAX_SECONDS": "0.5",
+    "NEWSSTREAM_BULK_BACKOFF_INITIAL": "0.2",
+    "NEWSSTREAM_BULK_BACKOFF_MAX": "30",
+    "NEWSSTREAM_BULK_TIMEOUT": "30",
     "KIBANA_URL": "http://localhost:5601",
     "NEWSSTREAM_APP_ID": "newsstream",
     "NEWSSTREAM_DATA_DIR": str(REPO_ROOT / ".services" / "faust"),
