@@ -15,6 +15,9 @@ from streams import logs, settings
 COMMAND_MODULES: list[str] = [
     "streams.services.cli",
     "streams.worker",
+    "streams.setup",
+    "streams.search",
+    "streams.kibana",
 ]
 
 

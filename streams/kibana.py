@@ -1,0 +1,122 @@
+"""``newsstream kibana import``: load the data view, saved search and dashboard into Kibana.
+
+The saved objects live in ``schemas/kibana/*.ndjson`` (Kibana's own export format, written
+for 7.17 so that every 8.x migrates them on import). The import overwrites objects with the
+same ids, so running it again updates rather than duplicates. When the alias is not the
+default ``articles`` (NEWSSTREAM_ES_ALIAS), the data view's pattern follows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from streams.settings import Settings, load
+
+KIBANA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "kibana"
+DEFAULT_PATTERN = "articles*"
+
+
+def load_objects(paths: list[Path] | None = None) -> list[dict[str, Any]]:
+    """Every saved object of the ndjson files, in file order."""
+    objects: list[dict[str, Any]] = []
+    for path in paths or sorted(KIBANA_DIR.glob("*.ndjson")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                objects.append(json.loads(line))
+    return objects
+
+
+def for_alias(objects: list[dict[str, Any]], alias: str) -> list[dict[str, Any]]:
+    """The objects with the data view pointed at ``<alias>*`` (a copy; input untouched)."""
+    out = json.loads(json.dumps(objects))
+    for obj in out:
+        if obj["type"] == "index-pattern" and obj["attributes"]["title"] == DEFAULT_PATTERN:
+            obj["attributes"]["title"] = f"{alias}*"
+    return out
+
+
+def _multipart(filename: str, payload: bytes) -> tuple[bytes, str]:
+    boundary = f"----newsstream{uuid.uuid4().hex}"
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/ndjson\r\n\r\n"
+    ).encode()
+    return head + payload + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+def _auth_header(s: Settings) -> str | None:
+    """Kibana accepts the same credentials as Elasticsearch (API key or basic auth)."""
+    if s.es_api_key:
+        return f"ApiKey {s.es_api_key}"
+    if s.es_username:
+        token = base64.b64encode(f"{s.es_username}:{s.es_password or ''}".encode()).decode()
+        return f"Basic {token}"
+    return None
+
+
+def import_objects(s: Settings, objects: list[dict[str, Any]], url: str) -> dict[str, Any]:
+    """POST the objects to Kibana's saved-objects import API; returns Kibana's answer."""
+    payload = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects).encode()
+    body, boundary = _multipart("newsstream.ndjson", payload)
+    req = urllib.request.Request(
+        url.rstrip("/") + "/api/saved_objects/_import?overwrite=true",
+        data=body,
+        method="POST",
+        headers={"kbn-xsrf": "true", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    auth = _auth_header(s)
+    if auth:
+        req.add_header("Authorization", auth)
+    ctx = None
+    if url.startswith("https"):
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=s.es_ca_certs)
+        if not s.es_verify_certs:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(req, timeout=60, context=ctx) as resp:
+        answer: dict[str, Any] = json.loads(resp.read())
+        return answer
+
+
+def run_import(args: argparse.Namespace) -> int:
+    s = load()
+    url = args.url or s.kibana_url
+    files = [Path(p) for p in args.file] if args.file else None
+    objects = for_alias(load_objects(files), s.es_alias)
+    try:
+        answer = import_objects(s, objects, url)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:500]
+        print(f"error: Kibana at {url} answered {exc.code}: {detail}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot reach Kibana at {url} ({exc}): set KIBANA_URL", file=sys.stderr)
+        return 1
+    errors = answer.get("errors") or []
+    for err in errors:
+        print(f"error: {err.get('type')} {err.get('id')}: {err.get('error')}", file=sys.stderr)
+    print(f"imported {answer.get('successCount', 0)} of {len(objects)} saved objects into {url}")
+    return 0 if answer.get("success") and not errors else 1
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("kibana", help="Kibana saved objects (data view, search, dashboard)")
+    ksub = p.add_subparsers(dest="kibana_command", metavar="ACTION")
+    ksub.required = True
+    imp = ksub.add_parser(
+        "import", help="import schemas/kibana/*.ndjson into KIBANA_URL (overwrites same ids)"
+    )
+    imp.add_argument("--url", help="Kibana URL (default: KIBANA_URL)")
+    imp.add_argument("--file", action="append", help="ndjson file(s) instead of schemas/kibana/")
+    imp.set_defaults(func=run_import)

@@ -1,0 +1,259 @@
+"""``newsstream setup``: the index template, the write alias and the Kafka topics, idempotently.
+
+Why idempotent by checksum: Elasticsearch answers a template GET in a normalized form (numbers
+as strings, flattened settings), so comparing it with our file would always see a difference.
+The template we send carries ``_meta.checksum`` (SHA-256 of its own canonical JSON); a second
+run compares checksums and changes nothing ("unchanged").
+
+The template and the first index come from ``schemas/elasticsearch/`` with the alias name from
+settings (``NEWSSTREAM_ES_ALIAS``) substituted, so tests and deployments can keep several
+independent indices on one cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
+
+from streams import es_client
+from streams.settings import Settings, load
+
+log = logging.getLogger(__name__)
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "elasticsearch"
+TEMPLATE_FILE = SCHEMA_DIR / "articles-template.json"
+BOOTSTRAP_FILE = SCHEMA_DIR / "articles-bootstrap.json"
+ILM_FILE = SCHEMA_DIR / "articles-ilm-policy.json"
+TEMPLATE_ALIAS = "articles"  # the alias name written in the files above
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of setup's report: what, and created / updated / unchanged (or a note)."""
+
+    what: str
+    status: str
+    note: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.status in {"created", "updated", "rolled over"}
+
+    def line(self) -> str:
+        return f"{self.what}: {self.status}" + (f" ({self.note})" if self.note else "")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def checksum(body: dict[str, Any]) -> str:
+    """SHA-256 of canonical JSON (sorted keys), ignoring any checksum already inside."""
+    clean = copy.deepcopy(body)
+    clean.get("_meta", {}).pop("checksum", None)
+    raw = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
+    """The index template for ``alias`` (pattern ``<alias>-*``), with its checksum in _meta."""
+    body = _load(TEMPLATE_FILE)
+    body["index_patterns"] = [f"{alias}-*"]
+    if ilm_policy:
+        index = body["template"]["settings"].setdefault("index", {})
+        index["lifecycle"] = {"name": ilm_policy, "rollover_alias": alias}
+    body["_meta"]["checksum"] = checksum(body)
+    return body
+
+
+def language_subfields() -> dict[str, str]:
+    """Detected language code -> the subfield holding that language's analysis (en -> en)."""
+    meta = _load(TEMPLATE_FILE)["_meta"]
+    return dict(meta["language_subfields"])
+
+
+def first_index(alias: str) -> str:
+    """The first backing index of ``alias`` (``articles`` -> ``articles-000001``)."""
+    name: str = _load(BOOTSTRAP_FILE)["index"]
+    return alias + name[len(TEMPLATE_ALIAS):]
+
+
+def bootstrap_body(alias: str) -> dict[str, Any]:
+    body: dict[str, Any] = _load(BOOTSTRAP_FILE)["body"]
+    return {"aliases": {alias: body["aliases"][TEMPLATE_ALIAS]}}
+
+
+def ilm_available(es: Elasticsearch) -> bool:
+    """True on a full Elasticsearch (ILM present); the embedded local node has none."""
+    try:
+        es.ilm.get_status()
+        return True
+    except (ApiError, NotFoundError):
+        return False
+
+
+def ensure_ilm_policy(es: Elasticsearch, name: str) -> Change:
+    policy = _load(ILM_FILE)["policy"]
+    policy["_meta"]["checksum"] = checksum(policy)
+    try:
+        current = es.ilm.get_lifecycle(name=name)[name]["policy"]
+        if current.get("_meta", {}).get("checksum") == policy["_meta"]["checksum"]:
+            return Change(f"ILM policy {name}", "unchanged")
+        status = "updated"
+    except NotFoundError:
+        status = "created"
+    es.ilm.put_lifecycle(name=name, policy=policy)
+    return Change(f"ILM policy {name}", status)
+
+
+def ensure_template(es: Elasticsearch, alias: str, body: dict[str, Any]) -> Change:
+    what = f"index template {alias}"
+    try:
+        found = es.indices.get_index_template(name=alias)["index_templates"]
+        current = found[0]["index_template"] if found else {}
+        if current.get("_meta", {}).get("checksum") == body["_meta"]["checksum"]:
+            return Change(what, "unchanged")
+        status = "updated"
+    except NotFoundError:
+        status = "created"
+    es.indices.put_index_template(name=alias, body=body)
+    return Change(what, status)
+
+
+def ensure_alias(es: Elasticsearch, alias: str) -> Change:
+    """Create ``<alias>-000001`` as the write index of ``alias`` unless the alias exists."""
+    index = first_index(alias)
+    what = f"alias {alias} -> {index}"
+    if es.indices.exists_alias(name=alias):
+        targets = sorted(es.indices.get_alias(name=alias))
+        return Change(f"alias {alias} -> {', '.join(targets)}", "unchanged")
+    if es.indices.exists(index=alias):
+        raise SetupError(
+            f"a concrete index named {alias!r} exists (written before setup ran?): "
+            f"reindex it into {index} or delete it, then run `newsstream setup` again"
+        )
+    if es.indices.exists(index=index):
+        es.indices.put_alias(index=index, name=alias, is_write_index=True)
+        return Change(what, "updated", "alias added to the existing index")
+    es.indices.create(index=index, body=bootstrap_body(alias))
+    return Change(what, "created")
+
+
+def refresh_mappings(
+    es: Elasticsearch, s: Settings, alias: str, body: dict[str, Any]
+) -> Change:
+    """After a template change, push the new mappings to the existing write index.
+
+    Additive changes (a new field) apply in place; a changed analyzer cannot, and the user is
+    told to roll over so that the next index gets the new template.
+    """
+    mappings = body["template"]["mappings"]
+    try:
+        es.indices.put_mapping(index=alias, write_index_only=True, body=mappings)
+        return Change(f"mappings of {alias}", "updated")
+    except ApiError as exc:
+        return Change(
+            f"mappings of {alias}",
+            "kept",
+            f"{es_client.describe_error(exc, s)}; run `newsstream setup --rollover` "
+            "to start a new index with the new template",
+        )
+
+
+def rollover(es: Elasticsearch, alias: str) -> Change:
+    resp = es.indices.rollover(alias=alias)
+    return Change(f"alias {alias}", "rolled over", f"{resp['old_index']} -> {resp['new_index']}")
+
+
+class SetupError(Exception):
+    """A state setup will not repair on its own; the message says what to do."""
+
+
+def setup_elasticsearch(s: Settings, do_rollover: bool = False) -> list[Change]:
+    es = es_client.make_client(s)
+    alias = s.es_alias
+    changes: list[Change] = []
+    policy = None
+    if ilm_available(es):
+        policy = f"{alias}-rollover"
+        changes.append(ensure_ilm_policy(es, policy))
+    body = template_body(alias, policy)
+    tpl = ensure_template(es, alias, body)
+    changes.append(tpl)
+    alias_existed = bool(es.indices.exists_alias(name=alias))
+    changes.append(ensure_alias(es, alias))
+    if tpl.status == "updated" and alias_existed:
+        changes.append(refresh_mappings(es, s, alias, body))
+    if do_rollover:
+        changes.append(rollover(es, alias))
+    return changes
+
+
+def setup_kafka(s: Settings) -> list[Change]:
+    from streams import kafka_io
+
+    names = s.pipeline_topics()
+    created = set(kafka_io.ensure_topics(s, names))
+    return [
+        Change(f"topic {name}", "created" if name in created else "unchanged",
+               f"{s.partitions} partitions" if name in created else "")
+        for name in names
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    s = load()
+    changes: list[Change] = []
+    try:
+        if not args.skip_elasticsearch:
+            changes += setup_elasticsearch(s, do_rollover=args.rollover)
+        if not args.skip_kafka:
+            changes += setup_kafka(s)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        print(f"error: {_describe(exc, s)}", file=sys.stderr)
+        log.debug("setup failed", exc_info=True)
+        return 1
+    for change in changes:
+        print(change.line())
+    n = sum(c.changed for c in changes)
+    print(f"setup: {n} change{'s' if n != 1 else ''}" if n else "setup: unchanged")
+    return 0
+
+
+def _describe(exc: BaseException, s: Settings) -> str:
+    from elastic_transport import TransportError
+
+    if isinstance(exc, ApiError | TransportError):
+        return es_client.describe_error(exc, s)
+    from kafka.errors import KafkaError
+
+    if isinstance(exc, KafkaError):
+        return f"Kafka at {s.kafka_bootstrap}: {exc} (start it with `newsstream services up`)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "setup",
+        help="create or update the index template, the write alias and the Kafka topics",
+        description="Idempotent: a second run prints 'unchanged' for everything.",
+    )
+    p.add_argument("--skip-kafka", action="store_true", help="only Elasticsearch")
+    p.add_argument("--skip-elasticsearch", action="store_true", help="only the Kafka topics")
+    p.add_argument(
+        "--rollover", action="store_true",
+        help="start a new backing index (after a template change that cannot apply in place)",
+    )
+    p.set_defaults(func=run)
