@@ -18,6 +18,9 @@ COMMAND_MODULES: list[str] = [
     "streams.setup",
     "streams.search",
     "streams.kibana",
+    "streams.produce",
+    "streams.feeds",
+    "streams.dlq",
 ]
 
 
