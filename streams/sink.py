@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import json
 import logging
 import random
@@ -489,11 +490,13 @@ class BulkSink:
         metrics.PENDING_ACKS.set(self.tracker.pending())
         by_key = {(d.tp, d.offset): d for d in docs}
 
-        def release() -> None:
+        async def release() -> None:
             done = [by_key[k] for k in self.tracker.release()]
             metrics.PENDING_ACKS.set(self.tracker.pending())
             if done and on_release is not None:
-                on_release(done)
+                result = on_release(done)
+                if inspect.isawaitable(result):
+                    await result
 
         valid: list[PendingDoc] = []
         for d in docs:
@@ -502,11 +505,13 @@ class BulkSink:
                 self.tracker.ack(d.tp, d.offset)
             else:
                 valid.append(d)
-        release()
+        await release()
         for rng in split_batches([d.size for d in valid], self.max_docs, self.max_bytes):
             await self._write_chunk([valid[i] for i in rng], release)
 
-    async def _write_chunk(self, chunk: list[PendingDoc], release: Callable[[], None]) -> None:
+    async def _write_chunk(
+        self, chunk: list[PendingDoc], release: Callable[[], Awaitable[None]]
+    ) -> None:
         pending = chunk
         attempt = 0
         while pending:
@@ -548,7 +553,7 @@ class BulkSink:
                     ok += 1
                 self.tracker.ack(d.tp, d.offset)
             metrics.INDEXED.inc(ok)
-            release()
+            await release()
             retry_errors = [
                 results[i].get("error") or {"status": results[i].get("status")}
                 for i in sorted(resend)
