@@ -150,6 +150,10 @@ class Settings:
     es_port: int = _doc("NEWSSTREAM_ES_PORT", "HTTP port of the local Elasticsearch node")
     es_version: str = _doc("NEWSSTREAM_ES_VERSION", "Elasticsearch version to run locally")
     es_heap: str = _doc("NEWSSTREAM_ES_HEAP", "local Elasticsearch JVM heap")
+    es_transport_port: int = _doc(
+        "NEWSSTREAM_ES_TRANSPORT_PORT",
+        "transport port of the local Elasticsearch (default: its HTTP port + 100)",
+    )
     service_start_timeout: float = _doc(
         "NEWSSTREAM_SERVICE_TIMEOUT", "seconds to wait for a local service to become healthy"
     )
@@ -236,8 +240,9 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_KAFKA_VERSION": "4.1.1",
     "NEWSSTREAM_KAFKA_HEAP": "512m",
     "NEWSSTREAM_ES_PORT": "9200",
-    "NEWSSTREAM_ES_VERSION": "8.19.3",
+    "NEWSSTREAM_ES_VERSION": "8.19.21",
     "NEWSSTREAM_ES_HEAP": "768m",
+    "NEWSSTREAM_ES_TRANSPORT_PORT": "{es_transport_port}",
     "NEWSSTREAM_SERVICE_TIMEOUT": "120",
 }
 
@@ -249,6 +254,7 @@ def load() -> Settings:
         "kafka_port": _env_int("NEWSSTREAM_KAFKA_PORT", 9092),
         "es_port": _env_int("NEWSSTREAM_ES_PORT", 9200),
     }
+    ports["es_transport_port"] = ports["es_port"] + 100
     for f in fields(Settings):
         env = f.metadata["env"]
         default = DEFAULTS.get(env)
