@@ -54,6 +54,7 @@ def test_entity_facets_are_normalized_keywords(name: str) -> None:
     assert PROPS[name] == {**PROPS[name], "type": "keyword", "normalizer": "folded"}
     normalizer = TEMPLATE["template"]["settings"]["analysis"]["normalizer"]["folded"]
     assert normalizer["filter"] == ["lowercase", "asciifolding"]
+    assert normalizer["char_filter"] == ["cyrillic_yo"]
 
 
 def test_field_types_the_issue_asks_for() -> None:
@@ -81,7 +82,9 @@ def _plugin_names(kind: str) -> set[str]:
         text = path.read_text(errors="replace")
         if kind == "analyzer" and "LanguageAnalyzers" not in path.name:
             continue
-        if kind == "filter" and "Filters" not in path.name:
+        if kind == "filter" and path.name != "Filters.java":
+            continue
+        if kind == "char_filter" and path.name != "CharFilters.java":
             continue
         names |= set(re.findall(r'm\.put\("([a-z_]+)"', text))
     return names
@@ -100,6 +103,12 @@ def test_template_uses_only_analyzers_and_filters_the_local_node_provides() -> N
         for f in spec.get("filter", [])
     }
     assert used_filters <= _plugin_names("filter")
+    used_char_filters = {
+        analysis["char_filter"][name]["type"]
+        for group in ("analyzer", "normalizer") for spec in analysis[group].values()
+        for name in spec.get("char_filter", [])
+    }
+    assert used_char_filters == {"mapping"} <= _plugin_names("char_filter")
 
 
 def test_template_body_follows_the_alias_and_is_stable() -> None:
