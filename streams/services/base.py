@@ -44,7 +44,8 @@ class ServiceStatus:
     version: str
 
     def line(self) -> str:
-        state = "running" if self.running else "stopped"
+        # A pid without health: our process exists but does not answer (yet).
+        state = "running" if self.running else "unhealthy" if self.pid else "stopped"
         pid = self.pid if self.pid is not None else "-"
         return f"{self.name:14s} {state:8s} version={self.version} port={self.port} pid={pid}"
 

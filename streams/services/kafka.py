@@ -74,6 +74,10 @@ def _major(version: str) -> int:
         ) from None
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("-")[0].split(".") if p.isdigit())
+
+
 def new_cluster_id() -> str:
     """A KRaft cluster id in Kafka's own format (16 random bytes, URL-safe base64)."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -206,6 +210,20 @@ class KafkaService:
             lines = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
             last = lines[-1] if lines else f"exit {out.returncode}"
             raise ServiceError(f"kafka: formatting {self.data_dir} failed: {last[:300]}")
+        (self.dir / "formatted-by").write_text(self.version + "\n")
+
+    def _check_data_version(self) -> None:
+        """Kafka cannot read metadata written by a newer release: say so before starting it."""
+        stamp = self.dir / "formatted-by"
+        if not (self.data_dir / "meta.properties").is_file() or not stamp.is_file():
+            return
+        before = stamp.read_text().strip()
+        if _version_tuple(before) > _version_tuple(self.version):
+            raise ServiceError(
+                f"kafka: {self.data_dir} holds data of Kafka {before}, which Kafka "
+                f"{self.version} cannot read: set NEWSSTREAM_KAFKA_VERSION={before} or "
+                f"delete {self.data_dir}"
+            )
 
     def start(self) -> bool:
         pid = self._our_pid()
@@ -223,6 +241,7 @@ class KafkaService:
                 self.s.kafka_controller_port: "NEWSSTREAM_KAFKA_CONTROLLER_PORT",
             },
         )
+        self._check_data_version()
         self.ensure_artifacts()
         self._write_config()
         self._format_once(java)

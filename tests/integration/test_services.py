@@ -119,6 +119,20 @@ def test_separate_instance_down_and_up(tmp_path: Path) -> None:
         svc.stop()
     assert not base.port_in_use(port)
 
+    # A downgrade is refused with one line, before any download or start.
+    older = dataclasses.replace(
+        settings.load(),
+        services_dir=env["NEWSSTREAM_SERVICES_DIR"],
+        cache_dir=str(tmp_path / "no-cache"),
+        kafka_port=port,
+        kafka_controller_port=controller,
+        kafka_version="3.0.0",
+    )
+    with pytest.raises(base.ServiceError, match="set NEWSSTREAM_KAFKA_VERSION=") as err:
+        KafkaService(older).start()
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "no-cache").exists()
+
 
 def test_busy_port_is_reported_by_the_cli(tmp_path: Path) -> None:
     s = settings.load()  # the shared broker holds s.kafka_port

@@ -184,3 +184,5 @@ def test_status_line_shape() -> None:
     assert line.split() == ["kafka", "running", "version=4.1.1", "port=9092", "pid=123"]
     line = base.ServiceStatus("kafka", False, None, 9092, "4.1.1").line()
     assert "stopped" in line and "pid=-" in line
+    line = base.ServiceStatus("kafka", False, 123, 9092, "4.1.1").line()
+    assert "unhealthy" in line and "pid=123" in line
