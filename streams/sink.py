@@ -457,7 +457,9 @@ class BulkSink:
     ) -> None:
         self.client = client
         self.dead_letter = dead_letter
-        self.resolver = TargetResolver(client, alias, pattern)
+        # Our retry policy, not the transport's: one attempt per call, our timeout.
+        self._client = client.options(request_timeout=request_timeout, max_retries=0)
+        self.resolver = TargetResolver(self._client, alias, pattern)
         self.max_docs = max_docs
         self.max_bytes = max_bytes
         self.backoff_initial = backoff_initial
@@ -466,7 +468,6 @@ class BulkSink:
         self.sleep = sleep
         self.rand = rand
         self.tracker = OffsetTracker()
-        self._bulk_client = client.options(request_timeout=request_timeout, max_retries=0)
 
     @classmethod
     def from_settings(cls, client: Any, s: Any, dead_letter: DeadLetter, **kw: Any) -> BulkSink:
@@ -522,7 +523,7 @@ class BulkSink:
                     lines.append(action_line(d.doc_id, found.get(d.doc_id, write_index)))
                     lines.append(d.body)
                 started = time.perf_counter()
-                resp = await self._bulk_client.bulk(
+                resp = await self._client.bulk(
                     operations=lines,
                     filter_path="errors,items.*.status,items.*.error",
                 )
@@ -567,8 +568,16 @@ class BulkSink:
         delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max, self.rand)
         metrics.ES_RETRIES.inc()
         first = pending[0]
+        # The facts are in the message itself too: Faust's worker may replace our formatter.
         log.warning(
-            "elasticsearch bulk failed; retrying (not reading more messages meanwhile)",
+            "elasticsearch bulk failed (attempt %d: %s); retrying %d docs in %.1fs from %s@%d, "
+            "not reading more messages meanwhile",
+            attempt,
+            error,
+            len(pending),
+            delay,
+            first.tp,
+            first.offset,
             extra={
                 "attempt": attempt,
                 "retry_in_s": round(delay, 3),
@@ -591,7 +600,10 @@ class BulkSink:
                 attempt += 1
                 delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max, self.rand)
                 log.warning(
-                    "dead-letter send failed; retrying",
+                    "dead-letter send failed (attempt %d: %s); retrying in %.1fs",
+                    attempt,
+                    _short_error(exc),
+                    delay,
                     extra={
                         "attempt": attempt,
                         "retry_in_s": round(delay, 3),

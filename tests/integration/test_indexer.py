@@ -366,7 +366,7 @@ def committed(s: Settings) -> dict[int, int]:
 
     admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, **s.kafka_client_options())
     try:
-        offs = admin.list_consumer_group_offsets(s.app_id)
+        offs = admin.list_group_offsets(s.app_id).get(s.app_id, {})
     finally:
         admin.close()
     return {tp.partition: om.offset for tp, om in offs.items() if tp.topic == s.topic("enriched")}
