@@ -7,6 +7,7 @@ or a CA bundle that the user configured once in the environment.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
@@ -46,6 +47,19 @@ def make_client(s: Settings, **overrides: Any) -> Elasticsearch:
 def make_async_client(s: Settings, **overrides: Any) -> AsyncElasticsearch:
     """An asyncio client (the Faust index agent); needs aiohttp, which Faust already brings."""
     return AsyncElasticsearch(**client_options(s, **overrides))
+
+
+def quiet_client_logs(*names: str) -> None:
+    """Silence the clients' own retry warnings (with stack traces) in interactive commands.
+
+    The command reports the final failure in one line itself; at DEBUG everything stays.
+    """
+    if logging.getLogger().level <= logging.DEBUG:
+        return
+    prefixes = ("elastic_transport", *names)
+    known = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in prefixes]
+    for name in {*prefixes, "elastic_transport.transport", "elastic_transport.node_pool", *known}:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def describe_error(exc: BaseException, s: Settings) -> str:

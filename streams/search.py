@@ -258,6 +258,7 @@ def search(req: SearchRequest, es: Any, index: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     s = load()
+    es_client.quiet_client_logs()
     try:
         since = parse_date(args.since) if args.since else None
         until = parse_date(args.until, end=True) if args.until else None

@@ -212,6 +212,7 @@ def setup_kafka(s: Settings) -> list[Change]:
 
 def run(args: argparse.Namespace) -> int:
     s = load()
+    es_client.quiet_client_logs("kafka")
     changes: list[Change] = []
     try:
         if not args.skip_elasticsearch:
