@@ -179,8 +179,7 @@ def _canonicalize(url: str) -> str:
         if port == DEFAULT_PORTS[scheme]:
             port = None
     netloc = chost if port is None else f"{chost}:{port}"
-    if userinfo:
-        netloc = _normalize_pct(userinfo, _UNRESERVED | frozenset("!$&'()*+,;=:")) + "@" + netloc
+    del userinfo  # credentials never identify an article (and must not leak into ids)
     path = _normalize_pct(parts.path, _PATH_SAFE) or "/"
     path = _strip_amp_path(_remove_dot_segments(path))
     query = _canonical_query(parts.query)
