@@ -172,7 +172,7 @@ def test_large_inputs_stream_in_constant_memory(fmt: str) -> None:
     try:
         reader = produce.iter_json_array if fmt == "json" else produce.iter_jsonl
         n = 0
-        for item, result in produce.check_items(reader(stream, 1 << 20), 1 << 20):
+        for _item, result in produce.check_items(reader(stream, 1 << 20), 1 << 20):
             assert not isinstance(result, InvalidArticle), result
             n += 1
         _, peak = tracemalloc.get_traced_memory()
