@@ -21,7 +21,7 @@ from streams.services.base import Service, ServiceError
 # name -> "module:Class", imported lazily so one broken service cannot block the others.
 SERVICES: dict[str, str] = {
     "kafka": "streams.services.kafka:KafkaService",
-    # "elasticsearch": "streams.services.elasticsearch:ElasticsearchService",
+    "elasticsearch": "streams.services.elasticsearch:ElasticsearchService",
 }
 
 

@@ -1,0 +1,288 @@
+"""A real single-node Elasticsearch 8.x, built from Maven Central jars, without Docker.
+
+Why this shape: Elastic publishes the server (``org.elasticsearch:elasticsearch``) and its HTTP
+transport (``transport-netty4``) on Maven Central but not the distribution nor the
+``analysis-common``/``rest-root`` modules. ``services/elasticsearch`` (a small Maven project in
+this repo) adds a launcher that builds a Node with classpath plugins, a plugin that registers
+Lucene's language analyzers under Elasticsearch's names (``english``, ``russian``, ``stemmer``,
+``asciifolding``, ...), and ``GET /``. So the index template, the queries and the Python client
+behave here as on a full Elasticsearch. Not available: painless scripts, ingest processors,
+``_reindex``/``_update_by_query``, ILM and the other X-Pack features.
+
+The Maven build runs once per (Elasticsearch version, hash of ``services/``) into
+``settings.cache_dir``; data, the console log and the pid file live in
+``settings.services_dir/elasticsearch/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from streams.services.base import (
+    ServiceError,
+    ServiceStatus,
+    _mvn_reason,
+    check_ports_free,
+    java_executable,
+    java_home,
+    pid_is_ours,
+    port_open,
+    read_pid,
+    service_dir,
+    spawn,
+    stop_pid,
+    wait_until,
+    write_pid,
+)
+from streams.settings import REPO_ROOT, Settings
+
+SOURCES = REPO_ROOT / "services"
+LAUNCHER = "io.newsstream.es.Launcher"
+_COMPLETE = ".complete"
+_PRODUCT_HEADER = "X-Elastic-Product"
+
+
+def sources_digest(root: Path = SOURCES) -> str:
+    """A short hash of the launcher's sources: an edited plugin means a new build dir.
+
+    Only pom.xml files and ``src/`` count, so a stray ``target/`` does not force a rebuild.
+    """
+    h = hashlib.sha256()
+    files = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and (p.name == "pom.xml" or "src" in p.relative_to(root).parts)
+    )  # fmt: skip
+    if not files:
+        raise ServiceError(
+            f"elasticsearch: launcher sources not found under {root}: "
+            "run newsstream from a checkout of the repository"
+        )
+    for p in files:
+        h.update(str(p.relative_to(root)).encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def jvm_options(heap: str, tmp_dir: Path) -> list[str]:
+    """The JVM flags of Elasticsearch's own jvm.options that matter for a small local node."""
+    return [
+        f"-Xmx{heap}",
+        "-Xms128m",
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-XX:-OmitStackTraceInFastThrow",
+        "-Xss1m",
+        "-Djava.awt.headless=true",
+        "-Dfile.encoding=UTF-8",
+        f"-Djava.io.tmpdir={tmp_dir}",
+        "-Djna.nosys=true",
+        "-Dlog4j2.formatMsgNoLookups=true",
+        "-Dlog4j.shutdownHookEnabled=false",
+        "-Dlog4j2.disable.jmx=true",
+        "-Dio.netty.noUnsafe=true",
+        "-Dio.netty.noKeySetOptimization=true",
+        "-Dio.netty.recycler.maxCapacityPerThread=0",
+        "-Des.networkaddress.cache.ttl=60",
+        "-Des.networkaddress.cache.negative.ttl=10",
+    ]
+
+
+class ElasticsearchService:
+    """The local node behind ``newsstream services up|down|status --only elasticsearch``."""
+
+    name = "elasticsearch"
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.version = settings.es_version
+        self.port = settings.es_port
+        self.transport_port = settings.es_transport_port
+        self.dir = service_dir(settings.services_dir, self.name)
+        self.home = self.dir / "home"
+        self.log_path = self.dir / "es.log"
+        self.pid_file = self.dir / "es.pid"
+        self.version_file = self.dir / "version"
+        self._artifacts: Path | None = None
+
+    # --- artifacts ----------------------------------------------------------------------------
+
+    @property
+    def artifacts(self) -> Path:
+        """``<cache_dir>/elasticsearch-<version>-<sources hash>``."""
+        if self._artifacts is None:
+            cache = Path(self.s.cache_dir).expanduser()
+            self._artifacts = cache / f"elasticsearch-{self.version}-{sources_digest()}"
+        return self._artifacts
+
+    @property
+    def lib(self) -> Path:
+        return self.artifacts / "build" / "lib"
+
+    def built(self) -> bool:
+        return (self.artifacts / _COMPLETE).is_file() and any(self.lib.glob("*.jar"))
+
+    def ensure_artifacts(self) -> None:
+        """Build the launcher + plugin and copy the server's runtime jars, once per version/hash."""
+        if self.built():
+            return
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        with open(self.artifacts / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a user's `up` and a test run may race here
+            if not self.built():
+                self._build_locked()
+
+    def _build_locked(self) -> None:
+        what = f"Elasticsearch {self.version} (org.elasticsearch:elasticsearch, transport-netty4)"
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise ServiceError(
+                f"could not download {what} from Maven Central: Maven (mvn) is not installed"
+            )
+        build = self.artifacts / "build"
+        if build.exists():
+            shutil.rmtree(build)
+        env = dict(os.environ)
+        with contextlib.suppress(ServiceError):
+            env["JAVA_HOME"] = str(java_home())
+        cmd = [
+            mvn, "-q", "-B", "-f", str(SOURCES / "pom.xml"), "package",
+            f"-Des.version={self.version}", f"-Dnewsstream.build.dir={build}",
+            "-Dstyle.color=never",
+        ]  # fmt: skip
+        try:
+            out = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=1800, check=False, env=env
+            )
+        except subprocess.TimeoutExpired:
+            raise ServiceError(
+                f"could not download {what} from Maven Central: mvn timed out after 1800s"
+            ) from None
+        (self.artifacts / "mvn.log").write_text(out.stdout + out.stderr)
+        if out.returncode != 0:
+            raise ServiceError(
+                f"could not build the local Elasticsearch node ({what}): "
+                f"{_mvn_reason(out.stdout + out.stderr)} (full log: {self.artifacts / 'mvn.log'})"
+            )
+        if not any(self.lib.glob("elasticsearch-*.jar")):
+            raise ServiceError(f"could not download {what} from Maven Central: no jars were copied")
+        (self.artifacts / _COMPLETE).write_text(self.version + "\n")
+
+    # --- process ------------------------------------------------------------------------------
+
+    def _marker(self) -> str:
+        """A string in our node's command line and nobody else's: its home directory."""
+        return f"--home {self.home}"
+
+    def _our_pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        return pid if pid_is_ours(pid, self._marker()) else None
+
+    def command(self, java: Path) -> list[str]:
+        tmp = self.dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return [
+            str(java), *jvm_options(self.s.es_heap, tmp),
+            "-cp", str(self.lib / "*"), LAUNCHER,
+            "--home", str(self.home),
+            "--http-port", str(self.port),
+            "--transport-port", str(self.transport_port),
+        ]  # fmt: skip
+
+    def start(self) -> bool:
+        pid = self._our_pid()
+        if pid is not None:
+            # Ours is running (maybe still starting from a concurrent `up`): wait, no-op.
+            self._wait_healthy(pid)
+            return False
+        self.pid_file.unlink(missing_ok=True)  # stale
+        java = java_executable()
+        # Ports before the build: a busy port should fail in a second, not after a download.
+        check_ports_free(
+            "elasticsearch",
+            {
+                self.port: "NEWSSTREAM_ES_PORT",
+                self.transport_port: "NEWSSTREAM_ES_TRANSPORT_PORT",
+            },
+        )
+        self.ensure_artifacts()
+        env = dict(os.environ)
+        env["JAVA_HOME"] = str(java.parent.parent)
+        env.pop("JAVA_TOOL_OPTIONS", None)
+        pid = spawn(self.command(java), self.log_path, cwd=self.dir, env=env)
+        write_pid(self.pid_file, pid)
+        self.version_file.write_text(self.version + "\n")
+        try:
+            self._wait_healthy(pid)
+        except ServiceError:
+            stop_pid(pid, timeout=10)
+            self.pid_file.unlink(missing_ok=True)
+            raise
+        return True
+
+    def _wait_healthy(self, pid: int) -> None:
+        wait_until(
+            self.healthy, self.s.service_start_timeout, "elasticsearch", self.log_path, pid=pid
+        )
+
+    def stop(self) -> bool:
+        pid = self._our_pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        # The launcher closes the node on SIGTERM (flushes shards: the next start recovers fast).
+        gone = stop_pid(pid, timeout=60)
+        self.pid_file.unlink(missing_ok=True)
+        if not gone:
+            raise ServiceError(f"elasticsearch: pid {pid} did not exit after SIGTERM and SIGKILL")
+        return True
+
+    # --- health -------------------------------------------------------------------------------
+
+    def cluster_health(self, timeout: float = 5.0) -> dict[str, object] | None:
+        """``GET /_cluster/health`` of our node, or None when it does not answer as Elasticsearch.
+
+        The product header is checked because the official Python client refuses servers
+        without it; a node that does not send it is not one the pipeline can use.
+        """
+        url = f"http://127.0.0.1:{self.port}/_cluster/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                if resp.headers.get(_PRODUCT_HEADER) != "Elasticsearch":
+                    return None
+                body: dict[str, object] = json.loads(resp.read())
+                return body
+        except (OSError, ValueError):
+            return None
+
+    def healthy(self) -> bool:
+        """The node answers as Elasticsearch and the cluster is yellow or green."""
+        if not port_open(self.port):
+            return False
+        health = self.cluster_health()
+        return health is not None and health.get("status") in ("yellow", "green")
+
+    def running_version(self) -> str:
+        """The version our running node was started with (env may have changed since)."""
+        try:
+            return self.version_file.read_text().strip() or self.version
+        except OSError:
+            return self.version
+
+    def status(self) -> ServiceStatus:
+        pid = self._our_pid()
+        if pid is None:
+            return ServiceStatus(self.name, False, None, self.port, self.version)
+        return ServiceStatus(self.name, self.healthy(), pid, self.port, self.running_version())
+
+
+__all__ = ["ElasticsearchService", "jvm_options", "sources_digest"]
