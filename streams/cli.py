@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "streams.produce",
     "streams.feeds",
     "streams.dlq",
+    "streams.enrich",
 ]
 
 

@@ -1,0 +1,212 @@
+"""The NLP process pool: language identification + NER off the event loop, in batches.
+
+Why a process pool: NER is the slowest step of the pipeline and pure CPU; run on the event loop
+it would stall Kafka heartbeats. Why detection runs in the workers too: lingua's model load
+holds the GIL for ~7 s (measured), so it cannot live on the loop's process, and fastText +
+lingua per field is cheap next to NER. The workers get plain strings and return plain tuples.
+
+- Spawn context (forking a process that runs aiokafka's threads can deadlock).
+- Models are loaded once per process, in the initializer; :meth:`NlpPool.start` waits until every
+  worker is loaded, so the first batch does not pay for it.
+- One batch is split across the processes by text length (longest first to the least loaded),
+  so every process is busy; each process groups its share by language and calls ``nlp.pipe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from streams import language
+from streams.entities import Extractor, NerConfig, RawEntity
+from streams.model import UNDETERMINED, Language
+
+#: One field to analyse: (text, declared language or None). The declared language (a
+#: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
+Job = tuple[str, str | None]
+#: (language code, confidence, NER status, entities) for one job.
+Outcome = tuple[str, float, str, list[RawEntity]]
+
+STATUS_OK = "ok"
+STATUS_EMPTY = "empty"
+STATUS_NO_LANGUAGE = "no_language"
+
+
+def declared_code(declared: str | None) -> str | None:
+    """``"pt-BR"`` -> ``"pt"``; None unless it looks like an ISO 639-1 code."""
+    if not declared:
+        return None
+    code = declared.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+class Analyzer:
+    """Language + entities for a list of fields, in this process (the workers hold one each)."""
+
+    def __init__(self, config: NerConfig) -> None:
+        self.config = config
+        language.configure(config.langid_accuracy)
+        self.extractor = Extractor(config)
+
+    def warmup(self) -> None:
+        """Load every model now (seconds)."""
+        language.warmup()
+        self.extractor.load_all()
+
+    def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        langs: list[Language] = []
+        status: list[str] = []
+        groups: dict[str, list[int]] = {}
+        for i, (text, declared) in enumerate(jobs):
+            if not text or not text.strip():
+                langs.append(UNDETERMINED)
+                status.append(STATUS_EMPTY)
+                continue
+            detected = language.detect(text)
+            langs.append(detected)
+            lang = declared_code(declared) or detected.code
+            if lang == "und":
+                status.append(STATUS_NO_LANGUAGE)
+            elif self.config.model_for(lang) is None:
+                status.append(f"no_model:{lang}")
+            else:
+                status.append(STATUS_OK)
+                groups.setdefault(lang, []).append(i)
+        entities: list[list[RawEntity]] = [[] for _ in jobs]
+        for lang, idx in groups.items():
+            found = self.extractor.extract(lang, [jobs[i][0] for i in idx])
+            for i, ents in zip(idx, found, strict=True):
+                entities[i] = ents
+        return [
+            (lang.code, lang.confidence, st, ents)
+            for lang, st, ents in zip(langs, status, entities, strict=True)
+        ]
+
+
+# --- worker side --------------------------------------------------------------------------------
+
+_WORKER: Analyzer | None = None
+
+
+def _init_worker(config: NerConfig) -> None:
+    global _WORKER
+    _WORKER = Analyzer(config)
+    _WORKER.warmup()
+
+
+def _run(jobs: list[Job]) -> list[Outcome]:
+    assert _WORKER is not None, "worker not initialized"
+    return _WORKER.analyze(jobs)
+
+
+def _hello(linger: float) -> int:
+    """Return the worker's pid after ``linger`` s (so a new task goes to another process)."""
+    time.sleep(linger)
+    return os.getpid()
+
+
+def split_balanced(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Indices split into at most ``parts`` non-empty groups of about equal total size (LPT)."""
+    parts = max(1, min(parts, len(sizes)))
+    heap: list[tuple[int, int]] = [(0, p) for p in range(parts)]
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    for i in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
+        load, p = heapq.heappop(heap)
+        groups[p].append(i)
+        heapq.heappush(heap, (load + max(1, sizes[i]), p))
+    return [sorted(g) for g in groups if g]
+
+
+class NlpPool:
+    """``async with NlpPool(config, processes) as pool: outcomes = await pool.analyze(jobs)``."""
+
+    def __init__(self, config: NerConfig, processes: int = 2) -> None:
+        self.config = config
+        self.processes = max(1, processes)
+        self._executor: ProcessPoolExecutor | None = None
+        self.pids: list[int] = []
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.config,),
+        )
+
+    async def start(self) -> None:
+        """Start every worker and wait until its models are loaded."""
+        self.config.check()
+        self._executor = self._new_executor()
+        loop = asyncio.get_running_loop()
+        pids: set[int] = set()
+        for _ in range(5):  # a worker may answer twice; ask until every process has answered
+            answers = await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _hello, 0.2) for _ in range(self.processes))
+            )
+            pids.update(answers)
+            if len(pids) >= self.processes:
+                break
+        self.pids = sorted(pids)
+
+    async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """Outcomes in the order of ``jobs``; the batch is spread over all processes."""
+        if self._executor is None:
+            raise RuntimeError("NlpPool not started")
+        if not jobs:
+            return []
+        groups = split_balanced([len(t or "") for t, _ in jobs], self.processes)
+        loop = asyncio.get_running_loop()
+        try:
+            answers = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._executor, _run, [jobs[i] for i in g])
+                    for g in groups
+                )
+            )
+        except BrokenProcessPool:
+            # A worker died (OOM kill, segfault): start a fresh pool so the caller can retry.
+            await self.close()
+            await self.start()
+            raise
+        out: list[Outcome | None] = [None] * len(jobs)
+        for g, res in zip(groups, answers, strict=True):
+            for i, outcome in zip(g, res, strict=True):
+                out[i] = outcome
+        return [o for o in out if o is not None]
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+    async def __aenter__(self) -> NlpPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process (bytes) from /proc, or psutil elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except Exception:
+        return None
