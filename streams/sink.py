@@ -471,18 +471,16 @@ class BulkSink:
 
     @classmethod
     def from_settings(cls, client: Any, s: Any, dead_letter: DeadLetter, **kw: Any) -> BulkSink:
-        """A sink configured by :mod:`streams.settings` (``bulk_*`` knobs)."""
-        return cls(
-            client,
-            s.es_alias,
-            dead_letter,
-            max_docs=s.bulk_max_docs,
-            max_bytes=s.bulk_max_bytes,
-            backoff_initial=s.bulk_backoff_initial,
-            backoff_max=s.bulk_backoff_max,
-            request_timeout=s.bulk_timeout,
-            **kw,
-        )
+        """A sink configured by :mod:`streams.settings` (``bulk_*`` knobs); ``kw`` overrides."""
+        opts: dict[str, Any] = {
+            "max_docs": s.bulk_max_docs,
+            "max_bytes": s.bulk_max_bytes,
+            "backoff_initial": s.bulk_backoff_initial,
+            "backoff_max": s.bulk_backoff_max,
+            "request_timeout": s.bulk_timeout,
+        }
+        opts.update(kw)
+        return cls(client, s.es_alias, dead_letter, **opts)
 
     async def write(self, docs: Sequence[PendingDoc], on_release: Release | None = None) -> None:
         """Write ``docs`` (in offset order per partition); returns when all are done."""

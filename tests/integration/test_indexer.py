@@ -71,8 +71,15 @@ def es_ns(namespace: Namespace) -> Iterator[Settings]:
     s = namespace.settings()
     setup.setup_elasticsearch(s)
     yield s
+    drop_alias(s)
+
+
+def drop_alias(s: Settings) -> None:
+    """Delete the test's backing indices by name (wildcard deletes are refused) and template."""
     es = es_client.make_client(s)
-    es.options(ignore_status=404).indices.delete(index=f"{s.es_alias}-*")
+    names = list(es.indices.get(index=f"{s.es_alias}-*", expand_wildcards="all"))
+    if names:
+        es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=s.es_alias)
 
 
