@@ -85,6 +85,16 @@ def _is_stray(ch: str) -> bool:
 
 
 def _strip_punct(s: str) -> str:
+    before = None
+    while s != before:
+        before = s
+        s = _strip_ends(s)
+        if len(s) >= 2 and s[0] in _OPEN and s[-1] == _CLOSE[_OPEN.index(s[0])]:
+            s = s[1:-1].strip()  # quotes or brackets around the whole name
+    return s
+
+
+def _strip_ends(s: str) -> str:
     while s and _is_stray(s[0]) and not (s[0] in _OPEN and _CLOSE[_OPEN.index(s[0])] in s):
         s = s[1:]
     while s and _is_stray(s[-1]):
