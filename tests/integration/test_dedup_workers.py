@@ -1,0 +1,322 @@
+"""The dedup stage on the real Kafka: restarts, two workers, kill -9 mid-stream.
+
+Only Kafka is needed: the workers run ``tests.integration.dedup_harness`` (validate + dedup
+agents); the tests read what arrives on ``articles.unique`` and the ``counts`` messages on
+``articles.enriched``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka.partitioner.default import murmur2
+
+from streams import contract, kafka_io
+from streams import settings as settings_mod
+from tests.integration.conftest import ROOT, Namespace, Worker, _free_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+_rng = random.Random(11)
+_VOCAB = [
+    "".join(_rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(_rng.randint(3, 9)))
+    for _ in range(3000)
+]
+
+
+def body(seed: int, n: int = 160) -> str:
+    r = random.Random(seed)
+    return " ".join(r.choice(_VOCAB) for _ in range(n))
+
+
+def edited(text: str, seed: int) -> str:
+    """A reprint with a few words changed (Jaccard ~0.85 on 5-shingles)."""
+    r = random.Random(seed)
+    w = text.split()
+    for _ in range(2):
+        w[r.randrange(len(w))] = r.choice(_VOCAB)
+    return " ".join(w)
+
+
+def record(url: str, text: str, title: str = "A headline", source: str = "Src") -> dict[str, Any]:
+    return {"url": url, "title": title, "body": text, "source": source}
+
+
+def aid(rec: dict[str, Any]) -> str:
+    return contract.validate_record(rec).id
+
+
+@pytest.fixture()
+def ns(tmp_path: Path) -> Iterator[Namespace]:
+    """Private topics and group; Kafka only (these tests need no Elasticsearch)."""
+    s = settings_mod.load()
+    host, _, port = s.kafka_bootstrap.split(",")[0].rpartition(":")
+    try:
+        socket.create_connection((host or "localhost", int(port)), timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"Kafka is not reachable at {s.kafka_bootstrap} ({exc}): run `make up`")
+    tag = "d" + uuid.uuid4().hex[:10]
+    ns = Namespace(tag=tag, tmp=tmp_path)
+    ns.env = {
+        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
+        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
+        "NEWSSTREAM_PARTITIONS": "2",
+        "NEWSSTREAM_STORE": "rocksdb://",
+        "NEWSSTREAM_LOG_FORMAT": "text",
+    }
+    kafka_io.ensure_topics(ns.settings(), ns.settings().pipeline_topics())
+    yield ns
+
+
+@pytest.fixture()
+def start(ns: Namespace) -> Iterator[Callable[..., Worker]]:
+    workers: list[Worker] = []
+
+    def run(name: str, timeout: float = 180) -> Worker:
+        port = _free_port()
+        log = ns.tmp / f"worker-{name}-{len(workers)}.log"
+        env = {**os.environ, **ns.env, "NEWSSTREAM_WEB_PORT": str(port)}
+        env["NEWSSTREAM_DATA_DIR"] = str(ns.tmp / f"faust-{name}")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.dedup_harness", "worker"],
+            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        w = Worker(proc, log, port)
+        workers.append(w)
+        deadline = time.monotonic() + timeout
+        while not w.health():
+            if proc.poll() is not None:
+                pytest.fail(f"worker exited with {proc.returncode}:\n{w.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker not healthy after {timeout}s:\n{w.log_tail()}")
+            time.sleep(0.5)
+        return w
+
+    yield run
+    for w in workers:
+        if w.proc.poll() is None:
+            w.kill(signal.SIGTERM)
+
+
+def assigned(w: Worker) -> set[str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{w.web_port}/health", timeout=3) as r:
+            data = json.loads(r.read())
+    except OSError:
+        return set()
+    return set() if data.get("rebalancing") else set(data.get("assigned") or ())
+
+
+class Outputs:
+    """Everything that arrived on ``articles.unique`` and ``articles.enriched`` so far."""
+
+    def __init__(self, ns: Namespace) -> None:
+        s = ns.settings()
+        self.unique_topic, self.enriched_topic = s.topic("unique"), s.topic("enriched")
+        self.consumer = kafka_io.consumer(s, self.unique_topic, self.enriched_topic)
+        self.unique: list[dict[str, Any]] = []
+        self.counts: list[dict[str, Any]] = []
+
+    def poll(self) -> Outputs:
+        for records in self.consumer.poll(timeout_ms=500, max_records=5000).values():
+            for rec in records:
+                value = json.loads(rec.value)
+                if rec.topic == self.unique_topic:
+                    self.unique.append(value)
+                elif value.get("kind") == "counts":
+                    self.counts.append(value)
+        return self
+
+    def decisions(self, article_id: str) -> list[dict[str, Any]]:
+        return [m["dedup"] for m in self.unique if m["article"]["id"] == article_id]
+
+    def last_counts(self) -> dict[str, dict[str, Any]]:
+        return {c["id"]: c["doc"] for c in self.counts}
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@pytest.fixture()
+def outputs(ns: Namespace) -> Iterator[Outputs]:
+    o = Outputs(ns)
+    yield o
+    o.close()
+
+
+def publish(ns: Namespace, records: list[dict[str, Any]]) -> None:
+    s = ns.settings()
+    producer = kafka_io.producer(s)
+    for rec in records:
+        article = contract.validate_record(rec)
+        producer.send(
+            s.topic_articles, key=contract.message_key(article),
+            value=json.dumps(rec).encode(),
+        )
+    producer.flush()
+    producer.close()
+
+
+def decide_partition(ns: Namespace) -> str:
+    return f"{ns.settings().topic('dedup')}:0"
+
+
+def test_restart_recovers_tables_and_still_catches_duplicates(
+    ns: Namespace, start: Callable[..., Worker], outputs: Outputs
+) -> None:
+    w = start("a")
+    wait_for(lambda: decide_partition(ns) in assigned(w), 120, "the decide partition assigned")
+    text = body(1)
+    orig = record("https://x.example/story-1", text, "Port strike", "X")
+    publish(ns, [orig])
+    wait_for(lambda: outputs.poll().decisions(aid(orig)), 120, "the original on articles.unique")
+    assert outputs.decisions(aid(orig))[0]["kind"] == "new"
+
+    w.kill(signal.SIGTERM)
+    # a NEW data dir: the tables can only come back from their changelog topics
+    w2 = start("b")
+    wait_for(lambda: decide_partition(ns) in assigned(w2), 180, "the decide partition again")
+    copy = record("https://wire.example/w/1", "PARIS (AFP) - " + text, "UPDATE 1-Port strike",
+                  "AFP")
+    near = record("https://y.example/n/1", edited(text, 2), "Strike at the port", "Y")
+    publish(ns, [copy, near, orig])  # orig again = a replay, not a duplicate of itself
+
+    wait_for(lambda: len(outputs.poll().decisions(aid(near))) >= 1
+             and len(outputs.decisions(aid(orig))) >= 2
+             and outputs.last_counts().get(aid(orig)), 120, "copy, near and replay handled")
+    assert outputs.last_counts()[aid(orig)] == {"duplicate_count": 1, "duplicate_sources": ["AFP"]}
+    assert outputs.decisions(aid(copy)) == []
+    d = outputs.decisions(aid(near))[0]
+    assert d["kind"] == "near" and d["duplicate_of"] == aid(orig) and d["story_id"] == aid(orig)
+    replay = outputs.decisions(aid(orig))[1]
+    assert replay["kind"] == "replay" and replay["duplicate_of"] is None
+    assert replay["first_seen"] == outputs.decisions(aid(orig))[0]["first_seen"]
+
+
+def test_two_workers_catch_a_near_duplicate_from_the_other_workers_partition(
+    ns: Namespace, start: Callable[..., Worker], outputs: Outputs
+) -> None:
+    valid = ns.settings().topic("valid")
+    a, b = start("a"), start("b")
+
+    def split() -> bool:
+        sa, sb = assigned(a), assigned(b)
+        va = {p for p in sa if p.startswith(valid + ":")}
+        vb = {p for p in sb if p.startswith(valid + ":")}
+        return len(va) == 1 and len(vb) == 1 and va != vb and decide_partition(ns) in sa | sb
+
+    wait_for(split, 180, "the two workers splitting articles.valid")
+    text = body(3)
+    orig = record("https://x.example/story-3", text, "Bridge closed", "X")
+
+    def part(rec: dict[str, Any]) -> int:
+        return (murmur2(aid(rec).encode()) & 0x7FFFFFFF) % 2
+
+    near = next(
+        r for i in range(100)
+        if part(r := record(f"https://y.example/n/{i}", edited(text, 4), "Bridge shut", "Y"))
+        != part(orig)
+    )
+    owner = {p: w for w in (a, b) for p in assigned(w)}
+    assert owner[f"{valid}:{part(orig)}"] is not owner[f"{valid}:{part(near)}"]
+
+    publish(ns, [orig])
+    wait_for(lambda: outputs.poll().decisions(aid(orig)), 120, "the original on articles.unique")
+    publish(ns, [near])
+    wait_for(lambda: outputs.poll().decisions(aid(near)), 120, "the near copy on articles.unique")
+    d = outputs.decisions(aid(near))[0]
+    assert d["kind"] == "near" and d["duplicate_of"] == aid(orig) and d["story_id"] == aid(orig)
+    assert d["similarity"] >= 0.7
+
+
+def test_kill_9_mid_stream_loses_nothing_and_never_self_duplicates(
+    ns: Namespace, start: Callable[..., Worker], outputs: Outputs
+) -> None:
+    n = 60
+    originals = [record(f"https://x.example/k/{i}", body(100 + i), f"Story {i}", "X")
+                 for i in range(n)]
+    copies = [record(f"https://wire.example/k/{i}", originals[i]["body"], f"RPT-Story {i}", "W")
+              for i in range(0, n, 3)]
+    tracking = [record(f"https://x.example/k/{i}?utm_source=feed", originals[i]["body"],
+                       f"Story {i}", "X feed") for i in range(1, n, 6)]
+    nears = [record(f"https://y.example/k/{i}", edited(originals[i]["body"], i), f"S {i}", "Y")
+             for i in range(2, n, 3)]
+    revisions = [record(f"https://x.example/k/{i}", originals[i]["body"] + " late update added",
+                        f"Story {i}", "X") for i in range(4, n, 6)]
+    # copies i%3==0, nears i%3==2, tracking i%6==1, revisions i%6==4: never the same original,
+    # so no copy races a revision of its original through two partitions
+
+    def kill_midway(w: Worker, want: int) -> None:
+        wait_for(lambda: len(outputs.poll().unique) >= want, 180, f"{want} messages out")
+        w.kill(signal.SIGKILL)
+
+    w = start("a")
+    wait_for(lambda: decide_partition(ns) in assigned(w), 120, "the decide partition assigned")
+    publish(ns, originals)
+    kill_midway(w, n // 3)
+    w = start("a")  # same data dir, as after a crash
+    wait_for(lambda: all(outputs.poll().decisions(aid(o)) for o in originals), 240,
+             "every original on articles.unique")
+
+    before = len(outputs.unique)
+    publish(ns, copies + tracking + nears + revisions)
+    kill_midway(w, before + 5)
+    start("a")
+    expected_counts = {
+        aid(originals[i]): sum(1 for r in copies + tracking if r["body"] == originals[i]["body"])
+        for i in range(n)
+    }
+    expected_counts = {k: v for k, v in expected_counts.items() if v}
+
+    def done() -> bool:
+        outputs.poll()
+        return (
+            all(outputs.decisions(aid(r)) for r in nears)
+            and all(
+                any(d["kind"] in ("revision", "replay") and d["content_hash"] != first
+                    for d in outputs.decisions(aid(r)))
+                for r in revisions
+                for first in [outputs.decisions(aid(r))[0]["content_hash"]]
+            )
+            and {k: v["duplicate_count"] for k, v in outputs.last_counts().items()}
+            == expected_counts
+        )
+
+    wait_for(done, 240, "every copy, near duplicate and revision handled")
+    time.sleep(3)
+    outputs.poll()
+
+    by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in outputs.unique:
+        by_id[m["article"]["id"]].append(m["dedup"])
+    # exactly the unique articles were passed on: originals (and their revisions) and nears
+    assert set(by_id) == {aid(r) for r in originals + nears}
+    for article_id, decisions in by_id.items():
+        assert all(d["duplicate_of"] != article_id for d in decisions), decisions
+        assert len({d["story_id"] for d in decisions}) == 1, decisions
+        assert len({d["first_seen"] for d in decisions}) == 1, decisions
+    for r, i in zip(nears, range(2, n, 3), strict=True):
+        assert {d["duplicate_of"] for d in by_id[aid(r)]} == {aid(originals[i])}
+    for o in originals:
+        kinds = [d["kind"] for d in by_id[aid(o)]]
+        assert kinds[0] == "new" and set(kinds) <= {"new", "replay", "revision"}, kinds
+    replays = sum(d["kind"] == "replay" for ds in by_id.values() for d in ds)
+    print(f"\nkill -9 test: {len(outputs.unique)} unique messages for {len(by_id)} ids "
+          f"({replays} replays after the crashes), {len(outputs.counts)} counts messages")
