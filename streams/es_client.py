@@ -81,5 +81,5 @@ def describe_error(exc: BaseException, s: Settings) -> str:
         reason = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else exc.body
         if isinstance(reason, dict):
             reason = reason.get("reason") or reason.get("type") or reason
-        return f"Elasticsearch error {exc.meta.status}: {reason}"
+        return f"Elasticsearch error {exc.meta.status}: {' '.join(str(reason).split())}"
     return f"Elasticsearch call failed: {exc}"

@@ -60,6 +60,7 @@ def checksum(body: dict[str, Any]) -> str:
     """SHA-256 of canonical JSON (sorted keys), ignoring any checksum already inside."""
     clean = copy.deepcopy(body)
     clean.get("_meta", {}).pop("checksum", None)
+    clean.get("template", {}).get("mappings", {}).get("_meta", {}).pop("template_checksum", None)
     raw = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -72,6 +73,10 @@ def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
         index = body["template"]["settings"].setdefault("index", {})
         index["lifecycle"] = {"name": ilm_policy, "rollover_alias": alias}
     body["_meta"]["checksum"] = checksum(body)
+    # the indices created from this template remember which version they were built from
+    body["template"]["mappings"].setdefault("_meta", {})["template_checksum"] = (
+        body["_meta"]["checksum"]
+    )
     return body
 
 
@@ -148,13 +153,25 @@ def ensure_alias(es: Elasticsearch, alias: str) -> Change:
     return Change(what, "created")
 
 
+def write_index_checksum(es: Elasticsearch, alias: str) -> str | None:
+    """The template checksum the alias's write index was built (or last updated) from."""
+    for name, spec in es.indices.get_alias(name=alias).items():
+        alias_spec = spec["aliases"][alias]
+        if alias_spec.get("is_write_index", True):
+            mapping = es.indices.get_mapping(index=name)[name]["mappings"]
+            found: str | None = mapping.get("_meta", {}).get("template_checksum")
+            return found
+    return None
+
+
 def refresh_mappings(
     es: Elasticsearch, s: Settings, alias: str, body: dict[str, Any]
 ) -> Change:
     """After a template change, push the new mappings to the existing write index.
 
-    Additive changes (a new field) apply in place; a changed analyzer cannot, and the user is
-    told to roll over so that the next index gets the new template.
+    Additive changes (a new field) apply in place and record the new checksum in the index's
+    mapping ``_meta``; a changed analyzer cannot, and the user is told (on every run, until
+    done) to roll over so that the next index gets the new template.
     """
     mappings = body["template"]["mappings"]
     try:
@@ -191,7 +208,7 @@ def setup_elasticsearch(s: Settings, do_rollover: bool = False) -> list[Change]:
     changes.append(tpl)
     alias_existed = bool(es.indices.exists_alias(name=alias))
     changes.append(ensure_alias(es, alias))
-    if tpl.status == "updated" and alias_existed:
+    if alias_existed and write_index_checksum(es, alias) != body["_meta"]["checksum"]:
         changes.append(refresh_mappings(es, s, alias, body))
     if do_rollover:
         changes.append(rollover(es, alias))

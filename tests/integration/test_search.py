@@ -86,9 +86,16 @@ def indexed(namespace: Namespace) -> Iterator[Settings]:
     resp = es.bulk(operations=ops, refresh="wait_for")
     assert not resp["errors"], [i for i in resp["items"] if "error" in i["update"]]
     yield s
-    es.indices.delete(index=f"{s.es_alias}-*", ignore_unavailable=True)
-    es.indices.delete_index_template(name=s.es_alias)
+    _drop(es, s)
     es.close()
+
+
+def _drop(es: Any, s: Settings) -> None:
+    """Remove this test's indices and template (by name: wildcard deletes are refused)."""
+    names = list(es.indices.get(index=f"{s.es_alias}-*", expand_wildcards="all"))
+    if names:
+        es.indices.delete(index=",".join(names))
+    es.options(ignore_status=404).indices.delete_index_template(name=s.es_alias)
 
 
 def ids(s: Settings, query: str, **kw: Any) -> list[str]:
@@ -117,8 +124,35 @@ def test_setup_twice_changes_nothing(namespace: Namespace) -> None:
         mapping = es.indices.get_mapping(index=s.es_alias)[f"{s.es_alias}-000001"]["mappings"]
         assert mapping["properties"]["body"]["fields"]["ru"]["analyzer"] == "russian"
     finally:
-        es.indices.delete(index=f"{s.es_alias}-*", ignore_unavailable=True)
-        es.indices.delete_index_template(name=s.es_alias)
+        _drop(es, s)
+
+
+def test_a_template_change_applies_in_place_or_after_rollover(namespace: Namespace) -> None:
+    """An index built from an older template: additive changes apply, a changed analyzer
+    waits (setup says so on every run) until ``--rollover`` starts an index from the new one."""
+    from streams import setup
+
+    s = namespace.settings()
+    es = es_client.make_client(s)
+    old = setup.template_body(s.es_alias)
+    old["_meta"]["checksum"] = old["template"]["mappings"]["_meta"]["template_checksum"] = "old"
+    old["template"]["mappings"]["properties"]["title"]["fields"]["en"]["analyzer"] = "german"
+    es.indices.put_index_template(name=s.es_alias, body=old)
+    es.indices.create(index=setup.first_index(s.es_alias), body=setup.bootstrap_body(s.es_alias))
+    try:
+        for _ in range(2):
+            out = run_cli(namespace, "setup", "--skip-kafka")
+            assert out.returncode == 0, out.stderr
+            assert f"mappings of {s.es_alias}: kept" in out.stdout and "--rollover" in out.stdout
+        out = run_cli(namespace, "setup", "--skip-kafka", "--rollover")
+        assert f"({s.es_alias}-000001 -> {s.es_alias}-000002)" in out.stdout
+        out = run_cli(namespace, "setup", "--skip-kafka")
+        assert out.stdout.strip().endswith("setup: unchanged"), out.stdout
+        new = es.indices.get_mapping(index=f"{s.es_alias}-000002")[f"{s.es_alias}-000002"]
+        assert new["mappings"]["properties"]["title"]["fields"]["en"]["analyzer"] == "english"
+        assert ids(s, "running") == []  # both indices still searched through the alias
+    finally:
+        _drop(es, s)
 
 
 def test_english_stemming(indexed: Settings) -> None:
