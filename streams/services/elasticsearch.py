@@ -46,6 +46,8 @@ from streams.settings import REPO_ROOT, Settings
 
 SOURCES = REPO_ROOT / "services"
 LAUNCHER = "io.newsstream.es.Launcher"
+# Checked: the server and transport-netty4 both on Central, the launcher builds and runs (Java 17).
+KNOWN_GOOD_VERSION = "8.19.21"
 _COMPLETE = ".complete"
 _PRODUCT_HEADER = "X-Elastic-Product"
 
@@ -73,11 +75,22 @@ def sources_digest(root: Path = SOURCES) -> str:
     return h.hexdigest()[:12]
 
 
+def _heap_bytes(heap: str) -> int:
+    """``768m`` -> bytes (the -Xmx syntax); ServiceError on anything else."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = heap.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "")
+    if not number.isdigit():
+        raise ServiceError(f"bad NEWSSTREAM_ES_HEAP {heap!r}: use a JVM size such as 768m or 1g")
+    return int(number) * units[unit]
+
+
 def jvm_options(heap: str, tmp_dir: Path) -> list[str]:
     """The JVM flags of Elasticsearch's own jvm.options that matter for a small local node."""
+    initial = "128m" if _heap_bytes(heap) >= 128 << 20 else heap
     return [
         f"-Xmx{heap}",
-        "-Xms128m",
+        f"-Xms{initial}",
         "-XX:+UseG1GC",
         "-XX:+ExitOnOutOfMemoryError",
         "-XX:-OmitStackTraceInFastThrow",
@@ -169,9 +182,17 @@ class ElasticsearchService:
             ) from None
         (self.artifacts / "mvn.log").write_text(out.stdout + out.stderr)
         if out.returncode != 0:
+            reason = _mvn_reason(out.stdout + out.stderr)
+            log = self.artifacts / "mvn.log"
+            if reason.startswith("Could not") or "resolve" in reason:
+                raise ServiceError(
+                    f"could not download {what} from Maven Central: {reason} (log: {log}); "
+                    f"transport-netty4 is published for some 8.x releases only: set "
+                    f"NEWSSTREAM_ES_VERSION to one that has both, e.g. {KNOWN_GOOD_VERSION}"
+                )
             raise ServiceError(
-                f"could not build the local Elasticsearch node ({what}): "
-                f"{_mvn_reason(out.stdout + out.stderr)} (full log: {self.artifacts / 'mvn.log'})"
+                f"could not build the local Elasticsearch {self.version} node from {SOURCES}: "
+                f"{reason} (log: {log})"
             )
         if not any(self.lib.glob("elasticsearch-*.jar")):
             raise ServiceError(f"could not download {what} from Maven Central: no jars were copied")
