@@ -34,4 +34,7 @@ async def dead_letter(
     )
     await dlq_topic.send(key=dlq.envelope_key(envelope), value=dlq.encode_envelope(envelope))
     metrics.DEAD_LETTERS.labels(stage, reason).inc()
-    log.warning("dead-lettered", extra={"stage": stage, "reason": reason, "error": error[:300], **source})
+    log.warning(
+        "dead-lettered",
+        extra={"stage": stage, "reason": reason, "error": error[:300], **source},
+    )

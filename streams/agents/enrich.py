@@ -32,43 +32,54 @@ async def enrich(stream: Any) -> None:
         async for events in stream.take_events(
             settings.nlp_batch_size, within=settings.nlp_batch_seconds
         ):
-            parsed: list[tuple[Any, Article, DedupInfo]] = []
-            for event in events:
-                try:
-                    value = event.value
-                    parsed.append(
-                        (event, Article.from_dict(value["article"]), DedupInfo.from_dict(value["dedup"]))
-                    )
-                except Exception as exc:
-                    await dead_letter(_raw(event), "enrich", "bad_internal_message", repr(exc), event.message)
-            if not parsed:
-                continue
-            started = time.perf_counter()
+            await process_batch(pool, events)
+
+
+async def process_batch(pool: EnrichPool, events: list[Any]) -> None:
+    """Enrich one batch and send its documents; failures are dead-lettered one by one."""
+    parsed: list[tuple[Any, Article, DedupInfo]] = []
+    for event in events:
+        try:
+            value = event.value
+            article = Article.from_dict(value["article"])
+            parsed.append((event, article, DedupInfo.from_dict(value["dedup"])))
+        except Exception as exc:
+            await _dead(event, "bad_internal_message", exc)
+    if not parsed:
+        return
+    started = time.perf_counter()
+    results: list[Any]
+    try:
+        results = list(await pool.enrich([a for _, a, _ in parsed]))
+    except Exception:
+        log.exception("NER batch failed; retrying one by one", extra={"size": len(parsed)})
+        results = []
+        for _, article, _ in parsed:
             try:
-                results = await pool.enrich([a for _, a, _ in parsed])
-            except Exception:
-                log.exception("NER batch failed; retrying one by one", extra={"size": len(parsed)})
-                results = []
-                for event, article, _ in parsed:
-                    try:
-                        results.extend(await pool.enrich([article]))
-                    except Exception as exc:
-                        results.append(exc)
-            metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - started)
-            ingested_at = _now()
-            for (event, article, dedup), result in zip(parsed, results, strict=True):
-                if isinstance(result, BaseException):
-                    await dead_letter(_raw(event), "enrich", "nlp_error", repr(result), event.message)
-                    continue
-                try:
-                    doc = documents.build_document(article, dedup, result, ingested_at)
-                except Exception as exc:
-                    await dead_letter(_raw(event), "enrich", "document_error", repr(exc), event.message)
-                    continue
-                metrics.ENRICHED.inc()
-                for ent in result.entities:
-                    metrics.ENTITIES.labels(ent.label).inc()
-                await enriched_topic.send(key=article.id.encode(), value=documents.document_message(doc))
+                results.extend(await pool.enrich([article]))
+            except Exception as exc:
+                results.append(exc)
+    metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - started)
+    ingested_at = _now()
+    for (event, article, dedup), result in zip(parsed, results, strict=True):
+        if isinstance(result, BaseException):
+            await _dead(event, "nlp_error", result)
+            continue
+        try:
+            doc = documents.build_document(article, dedup, result, ingested_at)
+        except Exception as exc:
+            await _dead(event, "document_error", exc)
+            continue
+        metrics.ENRICHED.inc()
+        for ent in result.entities:
+            metrics.ENTITIES.labels(ent.label).inc()
+        await enriched_topic.send(
+            key=article.id.encode(), value=documents.document_message(doc)
+        )
+
+
+async def _dead(event: Any, reason: str, exc: BaseException) -> None:
+    await dead_letter(_raw(event), "enrich", reason, repr(exc), event.message)
 
 
 def _raw(event: Any) -> bytes:

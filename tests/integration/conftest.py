@@ -168,7 +168,9 @@ def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: fl
         time.sleep(interval)
 
 
-def run_cli(namespace: Namespace, *args: str, input: bytes | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    namespace: Namespace, *args: str, input: bytes | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``newsstream ARGS`` in this test's namespace and return the finished process."""
     env = {**os.environ, **namespace.env}
     return subprocess.run(

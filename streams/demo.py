@@ -1,0 +1,254 @@
+"""``newsstream demo``: the whole job on the bundled sample articles, visible to a person.
+
+``demo run`` starts a background worker (unless one answers already), publishes
+``examples/articles.jsonl`` through ``newsstream produce`` and the raw bad records straight to the
+input topic, waits with a progress bar until the pipeline has no lag left, then reports what
+Elasticsearch and the dead-letter topic hold, and runs three example searches.
+Every figure it prints is read back from Kafka or Elasticsearch, never from the sample file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from streams import es_client, kafka_io
+from streams.settings import REPO_ROOT, Settings, load
+
+EXAMPLES = REPO_ROOT / "examples"
+
+
+def _worker_dir(s: Settings) -> Path:
+    d = Path(s.services_dir) / "worker"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def worker_healthy(s: Settings) -> bool:
+    """True when a worker answers on this configuration's web port."""
+    try:
+        with urllib.request.urlopen(f"http://{s.web_host}:{s.web_port}/health", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def start_worker(s: Settings, timeout: float = 180.0) -> str:
+    """Start ``newsstream worker`` in the background (pid file + log); no-op if one answers."""
+    if worker_healthy(s):
+        return "already running"
+    wdir = _worker_dir(s)
+    log = wdir / "worker.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (wdir / "worker.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while not worker_healthy(s):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(f"error: the worker did not come up (log {log}):\n{tail}")
+        time.sleep(0.5)
+    return f"started (pid {proc.pid}, log {log})"
+
+
+def stop_worker(s: Settings) -> str:
+    """Stop the background worker of our pid file (SIGTERM, then SIGKILL)."""
+    pid_file = _worker_dir(s) / "worker.pid"
+    if not pid_file.exists():
+        return "not running"
+    pid = int(pid_file.read_text().strip() or 0)
+    pid_file.unlink()
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "not running"
+    for _ in range(60):
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return f"stopped (pid {pid})"
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return f"killed (pid {pid})"
+
+
+def pipeline_lag(s: Settings) -> dict[str, int]:
+    """Messages not yet committed by the worker's consumer group, per pipeline topic."""
+    from kafka import TopicPartition
+
+    topics = [t for t in s.pipeline_topics() if t != s.topic_dlq]
+    admin = kafka_io.admin(s)
+    consumer = kafka_io.consumer(s)
+    try:
+        committed = admin.list_consumer_group_offsets(s.app_id)
+        tps = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in (consumer.partitions_for_topic(t) or ())
+        ]
+        ends = consumer.end_offsets(tps)
+    finally:
+        consumer.close()
+        admin.close()
+    lag = dict.fromkeys(topics, 0)
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag[tp.topic] += max(0, end - done)
+    return lag
+
+
+def topic_size(s: Settings, topic: str) -> int:
+    """Messages in a topic (sum of end offsets; our topics are never compacted)."""
+    from kafka import TopicPartition
+
+    consumer = kafka_io.consumer(s)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+    finally:
+        consumer.close()
+    return int(sum(ends.values()))
+
+
+def wait_until_drained(s: Settings, published: int, timeout: float) -> dict[str, int]:
+    """Progress bar over the pipeline's lag until it is zero three polls in a row."""
+    from tqdm import tqdm
+
+    quiet_polls = 0
+    deadline = time.monotonic() + timeout
+    with tqdm(total=published, desc="pipeline", unit="msg", file=sys.stderr) as bar:
+        while True:
+            lag = pipeline_lag(s)
+            outstanding = sum(lag.values())
+            bar.n = max(0, published - min(published, outstanding))
+            bar.set_postfix({t.rsplit(".", 1)[-1]: n for t, n in lag.items()}, refresh=True)
+            quiet_polls = quiet_polls + 1 if outstanding == 0 else 0
+            if quiet_polls >= 3:
+                return lag
+            if time.monotonic() > deadline:
+                print(f"warning: still {outstanding} messages in flight after {timeout:.0f}s "
+                      "(see `newsstream status`)", file=sys.stderr)
+                return lag
+            time.sleep(1.0)
+
+
+def _terms(es: Any, index: str, field: str, size: int = 8) -> list[tuple[str, int]]:
+    resp = es.search(index=index, size=0, aggs={"t": {"terms": {"field": field, "size": size}}})
+    return [(b["key"], b["doc_count"]) for b in resp["aggregations"]["t"]["buckets"]]
+
+
+def report(s: Settings, read: int) -> None:
+    """Print counts, languages, top entities: all read back from ES and Kafka."""
+    es = es_client.make_client(s)
+    es.indices.refresh(index=s.es_alias)
+    indexed = int(es.count(index=s.es_alias)["count"])
+    near = int(es.count(index=s.es_alias, query={"exists": {"field": "duplicate_of"}})["count"])
+    sums = es.search(index=s.es_alias, size=0,
+                     aggs={"copies": {"sum": {"field": "duplicate_count"}}})
+    exact = int(sums["aggregations"]["copies"]["value"] or 0)
+    dead = topic_size(s, s.topic_dlq)
+    print()
+    print("== newsstream demo: results ==")
+    print(f"read {read} | exact duplicates {exact} | near duplicates {near} | "
+          f"dead-lettered {dead} | indexed {indexed}")
+    langs = ", ".join(f"{k} {n}" for k, n in _terms(es, s.es_alias, "language", 20))
+    print(f"languages: {langs}")
+    for field, title in (("persons", "top persons"), ("organizations", "top organizations"),
+                         ("locations", "top locations")):
+        print(f"{title}: " + ", ".join(f"{k} ({n})" for k, n in _terms(es, s.es_alias, field)))
+
+
+def example_searches(s: Settings) -> None:
+    """Run three searches through the real CLI, as a user would type them.
+
+    The English query is stemmed ("research" finds "researchers"), the Russian one inflected
+    ("компания" finds "компании"), the third filters by the most frequent organization.
+    """
+    top_org = _terms(es_client.make_client(s), s.es_alias, "organizations", 1)
+    searches = [
+        ["search", "research funding", "--limit", "3"],
+        ["search", "компания заказы", "--lang", "ru", "--limit", "3"],
+    ]
+    if top_org:
+        searches.append(["search", top_org[0][0], "--entity", top_org[0][0], "--limit", "3"])
+    for argv in searches:
+        shown = " ".join(a if a.isascii() and " " not in a else repr(a) for a in argv)
+        print(f"\n$ newsstream {shown}")
+        sys.stdout.flush()
+        subprocess.run([sys.executable, "-m", "streams.cli", *argv], cwd=REPO_ROOT, check=False)
+
+
+def publish_bad_records(s: Settings, path: Path) -> int:
+    """Send the raw bad lines as they are: produce would refuse them, the worker must not."""
+    producer = kafka_io.producer(s)
+    n = 0
+    try:
+        for line in path.read_bytes().splitlines():
+            producer.send(s.topic_articles, key=f"bad-{n}".encode(), value=line)
+            n += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    s = load()
+    print(f"worker: {start_worker(s)}")
+    articles = Path(args.file)
+    before = sum(1 for _ in articles.open("rb"))
+    proc = subprocess.run([sys.executable, "-m", "streams.cli", "produce", str(articles)],
+                          cwd=REPO_ROOT, check=False)
+    if proc.returncode != 0:
+        return proc.returncode
+    bad = publish_bad_records(s, EXAMPLES / "bad_records.jsonl") if not args.no_bad else 0
+    print(f"published {before} sample articles and {bad} raw bad records")
+    wait_until_drained(s, before + bad, args.timeout)
+    report(s, before + bad)
+    example_searches(s)
+    print(
+        "\nThe services and the worker keep running. Next:\n"
+        "  .venv/bin/newsstream search 'your words' [--lang xx] [--entity NAME]\n"
+        "  .venv/bin/newsstream status          pipeline lag, counts, worker health\n"
+        "  .venv/bin/newsstream dlq list        the dead-lettered records and why\n"
+        "  make down                            stop the worker, Kafka and Elasticsearch\n"
+        "  Kibana: `docker compose up -d kibana` (Docker), then `newsstream kibana import`"
+    )
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    print(f"worker: {start_worker(load())}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    print(f"worker: {stop_worker(load())}")
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run the pipeline on the bundled sample articles")
+    dsub = p.add_subparsers(dest="demo_action", metavar="ACTION")
+    dsub.required = True
+    r = dsub.add_parser("run", help="worker + publish samples + wait + report + example searches")
+    r.add_argument("--file", default=str(EXAMPLES / "articles.jsonl"))
+    r.add_argument("--no-bad", action="store_true", help="do not publish the bad records")
+    r.add_argument("--timeout", type=float, default=900.0, help="max seconds to wait")
+    r.set_defaults(func=run)
+    dsub.add_parser("start-worker", help="start a background worker").set_defaults(func=_start)
+    dsub.add_parser("stop-worker", help="stop the background worker").set_defaults(func=_stop)
