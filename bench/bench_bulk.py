@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -114,15 +115,13 @@ def make_messages(n: int, seed: int = 7) -> list[dict[str, Any]]:
             authors=("A. Writer",),
         )
         dedup = DedupInfo(kind="new", content_hash=f"h{i}", story_id=f"s{i}")
-        doc = documents.build_document(
-            art, dedup, _Enrichment(entities=ents), "2026-11-20T10:00:02Z"
-        )
+        doc = documents.build_document(art, dedup, _Enrichment(entities=ents), "2026-11-20T10:00:02Z")
         out.append(documents.document_message(doc))
     return out
 
 
-async def run_size(s: Settings, msgs: list[dict[str, Any]], size: int, rollover: bool) -> float:
-    """Seconds to write ``msgs`` in batches of ``size`` into a fresh alias."""
+async def run_size(s: Settings, msgs: list[dict[str, Any]], size: int, rollover: bool) -> tuple[float, float]:
+    """(seconds to write ``msgs`` in batches of ``size`` into a fresh alias, seconds of lookup)."""
     alias = f"bench-{uuid.uuid4().hex[:8]}"
     s2 = dataclasses.replace(s, es_alias=alias)
     setup.setup_elasticsearch(s2)
@@ -135,6 +134,18 @@ async def run_size(s: Settings, msgs: list[dict[str, Any]], size: int, rollover:
         raise AssertionError(f"unexpected rejection: {error}")
 
     sink = BulkSink.from_settings(client, s2, no_dlq, max_docs=size, max_bytes=100 * 1024 * 1024)
+    lookup = 0.0
+    resolve = sink.resolver.resolve
+
+    async def timed_resolve(ids: Any) -> Any:
+        nonlocal lookup
+        t0 = time.perf_counter()
+        try:
+            return await resolve(ids)
+        finally:
+            lookup += time.perf_counter() - t0
+
+    sink.resolver.resolve = timed_resolve  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
         offset = 0
@@ -148,37 +159,45 @@ async def run_size(s: Settings, msgs: list[dict[str, Any]], size: int, rollover:
         elapsed = time.perf_counter() - started
         count = es.count(index=f"{alias}-*")["count"]
         assert count == len(msgs), count
-        return elapsed
+        return elapsed, lookup
     finally:
         await client.close()
-        es.indices.delete(index=f"{alias}-*")
+        es.indices.delete(index=",".join(es.indices.get(index=f"{alias}-*")))
         es.indices.delete_index_template(name=alias)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=6000)
-    ap.add_argument("--sizes", default="50,100,250,500,1000,2000")
-    ap.add_argument(
-        "--rollover-size", type=int, default=500, help="batch size for the lookup cost row"
-    )
+    ap.add_argument("--docs", type=int, default=1500, help="documents per trial")
+    ap.add_argument("--sizes", default="50,100,250,500,1000")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median is shown)")
+    ap.add_argument("--rollover-size", type=int, default=500, help="batch size of the lookup rows")
     args = ap.parse_args()
     s = load()
     msgs = make_messages(args.docs)
     nbytes = sum(len(json.dumps(m["doc"])) for m in msgs)
-    print(f"{args.docs} documents, {nbytes / args.docs / 1024:.1f} KB average, ES {s.es_url}")
-    asyncio.run(run_size(s, msgs[:500], 250, False))  # warm-up (JIT, analyzers, caches)
-    rows = []
-    for size in [int(x) for x in args.sizes.split(",")]:
-        secs = asyncio.run(run_size(s, msgs, size, False))
-        rows.append((f"{size}", size, secs))
-    secs = asyncio.run(run_size(s, msgs, args.rollover_size, True))
-    rows.append((f"{args.rollover_size} + 2 indices", args.rollover_size, secs))
-    best = max(args.docs / r[2] for r in rows)
-    print(f"{'batch':>18s} {'docs/s':>9s} {'MB/s':>7s} {'vs best':>8s}")
-    for label, _, secs in rows:
-        rate = args.docs / secs
-        print(f"{label:>18s} {rate:9.0f} {nbytes / secs / 1e6:7.2f} {rate / best:8.2f}")
+    print(
+        f"{args.docs} documents/trial, {nbytes / args.docs / 1024:.1f} KB average, "
+        f"{args.rounds} interleaved rounds, ES {s.es_url}"
+    )
+    asyncio.run(run_size(s, msgs[:300], 100, False))  # warm-up (JIT, analyzers, caches)
+    trials: list[tuple[str, int, bool]] = [
+        (f"{n}", n, False) for n in (int(x) for x in args.sizes.split(","))
+    ]
+    trials.append((f"{args.rollover_size}, 2 indices", args.rollover_size, True))
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in trials}
+    for r in range(args.rounds):
+        order = trials if r % 2 == 0 else list(reversed(trials))  # spread drift over sizes
+        for label, size, roll in order:
+            results[label].append(asyncio.run(run_size(s, msgs, size, roll)))
+    rates = {label: statistics.median(args.docs / t for t, _ in res) for label, res in results.items()}
+    best = max(rates.values())
+    print(f"{'batch':>16s} {'docs/s':>8s} {'MB/s':>6s} {'vs best':>8s} {'lookup share':>13s}")
+    for label, _, _ in trials:
+        res = results[label]
+        share = statistics.median(lk / t for t, lk in res)
+        mbs = rates[label] * nbytes / args.docs / 1e6
+        print(f"{label:>16s} {rates[label]:8.0f} {mbs:6.2f} {rates[label] / best:8.2f} {share:13.1%}")
 
 
 if __name__ == "__main__":
