@@ -127,7 +127,7 @@ def decode(raw: bytes, max_bytes: int) -> dict[str, Any]:
         obj = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise InvalidArticle(
-            "invalid_json", f"{e.msg} at line {e.lineno} column {e.colno} (char {e.pos})"
+            "invalid_json", f"{e.msg} (line {e.lineno}, column {e.colno}, char {e.pos})"
         ) from None
     except (ValueError, RecursionError) as e:
         raise InvalidArticle("invalid_json", str(e) or type(e).__name__) from None

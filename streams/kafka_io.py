@@ -18,6 +18,9 @@ from kafka.errors import TopicAlreadyExistsError
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+# kafka-python warns when its own I/O loop is slow (e.g. while we validate); not the user's
+# business in a command-line tool.
+logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
 
 def bootstrap_servers(s: Settings) -> list[str]:

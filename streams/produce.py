@@ -332,13 +332,15 @@ def check_items(items: Iterator[Item], max_bytes: int) -> Iterator[tuple[Item, A
 def _report(path: str, item: Item, err: InvalidArticle, summary: Summary, opts: Options) -> None:
     summary.invalid += 1
     summary.reasons[err.reason] += 1
+    from tqdm import tqdm  # its write() keeps a running progress bar intact
+
     if summary.errors_shown < opts.max_errors:
         summary.errors_shown += 1
-        print(f"{path}:{item.line}: {err.reason}: {err.message}", file=sys.stderr)
+        tqdm.write(f"{path}:{item.line}: {err.reason}: {err.message}", file=sys.stderr)
     elif summary.errors_shown == opts.max_errors:
         summary.errors_shown += 1
-        print(f"(more invalid records; only the first {opts.max_errors} are shown)",
-              file=sys.stderr)
+        tqdm.write(f"(more invalid records; only the first {opts.max_errors} are shown)",
+                   file=sys.stderr)
 
 
 class Publisher:

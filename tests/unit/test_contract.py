@@ -47,7 +47,7 @@ def test_messages_say_what_exactly() -> None:
             parse_article(raw, LIMIT)
         return info.value.message
 
-    assert "line 1 column" in why(b'{"id": "1", "title": ')
+    assert "(line 1, column" in why(b'{"id": "1", "title": ')
     assert "0xe9 at offset" in why('{"id": "1", "title": "é"}'.encode("latin-1"))
     assert why(b'{"url": 5, "title": "t"}').startswith("/url: must be an absolute http")
     assert "/title" in why(b'{"id": "x", "title": 7}')
