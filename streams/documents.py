@@ -32,16 +32,11 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "document.sch
 # The two fields only a "counts" message may carry (see module docstring).
 COUNT_FIELDS: tuple[str, ...] = ("duplicate_count", "duplicate_sources")
 
-# Entity labels (model.Entity.label) -> the keyword facet they feed.
-FACET_LABELS: dict[str, str] = {
-    "PERSON": "persons", "ORG": "organizations", "LOCATION": "locations"
-}
-
-
 class EnrichLike(Protocol):
     """What the document needs from the enrichment stage (streams.enrich.EnrichResult).
 
-    ``languages`` maps an article field ("title", "body", "summary") to its detected language.
+    ``languages`` maps an article field ("title", "body", "summary", "title_translations.xx")
+    to its detected language; the facets are distinct normalized entity names.
     """
 
     @property
@@ -52,6 +47,15 @@ class EnrichLike(Protocol):
 
     @property
     def ner_status(self) -> str: ...
+
+    @property
+    def persons(self) -> Sequence[str]: ...
+
+    @property
+    def organizations(self) -> Sequence[str]: ...
+
+    @property
+    def locations(self) -> Sequence[str]: ...
 
 
 def primary_subtag(code: str) -> str:
@@ -74,22 +78,6 @@ def _document_language(article: Article, languages: Mapping[str, Language]) -> L
             assert lang is not None
             return lang
     return Language("und", 0.0)
-
-
-def facets(entities: Sequence[Entity]) -> dict[str, list[str]]:
-    """persons / organizations / locations: distinct normalized names, first-seen order."""
-    out: dict[str, list[str]] = {name: [] for name in FACET_LABELS.values()}
-    seen: dict[str, set[str]] = {name: set() for name in FACET_LABELS.values()}
-    for ent in entities:
-        facet = FACET_LABELS.get(ent.label)
-        name = (ent.normalized or ent.text).strip()
-        if facet is None or not name:
-            continue
-        key = name.casefold()
-        if key not in seen[facet]:
-            seen[facet].add(key)
-            out[facet].append(name)
-    return out
 
 
 def build_document(
@@ -123,7 +111,9 @@ def build_document(
         "languages": detected,
         "title_translations": dict(article.title_translations),
         "entities": entities,
-        **facets(enrich.entities),
+        "persons": list(enrich.persons),
+        "organizations": list(enrich.organizations),
+        "locations": list(enrich.locations),
         "ner_status": enrich.ner_status,
         "duplicate_of": dedup.duplicate_of,
         "story_id": dedup.story_id,

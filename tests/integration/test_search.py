@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from streams import documents, es_client, search
+from streams.enrich import EnrichResult
+from streams.entities import distinct_sorted
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings
 from tests.integration.conftest import Namespace, run_cli
@@ -21,11 +22,16 @@ from tests.integration.conftest import Namespace, run_cli
 pytestmark = pytest.mark.integration
 
 
-@dataclass(frozen=True)
-class Enriched:
-    languages: Mapping[str, Language]
-    entities: Sequence[Entity] = ()
-    ner_status: str = "ok"
+def enriched(languages: Mapping[str, Language], entities: Sequence[Entity]) -> EnrichResult:
+    """The EnrichResult the enrich stage would assemble for these entities."""
+
+    def names(label: str) -> list[str]:
+        return distinct_sorted(e.normalized for e in entities if e.label == label)
+
+    return EnrichResult(
+        languages=dict(languages), entities=list(entities), ner_status="ok",
+        persons=names("PERSON"), organizations=names("ORG"), locations=names("LOCATION"),
+    )
 
 
 def _lang(code: str) -> dict[str, Language]:
@@ -36,7 +42,7 @@ def _ent(text: str, label: str, lang: str, normalized: str | None = None) -> Ent
     return Entity(text, label, 0, len(text), "body", normalized or text, lang)
 
 
-ARTICLES: list[tuple[Article, DedupInfo, Enriched]] = []
+ARTICLES: list[tuple[Article, DedupInfo, EnrichResult]] = []
 
 
 def _add(i: str, lang: str, title: str, body: str, *, day: int = 1, source: str = "a.example",
@@ -50,7 +56,7 @@ def _add(i: str, lang: str, title: str, body: str, *, day: int = 1, source: str 
         story_id=duplicate_of or i, duplicate_of=duplicate_of,
         similarity=0.9 if duplicate_of else None, first_seen=f"2026-05-{day:02d}T08:00:01Z",
     )
-    ARTICLES.append((art, dedup, Enriched(_lang(lang), ents)))
+    ARTICLES.append((art, dedup, enriched(_lang(lang), ents)))
 
 
 _add("en-runs", "en", "Harbour ferry runs again after the storm",

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from streams import documents
+from streams.enrich import EnrichResult
+from streams.entities import distinct_sorted
 from streams.model import Article, DedupInfo, Entity, Language
 
 VALIDATOR = Draft202012Validator(documents.load_schema())
 REQUIRED = set(documents.load_schema()["required"])
 
 
-@dataclass(frozen=True)
-class Enriched:
-    """An enrichment result as the enrich stage hands it over (the fields documents reads)."""
+def enriched(
+    languages: dict[str, Language], entities: list[Entity] | None = None, ner_status: str = "ok"
+) -> EnrichResult:
+    """An EnrichResult as the enrich stage assembles it (facets from the entities)."""
+    ents = entities or []
 
-    languages: dict[str, Language]
-    entities: list[Entity] = field(default_factory=list)
-    ner_status: str = "ok"
+    def names(label: str) -> list[str]:
+        return distinct_sorted(e.normalized for e in ents if e.label == label)
+
+    return EnrichResult(
+        languages=languages, entities=ents, ner_status=ner_status,
+        persons=names("PERSON"), organizations=names("ORG"), locations=names("LOCATION"),
+    )
 
 
 def article(**kw: object) -> Article:
@@ -56,14 +62,14 @@ def ent(text: str, label: str, normalized: str | None = None, fld: str = "body")
 EN = {"title": Language("en", 0.97), "body": Language("en", 0.99)}
 
 
-def build(a: Article | None = None, d: DedupInfo | None = None, e: Enriched | None = None):
+def build(a: Article | None = None, d: DedupInfo | None = None, e: EnrichResult | None = None):
     return documents.build_document(
-        a or article(), d or dedup(), e or Enriched(EN), "2024-05-01T10:00:07.123Z"
+        a or article(), d or dedup(), e or enriched(EN), "2024-05-01T10:00:07.123Z"
     )
 
 
 def test_document_is_valid_against_the_schema_and_has_every_field_explicitly() -> None:
-    doc = build(e=Enriched(EN, [ent("Anna Berg", "PERSON"), ent("city council", "ORG")]))
+    doc = build(e=enriched(EN, [ent("Anna Berg", "PERSON"), ent("city council", "ORG")]))
     VALIDATOR.validate(doc)
     assert set(doc) == REQUIRED
     assert doc["summary"] is None and doc["duplicate_of"] is None  # null, not missing
@@ -86,14 +92,14 @@ def test_near_duplicate_keeps_its_original_and_similarity() -> None:
 
 def test_language_is_the_bodys_then_summarys_then_titles() -> None:
     mixed = {"title": Language("en", 0.9), "body": Language("ru", 0.98)}
-    doc = build(a=article(body="Совет проголосовал во вторник."), e=Enriched(mixed))
+    doc = build(a=article(body="Совет проголосовал во вторник."), e=enriched(mixed))
     assert (doc["language"], doc["title_language"], doc["languages"]) == ("ru", "en", ["en", "ru"])
 
     title_only = {"title": Language("de", 0.8), "body": Language("und", 0.0)}
-    doc = build(a=article(body=None), e=Enriched(title_only))
+    doc = build(a=article(body=None), e=enriched(title_only))
     assert (doc["language"], doc["language_confidence"]) == ("de", 0.8)
 
-    doc = build(e=Enriched({"title": Language("und", 0.0), "body": Language("und", 0.0)}))
+    doc = build(e=enriched({"title": Language("und", 0.0), "body": Language("und", 0.0)}))
     assert (doc["language"], doc["title_language"], doc["languages"]) == ("und", None, [])
     VALIDATOR.validate(doc)
 
@@ -106,13 +112,16 @@ def test_languages_include_translations_reduced_to_the_analyzer_subtag() -> None
     VALIDATOR.validate(doc)
 
 
-def test_facets_are_distinct_case_insensitively_and_skip_misc() -> None:
+def test_facets_come_from_the_enrichment() -> None:
     ents = [
         ent("Berg", "PERSON", "Anna Berg"), ent("ANNA BERG", "PERSON", "ANNA BERG"),
         ent("Oslo", "LOCATION"), ent("Euro", "MISC"), ent("ACME", "ORG"),
     ]
-    f = documents.facets(ents)
-    assert f == {"persons": ["Anna Berg"], "organizations": ["ACME"], "locations": ["Oslo"]}
+    doc = build(e=enriched(EN, ents))
+    assert (doc["persons"], doc["organizations"], doc["locations"]) == (
+        ["Anna Berg"], ["ACME"], ["Oslo"]
+    )
+    assert [e["label"] for e in doc["entities"]] == ["PERSON", "PERSON", "LOCATION", "MISC", "ORG"]
 
 
 def test_document_message_and_its_guard() -> None:
@@ -175,6 +184,6 @@ def test_any_article_yields_a_schema_valid_document(
 ) -> None:
     langs = {f: Language(c, conf) for f, c in zip(("title", "body", "summary"), codes, strict=True)}
     a = article(title=title, body=body, summary=summary, title_translations=translations)
-    doc = build(a=a, e=Enriched(langs))
+    doc = build(a=a, e=enriched(langs))
     VALIDATOR.validate(doc)
     assert set(doc) == REQUIRED
