@@ -19,6 +19,7 @@ import random
 import statistics
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,9 @@ class _Enrichment:
     )
     entities: tuple[Entity, ...] = ()
     ner_status: str = "ok"
+    persons: Sequence[str] = ()
+    organizations: Sequence[str] = ()
+    locations: Sequence[str] = ()
 
 
 def make_messages(n: int, seed: int = 7) -> list[dict[str, Any]]:

@@ -38,6 +38,9 @@ class _Enrichment:
     languages: Mapping[str, Language] = field(default_factory=lambda: {"title": EN, "body": EN})
     entities: Sequence[Entity] = ()
     ner_status: str = "ok"
+    persons: Sequence[str] = ()
+    organizations: Sequence[str] = ()
+    locations: Sequence[str] = ()
 
 
 def doc_message(i: int, title: str | None = None) -> dict[str, Any]:
@@ -261,34 +264,36 @@ def test_sink_survives_elasticsearch_paused_for_30s(es_ns: Settings) -> None:
     """SIGSTOP the node mid-stream for 30 s: requests time out, the sink retries, none lost."""
     s = es_ns
     pid = es_pid(s)
-    run = SinkRun(s, request_timeout=3.0, backoff_initial=0.2, backoff_max=4.0, max_docs=50)
+    run = SinkRun(s, request_timeout=3.0, backoff_initial=0.2, backoff_max=4.0)
+    batches = [[doc_message(b * 10 + i) for i in range(10)] for b in range(60)]
 
-    async def scenario() -> float:
-        writer = asyncio.create_task(
-            _write_batches(run, [[doc_message(b * 50 + i) for i in range(50)] for b in range(8)])
-        )
-        await asyncio.sleep(0.5)
+    async def stream() -> None:  # messages arrive over time, ~12 s of stream without outage
+        for batch in batches:
+            await run._write(batch)
+            await asyncio.sleep(0.2)
+
+    async def scenario() -> int:
+        writer = asyncio.create_task(stream())
+        await asyncio.sleep(2)
         os.kill(pid, signal.SIGSTOP)
-        stopped = time.monotonic()
         try:
-            await asyncio.sleep(30)
+            await asyncio.sleep(3)  # let an in-flight request hit the stopped node
+            during = len(run.released)
+            await asyncio.sleep(27)
             assert not writer.done()
+            assert len(run.released) == during  # nothing acknowledged while ES is down
         finally:
             os.kill(pid, signal.SIGCONT)
-        await asyncio.wait_for(writer, timeout=180)
-        return time.monotonic() - stopped
+        await asyncio.wait_for(writer, timeout=240)
+        return during
 
-    asyncio.run(scenario())
-    ids = [f"art-{i:05d}" for i in range(400)]
+    during = asyncio.run(scenario())
+    assert 0 < during < 600  # the outage really was mid-stream
+    ids = [f"art-{i:05d}" for i in range(600)]
     where = copies(s, ids)
     assert sorted(where) == ids
     assert all(len(v) == 1 for v in where.values())
-    assert [d.offset for d in run.released] == list(range(400))
-
-
-async def _write_batches(run: SinkRun, batches: Sequence[Sequence[Any]]) -> None:
-    for b in batches:
-        await run._write(b)
+    assert [d.offset for d in run.released] == list(range(600))
 
 
 # --- the Faust agent: commit after acknowledgement ---------------------------------------------
