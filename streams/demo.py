@@ -93,7 +93,7 @@ def pipeline_lag(s: Settings) -> dict[str, int]:
     admin = kafka_io.admin(s)
     consumer = kafka_io.consumer(s)
     try:
-        committed = admin.list_consumer_group_offsets(s.app_id)
+        committed = admin.list_group_offsets(s.app_id).get(s.app_id, {})
         tps = [
             TopicPartition(t, p)
             for t in topics
