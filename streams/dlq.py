@@ -310,7 +310,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 headers = [(REPLAY_HEADER, f"{s.topic_dlq}/{d.id}".encode())]
                 key = replay_key(raw, d.envelope, s.max_message_bytes)
                 futures.append((d, producer.send(target, value=raw, key=key, headers=headers)))
-            producer.flush()
+            kafka_io.flush(producer)
             for d, fut in futures:
                 try:
                     fut.get(timeout=60)

@@ -42,6 +42,7 @@ from streams.contract import InvalidArticle
 from streams.model import Article
 
 log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # we print one line per poll ourselves
 
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
@@ -410,14 +411,16 @@ class PollResult:
         return self.error is None and self.failed == 0
 
     def line(self) -> str:
-        head = f"{self.url}: " + ("not modified" if self.status == 304 else f"HTTP {self.status}"
-                                  if self.status else "no response")
-        if self.error:
+        if self.status == 304 and not self.error:
+            return f"{self.url}: not modified"
+        head = f"{self.url}: " + (f"HTTP {self.status}" if self.status else "no response")
+        if self.error and not self.failed:
             return f"{head}, error: {self.error}"
-        text = (f"{head}, {self.items} items, {self.new} new, {self.published} published, "
-                f"{self.invalid} invalid (dead-lettered)")
+        text = f"{head}, {self.items} items, {self.new} new, {self.published} published"
+        if self.invalid:
+            text += f", {self.invalid} invalid (dead-lettered)"
         if self.failed:
-            text += f", {self.failed} FAILED to publish (retried next poll)"
+            text += f", {self.failed} FAILED to publish, retried next poll ({self.error})"
         if self.bozo:
             text += f", tolerated malformed feed: {self.bozo[:120]}"
         return text
@@ -534,7 +537,12 @@ class Poller:
             except Exception as exc:
                 out.failed += 1
                 out.error = out.error or f"publish: {exc!r}"
-        sink.flush()
+        try:
+            from streams import kafka_io
+
+            kafka_io.flush(sink)
+        except Exception as exc:  # the futures below say which sends failed
+            log.warning("flush failed", extra={"feed": spec.url, "error": repr(exc)})
         now = time.time()
         for cand, fut in sent:
             try:

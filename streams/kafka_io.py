@@ -8,12 +8,13 @@ place keeps those options from drifting. The worker itself uses aiokafka through
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.settings import Settings
 
@@ -53,6 +54,21 @@ def producer(s: Settings, **overrides: Any) -> KafkaProducer:
     cfg.update(client_options(s))
     cfg.update(overrides)
     return KafkaProducer(**cfg)
+
+
+def flush(prod: KafkaProducer, timeout: float = 120.0) -> None:
+    """``producer.flush()`` that survives kafka-python's "Future not done" when it splits an
+    oversized batch (the split batches are still in flight: wait for them too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            prod.flush(timeout=max(1.0, deadline - time.monotonic()))
+            return
+        except KafkaError as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.debug("flush retried: %r", exc)
+            time.sleep(0.05)
 
 
 def consumer(s: Settings, *topics: str, **overrides: Any) -> KafkaConsumer:

@@ -373,7 +373,9 @@ class Publisher:
         fut.add_errback(self._fail)
 
     def flush(self) -> None:
-        self.producer.flush()
+        from streams import kafka_io
+
+        kafka_io.flush(self.producer)
 
 
 def run_files(

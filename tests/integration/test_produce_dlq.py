@@ -23,7 +23,7 @@ from kafka import TopicPartition
 
 from streams import contract, dlq, kafka_io, settings, urls
 from tests.unit.test_contract import poison_set
-from tests.unit.test_feeds import FeedServer
+from tests.unit.test_feeds import FeedServer, Route
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,3 +256,39 @@ def test_feeds_once_publishes_new_items_once_across_restarts(
         assert len(read_topic(kafka, kafka.topic_dlq)) == 1
     canon = urls.canonicalize("https://www.harbor-gazette.test/news/ferry-timetable?id=17")
     assert urls.article_id(canon) in state["seen"]
+
+
+def test_feed_items_kafka_refused_are_not_remembered_and_retried(
+        kafka: settings.Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item is seen only once acknowledged, and the ETag kept only if all were."""
+    items = "".join(
+        f"<item><title>Item {i}</title><link>https://retry.test/{i}</link>"
+        f"<description>{'long text ' * (600 if i == 2 else 5)}</description></item>"
+        for i in range(3))
+    rss = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+           f"<title>Retry Times</title>{items}</channel></rss>").encode()
+    small_topic = kafka.topic_articles + ".small"
+    admin = kafka_io.admin(kafka)
+    from kafka.admin import NewTopic
+
+    admin.create_topics([NewTopic(small_topic, 1, 1,
+                                  topic_configs={"max.message.bytes": "3000"})])
+    admin.close()
+    with FeedServer() as server:
+        server.routes["/retry.xml"] = Route(rss, "application/rss+xml", etag='"r1"')
+        url = server.url("/retry.xml")
+        first = cli("feeds", "--once", "--host-interval", "0", "--topic", small_topic, url)
+        assert first.returncode == 1 and "FAILED to publish" in first.stderr, first.stderr
+        state = json.loads(Path(kafka.feeds_state or "").read_text())
+        assert state["feeds"][url]["etag"] is None  # or the 304 would hide the lost item
+        big_id = urls.article_id("https://retry.test/2")
+        assert big_id not in state["seen"]
+
+        second = cli("feeds", "--once", "--host-interval", "0", url)
+        assert second.returncode == 0, second.stderr
+        assert server.hits("/retry.xml")[-1].get("If-None-Match") is None
+    got = [json.loads(r.value)["url"] for r in read_topic(kafka, small_topic)]
+    got += [json.loads(r.value)["url"] for r in read_topic(kafka, kafka.topic_articles)]
+    assert sorted(got) == [f"https://retry.test/{i}" for i in range(3)]  # each exactly once
+    state = json.loads(Path(kafka.feeds_state or "").read_text())
+    assert big_id in state["seen"] and state["feeds"][url]["etag"] == '"r1"'
