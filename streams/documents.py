@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from streams.entities import LOCATION, ORG, PERSON, distinct_sorted
 from streams.model import Article, DedupInfo, Entity, Language
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "document.schema.json"
@@ -36,7 +37,7 @@ class EnrichLike(Protocol):
     """What the document needs from the enrichment stage (streams.enrich.EnrichResult).
 
     ``languages`` maps an article field ("title", "body", "summary", "title_translations.xx")
-    to its detected language; the facets are distinct normalized entity names.
+    to its detected language. Only these three are read, so any record carrying them will do.
     """
 
     @property
@@ -47,15 +48,6 @@ class EnrichLike(Protocol):
 
     @property
     def ner_status(self) -> str: ...
-
-    @property
-    def persons(self) -> Sequence[str]: ...
-
-    @property
-    def organizations(self) -> Sequence[str]: ...
-
-    @property
-    def locations(self) -> Sequence[str]: ...
 
 
 def primary_subtag(code: str) -> str:
@@ -78,6 +70,18 @@ def _document_language(article: Article, languages: Mapping[str, Language]) -> L
             assert lang is not None
             return lang
     return Language("und", 0.0)
+
+
+def facets(entities: Sequence[Entity]) -> dict[str, list[str]]:
+    """persons / organizations / locations: the entities' distinct normalized names.
+
+    Same rule as the enrich stage's own facets (``entities.distinct_sorted``: case-insensitive,
+    first spelling kept, sorted), so the keyword fields match what ``newsstream enrich`` shows.
+    """
+    return {
+        facet: distinct_sorted(e.normalized or e.text for e in entities if e.label == label)
+        for label, facet in ((PERSON, "persons"), (ORG, "organizations"), (LOCATION, "locations"))
+    }
 
 
 def build_document(
@@ -111,9 +115,7 @@ def build_document(
         "languages": detected,
         "title_translations": dict(article.title_translations),
         "entities": entities,
-        "persons": list(enrich.persons),
-        "organizations": list(enrich.organizations),
-        "locations": list(enrich.locations),
+        **facets(enrich.entities),
         "ner_status": enrich.ner_status,
         "duplicate_of": dedup.duplicate_of,
         "story_id": dedup.story_id,

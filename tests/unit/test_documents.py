@@ -112,14 +112,19 @@ def test_languages_include_translations_reduced_to_the_analyzer_subtag() -> None
     VALIDATOR.validate(doc)
 
 
-def test_facets_come_from_the_enrichment() -> None:
+def test_facets_are_the_entities_distinct_names() -> None:
     ents = [
         ent("Berg", "PERSON", "Anna Berg"), ent("ANNA BERG", "PERSON", "ANNA BERG"),
         ent("Oslo", "LOCATION"), ent("Euro", "MISC"), ent("ACME", "ORG"),
     ]
-    doc = build(e=enriched(EN, ents))
+    result = enriched(EN, ents)
+    doc = build(e=result)
     assert (doc["persons"], doc["organizations"], doc["locations"]) == (
         ["Anna Berg"], ["ACME"], ["Oslo"]
+    )
+    # the same facets the enrich stage reports for the article
+    assert (doc["persons"], doc["organizations"], doc["locations"]) == (
+        result.persons, result.organizations, result.locations
     )
     assert [e["label"] for e in doc["entities"]] == ["PERSON", "PERSON", "LOCATION", "MISC", "ORG"]
 
