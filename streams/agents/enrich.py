@@ -1,8 +1,8 @@
 """Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
 
-Batches come from ``take_events`` and go to the NER process pool in one call, so the event loop
-only awaits (heartbeats keep flowing). Faust acks a batch's events after this body has sent its
-documents; the producer is flushed before any commit, so nothing is recorded as done too early.
+Batches come from ``noack_take`` and go to the NER process pool in one call, so the event loop
+only awaits (heartbeats keep flowing). A batch's events are acked only after its documents (or
+dead letters) were handed to the producer, which Faust flushes before any commit.
 A batch that fails is retried article by article, so one poison article is dead-lettered alone.
 """
 
@@ -28,11 +28,16 @@ def _now() -> str:
 
 @app.agent(unique_topic, concurrency=1)
 async def enrich(stream: Any) -> None:
+    # noack + manual acks: ``take_events`` acks its buffer in a ``finally`` even when the worker
+    # is stopped mid-batch, which would commit articles whose documents were never sent.
+    manual = stream.noack()
     async with EnrichPool(settings) as pool:
-        async for events in stream.take_events(
+        async for events in manual.noack_take(
             settings.nlp_batch_size, within=settings.nlp_batch_seconds
         ):
             await process_batch(pool, events)
+            for event in events:
+                await manual.ack(event)
 
 
 async def process_batch(pool: EnrichPool, events: list[Any]) -> None:
