@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "streams.feeds",
     "streams.dlq",
     "streams.enrich",
+    "streams.status",
     "streams.demo",
 ]
 
