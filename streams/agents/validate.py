@@ -26,21 +26,30 @@ def valid_message(article: Any, topic: str, partition: int, offset: int) -> dict
 
 @app.agent(articles_topic, concurrency=1)
 async def validate(stream: Any) -> None:
-    async for event in stream.events():
-        msg = event.message
-        metrics.ARTICLES_IN.inc()
-        raw: bytes | None = event.value
-        try:
-            article = contract.parse_article(raw or b"", settings.max_message_bytes)
-        except contract.InvalidArticle as exc:
-            await dead_letter(raw, "validate", exc.reason, exc.message, msg)
-            continue
-        except Exception as exc:  # a bug must not stop the stream: quarantine and go on
-            log.exception("validate failed", extra={"offset": msg.offset})
-            await dead_letter(raw, "validate", "internal_error", repr(exc), msg)
-            continue
-        metrics.ARTICLES_VALID.inc()
-        await valid_topic.send(
-            key=article.id.encode(),
-            value=valid_message(article, msg.topic, msg.partition, msg.offset),
-        )
+    # Manual acks: Faust's automatic ack runs in a ``finally`` and would also fire when the
+    # worker is stopped in the middle of a send, recording a message as done that went nowhere.
+    manual = stream.noack()
+    async for event in manual.events():
+        await handle(event)
+        await manual.ack(event)
+
+
+async def handle(event: Any) -> None:
+    """Validate one raw message: on to ``articles.valid``, or to the DLQ with its reason."""
+    msg = event.message
+    metrics.ARTICLES_IN.inc()
+    raw: bytes | None = event.value
+    try:
+        article = contract.parse_article(raw or b"", settings.max_message_bytes)
+    except contract.InvalidArticle as exc:
+        await dead_letter(raw, "validate", exc.reason, exc.message, msg)
+        return
+    except Exception as exc:  # a bug must not stop the stream: quarantine and go on
+        log.exception("validate failed", extra={"offset": msg.offset})
+        await dead_letter(raw, "validate", "internal_error", repr(exc), msg)
+        return
+    metrics.ARTICLES_VALID.inc()
+    await valid_topic.send(
+        key=article.id.encode(),
+        value=valid_message(article, msg.topic, msg.partition, msg.offset),
+    )
