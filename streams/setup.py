@@ -220,11 +220,36 @@ def setup_kafka(s: Settings) -> list[Change]:
 
     names = s.pipeline_topics()
     created = set(kafka_io.ensure_topics(s, names))
-    return [
-        Change(f"topic {name}", "created" if name in created else "unchanged",
-               f"{s.partitions} partitions" if name in created else "")
-        for name in names
-    ]
+    counts = _partition_counts(s, [n for n in names if n not in created])
+    changes = []
+    for name in names:
+        if name in created:
+            changes.append(Change(f"topic {name}", "created", f"{s.partitions} partitions"))
+            continue
+        have = counts.get(name)
+        note = ""
+        if have is not None and have != s.partitions:
+            # never repartition in place: keys would move and the dedup tables with them
+            note = f"has {have} partitions, NEWSSTREAM_PARTITIONS={s.partitions}; left as is"
+        changes.append(Change(f"topic {name}", "unchanged", note))
+    return changes
+
+
+def _partition_counts(s: Settings, names: list[str]) -> dict[str, int]:
+    """Partitions of existing topics (empty if the broker cannot say)."""
+    from streams import kafka_io
+
+    if not names:
+        return {}
+    client = kafka_io.admin(s)
+    try:
+        return {
+            t["name"]: len(t.get("partitions") or [])
+            for t in client.describe_topics(names)
+            if t.get("error_code") == 0 and t.get("name")
+        }
+    finally:
+        client.close()
 
 
 def run(args: argparse.Namespace) -> int:
