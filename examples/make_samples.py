@@ -575,6 +575,7 @@ def build(seed: int = SEED) -> dict[str, Any]:  # noqa: C901 - one linear recipe
         "indexed_documents": distinct_docs,
         "documents_with_duplicate_of": near_total,
         "sum_duplicate_count": copies_total + len(tracking),
+        "documents_with_copies": len(exact_groups) + len(tracking),
         "dead_lettered": len(bad),
     }
     return {"articles": articles, "bad": [line for _, line in bad], "expected": expected}
@@ -702,6 +703,8 @@ def expected_md(e: dict[str, Any]) -> str:
         "",
         "## After `make demo` (all of articles.jsonl, then bad_records.jsonl as raw bytes)",
         "",
+        "`newsstream status` prints all four numbers.",
+        "",
         "| what | expected | why |",
         "|---|---|---|",
         f"| documents in the `articles` alias | {ad['indexed_documents']} | records minus "
@@ -711,6 +714,8 @@ def expected_md(e: dict[str, Any]) -> str:
         f"| sum of `duplicate_count` | {ad['sum_duplicate_count']} | every extra copy of the "
         f"same content: {e['exact_duplicates']['copies']} syndicated copies + "
         f"{e['tracking_variants']['count']} tracking-URL variants |",
+        f"| documents with `duplicate_count` > 0 | {ad['documents_with_copies']} | the originals "
+        "of those copies |",
         f"| messages in `articles.dlq` | {ad['dead_lettered']} | one per bad record |",
         "",
         "Which copy of a group is \"the original\" follows arrival order, which Kafka only",

@@ -290,12 +290,14 @@ def render(st: dict[str, Any]) -> str:
     if not es.get("ok"):
         lines.append(f"  error: {es['error']}")
     else:
-        lines += [
-            f"  documents                      {es['documents']}",
-            f"  near duplicates (duplicate_of) {es['near_duplicates']}",
-            f"  copies counted (duplicate_count, on {es['documents_with_copies']} originals) "
-            f"{es['duplicate_copies']}",
+        pairs = [
+            ("documents", es["documents"]),
+            ("near duplicates (with duplicate_of)", es["near_duplicates"]),
+            ("copies counted (sum of duplicate_count)", es["duplicate_copies"]),
+            ("originals with copies", es["documents_with_copies"]),
         ]
+        width = max(len(label) for label, _ in pairs)
+        lines += [f"  {label:<{width}}  {value}" for label, value in pairs]
     lines.append("")
     dlq = st["dead_lettered"]
     lines.append(f"Dead-lettered ({st['dlq_topic']}): {'unknown' if dlq is None else dlq}")

@@ -198,6 +198,7 @@ def test_the_dedup_stage_reaches_the_expected_counts(
     assert kinds["new"] + kinds["near"] == after["indexed_documents"]
     assert kinds["near"] == after["documents_with_duplicate_of"]
     assert sum(counts.values()) == after["sum_duplicate_count"]
+    assert len(counts) == after["documents_with_copies"]
     assert kinds["revision"] == expected["revisions"]["count"]
 
 
