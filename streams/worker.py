@@ -37,7 +37,9 @@ def load_agents() -> Any:
 
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
-            return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp wants the charset apart from the media type
+            media_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
+            return web.bytes(generate_latest(REGISTRY), content_type=media_type)
 
         @app.page("/health")
         async def health_page(web: Any, request: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -44,7 +45,7 @@ def test_articles_flow_to_elasticsearch_and_bad_ones_to_the_dlq(
 ) -> None:
     setup = run_cli(namespace, "setup")
     assert setup.returncode == 0, setup.stderr + setup.stdout
-    start_worker()
+    worker = start_worker()
 
     good = tmp_path / "good.jsonl"
     good.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in (EN, RU)) + "\n")
@@ -87,3 +88,9 @@ def test_articles_flow_to_elasticsearch_and_bad_ones_to_the_dlq(
         and r.stdout.strip() and r, 60, "the bad record in the DLQ",
     )
     assert "invalid_json" in listed.stdout
+
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=10)
+    text = metrics.read().decode()
+    assert 'newsstream_dead_letters_total{reason="invalid_json",stage="validate"} 1.0' in text
+    assert "newsstream_documents_indexed_total 2.0" in text
+    assert 'newsstream_dedup_decisions_total{kind="new"} 2.0' in text
