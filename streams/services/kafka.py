@@ -79,8 +79,15 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id in Kafka's own format (16 random bytes, URL-safe base64)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id in Kafka's own format (16 random bytes, URL-safe base64).
+
+    Like Kafka's ``Uuid.randomUuid()`` it never starts with "-": the storage tool would read
+    such an id as an option and refuse to format.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def server_properties(s: Settings, data_dir: Path) -> str:
