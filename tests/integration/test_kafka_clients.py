@@ -74,12 +74,8 @@ def test_kafka_python_admin_topics(admin: KafkaAdminClient) -> None:
 
 def test_kafka_python_produce_consume_commit(bootstrap: str, admin: KafkaAdminClient) -> None:
     topic, group = _name("kp"), _name("kp-group")
-    admin.create_topics(
-        {topic: {"num_partitions": 4, "replication_factor": 1}}, wait_for_metadata=True
-    )
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type="gzip"
-    )
+    admin.create_topics({topic: {"num_partitions": 4, "replication_factor": 1}}, wait_for_metadata=True)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type="gzip")
     sent = {f"key-{i}".encode(): f"value-{i}".encode() for i in range(200)}
     for k, v in sent.items():
         producer.send(topic, key=k, value=v)
@@ -117,9 +113,7 @@ def test_kafka_python_produce_consume_commit(bootstrap: str, admin: KafkaAdminCl
 def test_ten_megabyte_message_reaches_consumers(bootstrap: str, admin: KafkaAdminClient) -> None:
     """The broker must accept a 10 MB message so the input contract can dead-letter it."""
     topic = _name("big")
-    admin.create_topics(
-        {topic: {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True
-    )
+    admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True)
     big = os.urandom(10 * 1024 * 1024)
     producer = KafkaProducer(bootstrap_servers=bootstrap, max_request_size=12 * 1024 * 1024)
     meta = producer.send(topic, value=big).get(timeout=60)
@@ -146,9 +140,7 @@ def test_aiokafka_produce_consume_commit(bootstrap: str, admin: KafkaAdminClient
     from aiokafka.structs import TopicPartition as AioTP
 
     topic, group = _name("aio"), _name("aio-group")
-    admin.create_topics(
-        {topic: {"num_partitions": 4, "replication_factor": 1}}, wait_for_metadata=True
-    )
+    admin.create_topics({topic: {"num_partitions": 4, "replication_factor": 1}}, wait_for_metadata=True)
     sent = {f"k{i}".encode(): f"v{i}".encode() for i in range(300)}
 
     async def run() -> tuple[dict[bytes, bytes], dict[int, int], dict[int, int | None]]:
@@ -220,14 +212,10 @@ if __name__ == "__main__":
 """
 
 
-def test_faust_agent_consumes_and_commits(
-    bootstrap: str, admin: KafkaAdminClient, tmp_path: Path
-) -> None:
+def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClient, tmp_path: Path) -> None:
     """faust-streaming 0.15.3 (aiokafka underneath) runs an agent and commits its offsets."""
     topic, app_id = _name("faust"), _name("faust-app")
-    admin.create_topics(
-        {topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True
-    )
+    admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)
     producer = KafkaProducer(bootstrap_servers=bootstrap)
     values = [f"msg-{i}".encode() for i in range(20)]
     for i, v in enumerate(values):
@@ -351,9 +339,7 @@ def test_faust_table_recovers_from_its_changelog(
     """A restarted worker rebuilds its table from the compacted changelog (ListOffsets,
     compaction and fetch from offset 0 all right), then counts on from where it was."""
     topic, app_id = _name("ftable"), _name("ftable-app")
-    admin.create_topics(
-        {topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True
-    )
+    admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)
     out, log, script = tmp_path / "counts.txt", tmp_path / "worker.log", tmp_path / "app.py"
     script.write_text(
         FAUST_TABLE_APP.format(
@@ -391,9 +377,23 @@ def test_faust_table_recovers_from_its_changelog(
     try:
         send("a", 1)
         send("b", 2)
-        lines = _wait_lines(out, 13, worker, log)
-        # Without recovery these would read "a 1", "b 1", "b 2".
-        assert sorted(lines[10:]) == ["a 7", "b 5", "b 6"]
+        deadline = time.monotonic() + 120
+        after: dict[str, list[int]] = {"a": [], "b": []}
+        while time.monotonic() < deadline:
+            after = {"a": [], "b": []}
+            for line in out.read_text().splitlines()[10:]:
+                key, n = line.split()
+                after[key].append(int(n))
+            if after["a"] and after["b"] and max(after["a"]) >= 7 and max(after["b"]) >= 6:
+                break
+            assert worker.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+        # Recovered: counting goes on from 6 and 4 (without recovery: "a 1", "b 1", "b 2").
+        # Faust 0.15.3 may redeliver the last committed event(s) right after a restart
+        # (seen with Kafka 3.9.1 too), so counts can run higher; never lower.
+        assert after["a"] and min(after["a"]) == 7, out.read_text()
+        assert after["b"] and min(after["b"]) == 5 and max(after["b"]) >= 6, out.read_text()
+        assert after["a"] == sorted(after["a"]) and after["b"] == sorted(after["b"])
     finally:
         _stop_worker(worker)
         producer.close()
