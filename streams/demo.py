@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from streams import es_client, kafka_io
+from streams import es_client, kafka_io, status
 from streams.settings import REPO_ROOT, Settings, load
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -86,42 +86,15 @@ def stop_worker(s: Settings) -> str:
 
 
 def pipeline_lag(s: Settings) -> dict[str, int]:
-    """Messages not yet committed by the worker's consumer group, per pipeline topic."""
-    from kafka import TopicPartition
-
-    topics = [t for t in s.pipeline_topics() if t != s.topic_dlq]
-    admin = kafka_io.admin(s)
-    consumer = kafka_io.consumer(s)
-    try:
-        committed = admin.list_group_offsets(s.app_id).get(s.app_id, {})
-        tps = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in (consumer.partitions_for_topic(t) or ())
-        ]
-        ends = consumer.end_offsets(tps)
-    finally:
-        consumer.close()
-        admin.close()
-    lag = dict.fromkeys(topics, 0)
-    for tp, end in ends.items():
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag[tp.topic] += max(0, end - done)
-    return lag
-
-
-def topic_size(s: Settings, topic: str) -> int:
-    """Messages in a topic (sum of end offsets; our topics are never compacted)."""
-    from kafka import TopicPartition
-
-    consumer = kafka_io.consumer(s)
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-    finally:
-        consumer.close()
-    return int(sum(ends.values()))
+    """Messages the worker's consumer group has not yet committed, per pipeline topic."""
+    kafka = status.kafka_status(s, timeout=10.0, extra_groups=[s.app_id])
+    if not kafka["ok"]:
+        raise SystemExit(f"error: {kafka['error']}")
+    return {
+        topic: int(info["groups"].get(s.app_id, 0))
+        for topic, info in kafka["topics"].items()
+        if topic != s.topic_dlq and not topic.startswith(s.app_id + "-")
+    }
 
 
 def wait_until_drained(s: Settings, published: int, timeout: float) -> dict[str, int]:
@@ -155,16 +128,16 @@ def report(s: Settings, read: int) -> None:
     """Print counts, languages, top entities: all read back from ES and Kafka."""
     es = es_client.make_client(s)
     es.indices.refresh(index=s.es_alias)
-    indexed = int(es.count(index=s.es_alias)["count"])
-    near = int(es.count(index=s.es_alias, query={"exists": {"field": "duplicate_of"}})["count"])
-    sums = es.search(index=s.es_alias, size=0,
-                     aggs={"copies": {"sum": {"field": "duplicate_count"}}})
-    exact = int(sums["aggregations"]["copies"]["value"] or 0)
-    dead = topic_size(s, s.topic_dlq)
+    counts = status.es_status(s, timeout=30.0)
+    kafka = status.kafka_status(s, timeout=10.0)
+    if not counts["ok"] or not kafka["ok"]:
+        raise SystemExit(f"error: {counts.get('error') or kafka.get('error')}")
+    dead = kafka["topics"].get(s.topic_dlq, {}).get("messages", 0)
     print()
     print("== newsstream demo: results ==")
-    print(f"read {read} | exact duplicates {exact} | near duplicates {near} | "
-          f"dead-lettered {dead} | indexed {indexed}")
+    print(f"read {read} | exact duplicates {counts['duplicate_copies']} | "
+          f"near duplicates {counts['near_duplicates']} | dead-lettered {dead} | "
+          f"indexed {counts['documents']}")
     langs = ", ".join(f"{k} {n}" for k, n in _terms(es, s.es_alias, "language", 20))
     print(f"languages: {langs}")
     for field, title in (("persons", "top persons"), ("organizations", "top organizations"),
