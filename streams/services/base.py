@@ -80,9 +80,7 @@ _JAVA_MISSING = "Java 17+ not found: install OpenJDK 17 or set JAVA_HOME"
 def java_version(java: Path) -> int | None:
     """Major version of a ``java`` executable (8 for 1.8), or None if it does not run."""
     try:
-        out = subprocess.run(
-            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
@@ -224,9 +222,7 @@ def pid_alive(pid: int | None) -> bool:
 def pid_cmdline(pid: int) -> str:
     """The command line of ``pid`` (NUL separators as spaces), '' if unknown."""
     try:
-        return (
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        )
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
 
@@ -430,9 +426,7 @@ def _maven_fetch_locked(
 ) -> list[Path]:
     mvn = shutil.which("mvn")
     if not mvn:
-        raise ServiceError(
-            f"could not download {what} from Maven Central: Maven (mvn) is not installed"
-        )
+        raise ServiceError(f"could not download {what} from Maven Central: Maven (mvn) is not installed")
     lib = dest / "lib"
     if lib.exists():
         shutil.rmtree(lib)
@@ -446,9 +440,7 @@ def _maven_fetch_locked(
         f"-DoutputDirectory={lib}", "-DincludeScope=runtime", "-Dstyle.color=never",
     ]  # fmt: skip
     try:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
-        )
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         raise ServiceError(
             f"could not download {what} from Maven Central: mvn timed out after {timeout:.0f}s"

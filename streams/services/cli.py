@@ -96,9 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print(
-            "services run: give a command after --, e.g. `services run -- pytest`", file=sys.stderr
-        )
+        print("services run: give a command after --, e.g. `services run -- pytest`", file=sys.stderr)
         return 2
     s = settings.load()
     started: list[Service] = []

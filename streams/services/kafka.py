@@ -159,9 +159,7 @@ class KafkaService:
         return [f"org.apache.kafka:kafka_2.13:{self.version}", binding]
 
     def ensure_artifacts(self) -> None:
-        maven_fetch(
-            self.coordinates(), self.artifacts, what=f"Apache Kafka {self.version} (kafka_2.13)"
-        )
+        maven_fetch(self.coordinates(), self.artifacts, what=f"Apache Kafka {self.version} (kafka_2.13)")
 
     def classpath(self) -> str:
         if not fetched_jars(self.artifacts):
@@ -179,9 +177,7 @@ class KafkaService:
         return pid if pid_is_ours(pid, self._marker()) else None
 
     def _jvm_args(self) -> list[str]:
-        log_cfg = self.dir / (
-            "log4j2.properties" if _major(self.version) >= 4 else "log4j.properties"
-        )
+        log_cfg = self.dir / ("log4j2.properties" if _major(self.version) >= 4 else "log4j.properties")
         return [
             f"-Xmx{self.s.kafka_heap}",
             "-Xms64m",

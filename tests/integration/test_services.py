@@ -150,9 +150,7 @@ def test_busy_port_is_reported_by_the_cli(tmp_path: Path) -> None:
 
 def test_failed_download_is_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(base.ServiceError) as err:
-        base.maven_fetch(
-            ["org.newsstream.invalid:no-such-artifact:0.0.1"], tmp_path / "x", what="nothing"
-        )
+        base.maven_fetch(["org.newsstream.invalid:no-such-artifact:0.0.1"], tmp_path / "x", what="nothing")
     msg = str(err.value)
     assert msg.startswith("could not download nothing from Maven Central: ")
     assert "no-such-artifact" in msg

@@ -48,9 +48,7 @@ def test_free_port_is_not_in_use() -> None:
 
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="needs a JDK on PATH")
-def test_kafka_start_on_busy_controller_port_fails_before_downloading(
-    listener: int, tmp_path: Path
-) -> None:
+def test_kafka_start_on_busy_controller_port_fails_before_downloading(listener: int, tmp_path: Path) -> None:
     s = dataclasses.replace(
         settings.load(),
         services_dir=str(tmp_path / "services"),
@@ -60,9 +58,7 @@ def test_kafka_start_on_busy_controller_port_fails_before_downloading(
     )
     with pytest.raises(base.ServiceError) as err:
         KafkaService(s).start()
-    assert str(err.value) == base.busy_port_message(
-        "kafka", listener, "NEWSSTREAM_KAFKA_CONTROLLER_PORT"
-    )
+    assert str(err.value) == base.busy_port_message("kafka", listener, "NEWSSTREAM_KAFKA_CONTROLLER_PORT")
     assert not (tmp_path / "cache").exists()  # no download was attempted
     assert not (tmp_path / "services" / "kafka" / "kafka.pid").exists()
 
@@ -121,9 +117,7 @@ def test_pid_file_round_trip(tmp_path: Path) -> None:
 
 def test_stop_pid_kills_the_whole_group(tmp_path: Path) -> None:
     # A shell that starts a child: both must be gone after stop_pid on the leader.
-    pid = base.spawn(
-        ["sh", "-c", "sleep 300 & echo $! > child; wait"], tmp_path / "log", cwd=tmp_path
-    )
+    pid = base.spawn(["sh", "-c", "sleep 300 & echo $! > child; wait"], tmp_path / "log", cwd=tmp_path)
     base.wait_until(lambda: (tmp_path / "child").exists(), 10, "child pid")
     time.sleep(0.2)
     child = int((tmp_path / "child").read_text())
