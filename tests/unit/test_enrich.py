@@ -45,8 +45,8 @@ ARTICLES = [
     art(
         "fr",
         "Un nouveau pont ouvert à Lyon",
-        "Un nouveau pont a été inauguré dimanche à Lyon. Le maire a parlé d'une grande journée "
-        "pour toute la ville et pour les habitants du quartier.",
+        "Un nouveau pont a été inauguré dimanche à Lyon. Le maire Grégoire Dumont a parlé d'une "
+        "grande journée pour toute la ville. La société Vinci a construit l'ouvrage sur le Rhône.",
     ),
     art(
         "zh",
@@ -94,7 +94,7 @@ def test_entity_offsets_slice_to_entity_text(results: dict[str, EnrichResult]) -
         ("en", "en", "ok"),
         ("ru", "ru", "ok"),
         ("de", "de", "no_model:de"),
-        ("fr", "fr", "no_model:fr"),
+        ("fr", "fr", "ok"),
         ("zh", "zh", "no_model:zh"),
     ],
 )
@@ -119,6 +119,13 @@ def test_english_entities_and_facets(results: dict[str, EnrichResult]) -> None:
     assert "Environment Agency" in r.organizations or "BBC" in r.organizations
     assert r.locations == sorted(r.locations, key=lambda n: (n.casefold(), n))
     assert all(e.language == "en" for e in r.entities)
+
+
+def test_french_entities_with_the_mapped_spacy_pipeline(results: dict[str, EnrichResult]) -> None:
+    r = results["fr"]
+    assert "Lyon" in r.locations
+    assert "Grégoire Dumont" in r.persons
+    assert all(e.language == "fr" for e in r.entities)
 
 
 def test_russian_names_are_lemmatized(results: dict[str, EnrichResult]) -> None:
