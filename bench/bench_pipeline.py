@@ -1,0 +1,980 @@
+"""Pipeline benchmark (issue 7): real Kafka -> worker -> Elasticsearch against the raw NER ceiling.
+
+    make bench            # services up, setup, then this script with its defaults
+    .venv/bin/python bench/bench_pipeline.py [--n 2000] [--file F.jsonl] [--latency-seconds 60]
+                                             [--naive-n 300] [--timeout 1800] [--output BENCHMARKS.md]
+
+Measured in one run, on the same texts, with Kafka and Elasticsearch running beside it:
+
+1. **ceiling**: raw NER-only ``nlp.pipe(texts, n_process=P)`` (``bench_enrich.raw_pipe``: the
+   same NER-only reduction of the same English model, the same kept labels) over every text the
+   enrich stage runs NER on (title, summary, body) of the N measured articles; P =
+   ``NEWSSTREAM_NLP_PROCESSES``. Measured before the worker starts and again at the end
+   (``--ceiling-rounds``), with no worker running; the mean is the ceiling.
+2. **pipeline throughput**: N articles published at once to a private input topic; articles/s
+   from the first publish until Elasticsearch's count (a plain count, no forced refresh: what a
+   search sees) reaches them all. A warm-up batch goes through first, so model loading and the
+   consumer group's join are not counted.
+3. **latency** at about half the maximum rate: fresh articles published at a steady
+   0.5 x (measured pipeline throughput) for ``--latency-seconds``; each article's time from its
+   publish to the first ``ids`` search that finds it (polled every 0.1 s; searches, unlike
+   ``mget``, see only refreshed segments, so the 1 s refresh interval is included).
+4. **peak RSS** of the worker and every process below it (the NER pool), sampled from /proc.
+5. **naive baseline**: ``bench/baseline_naive.py``, one kafka-python consumer loop doing the same
+   work serially with one ``es.index()`` per article, on the first ``--naive-n`` of the same
+   articles, timed like the pipeline.
+
+Every run uses a private namespace (topics, alias, consumer group, Faust data dir, web port),
+removed at the end. Bounded in time: ``--timeout`` for the whole run, ``--stall`` without
+progress, each failing with a message and the tail of the worker's log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import corpus
+from bench_enrich import raw_pipe
+
+from streams import contract, es_client, kafka_io
+from streams.entities import NerConfig
+from streams.services.base import free_port
+from streams.settings import REPO_ROOT, Settings, load
+
+HERE = Path(__file__).resolve().parent
+P99_TARGET_S = 5.0
+RATIO_TARGET = 0.75
+
+
+class BenchError(Exception):
+    """A phase failed or ran out of time; the message says which and why."""
+
+
+# --- time bounds ----------------------------------------------------------------------------------
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def check(self, what: str) -> None:
+        if self.left() <= 0:
+            raise BenchError(f"--timeout {self.seconds:.0f}s reached during {what}")
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- a private namespace --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def environ(env: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@dataclass
+class Namespace:
+    """Topics, alias, consumer group, Faust data dir and web port that belong to one run only."""
+
+    name: str
+    data_dir: Path
+    web_port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, name: str, tmp: Path) -> Namespace:
+        ns = cls(name, tmp / name, free_port())
+        ns.env = {
+            "NEWSSTREAM_TOPIC_ARTICLES": f"{name}.articles",
+            "NEWSSTREAM_TOPIC_PREFIX": name,
+            "NEWSSTREAM_TOPIC_DLQ": f"{name}.dlq",
+            "NEWSSTREAM_ES_ALIAS": name,
+            "NEWSSTREAM_APP_ID": name,
+            "NEWSSTREAM_DATA_DIR": str(ns.data_dir),
+            "NEWSSTREAM_WEB_PORT": str(ns.web_port),
+        }
+        return ns
+
+    def settings(self) -> Settings:
+        with environ(self.env):
+            return load()
+
+    def full_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    def setup(self) -> None:
+        """``newsstream setup`` in this namespace (template, alias, topics)."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "setup"], cwd=REPO_ROOT, env=self.full_env(),
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+        if proc.returncode != 0:
+            raise BenchError(f"newsstream setup failed:\n{proc.stdout}{proc.stderr}")
+
+
+def cleanup(prefix: str, base: Settings) -> list[str]:
+    """Delete every topic, index and template whose name starts with this run's prefix."""
+    notes: list[str] = []
+    try:
+        admin = kafka_io.admin(base)
+        try:
+            mine = [t for t in admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+            if mine:
+                admin.delete_topics(mine)
+            notes.append(f"{len(mine)} topics deleted")
+        finally:
+            admin.close()
+    except Exception as exc:
+        notes.append(f"topics not deleted: {exc!r}")
+    try:
+        es = es_client.make_client(base)
+        # names, not a wildcard: Elasticsearch refuses wildcard deletes by default
+        indices = sorted(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+        for index in indices:
+            es.options(ignore_status=404).indices.delete(index=index)
+        found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*")
+        templates = [t["name"] for t in found.get("index_templates", [])]
+        for name in templates:
+            es.options(ignore_status=404).indices.delete_index_template(name=name)
+        notes.append(f"{len(indices)} indices and {len(templates)} templates deleted")
+    except Exception as exc:
+        notes.append(f"indices not deleted: {exc!r}")
+    return notes
+
+
+# --- processes and memory -------------------------------------------------------------------------
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc/<pid>/task/*/children)."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                stack.extend(int(c) for c in children.read_text().split())
+    return out
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def describe_pid(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    text = " ".join(a.decode(errors="replace") for a in argv if a)
+    if "multiprocessing" in text and "resource_tracker" in text:
+        return "resource tracker"
+    if "multiprocessing" in text or "spawn_main" in text:
+        return "NER process"
+    if "streams.cli" in text:
+        return "worker (event loop)"
+    return text[:40]
+
+
+class RssSampler:
+    """Samples the RSS of a process tree every ``interval`` s; keeps the peaks."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_total_kib = 0
+        self.peak_by_pid: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for p in descendants(self.pid):
+                kib = rss_kib(p)
+                total += kib
+                if kib > self.peak_by_pid.get(p, 0):
+                    self.peak_by_pid[p] = kib
+                    if p not in self.names:
+                        self.names[p] = describe_pid(p)
+            self.peak_total_kib = max(self.peak_total_kib, total)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.names.get(p, '?')} {kib / 1024:.0f}"
+            for p, kib in sorted(self.peak_by_pid.items(), key=lambda kv: -kv[1])
+            if kib > 0
+        ]
+        return f"{self.peak_total_kib / 2**20:.2f} GiB total (per process, MiB: {', '.join(parts)})"
+
+
+class Worker:
+    """``newsstream worker`` in its own session, with a namespace's environment and a log file."""
+
+    def __init__(self, ns: Namespace, log_path: Path) -> None:
+        self.ns = ns
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, deadline: Deadline, timeout: float = 240.0) -> None:
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], cwd=REPO_ROOT,
+                env=self.ns.full_env(), stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        end = time.monotonic() + min(timeout, deadline.left())
+        while not self.healthy():
+            if self.proc.poll() is not None:
+                raise BenchError(f"the worker exited with {self.proc.returncode}:\n{self.tail()}")
+            if time.monotonic() > end:
+                raise BenchError(f"the worker did not answer /health in {timeout:.0f}s:\n{self.tail()}")
+            time.sleep(0.5)
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ns.web_port}/health", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def metrics(self) -> dict[str, float]:
+        """The worker's Prometheus samples (name{labels} -> value); empty if it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ns.web_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                with contextlib.suppress(ValueError):
+                    out[name] = float(value)
+        return out
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise BenchError(f"the worker died (exit {self.proc.returncode}):\n{self.tail()}")
+
+    def tail(self, n: int = 25) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(lines[-n:]) + f"\n(log: {self.log_path})"
+
+    def stop(self) -> None:
+        """SIGTERM to the worker's process group (ours alone), SIGKILL after 30 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        pgid = self.proc.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        time.sleep(0.5)  # let the NER processes (same group) go too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+# --- publishing and "searchable" ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What to send for one record, computed before any clock runs."""
+
+    id: str
+    key: bytes
+    value: bytes
+
+
+def prepare(records: Sequence[dict[str, Any]]) -> list[Prepared]:
+    out = []
+    for rec in records:
+        article = corpus.parse(rec)
+        out.append(Prepared(article.id, contract.message_key(article), corpus.encode(rec)))
+    return out
+
+
+def count(es: Any, alias: str) -> int:
+    """Documents a search sees now (no forced refresh)."""
+    return int(es.count(index=alias)["count"])
+
+
+def wait_count(
+    es: Any, alias: str, target: int, deadline: Deadline, stall: float, what: str,
+    alive: Callable[[], None] = lambda: None, interval: float = 0.2,
+) -> float:
+    """Poll the count until it reaches ``target``; returns the monotonic time it did."""
+    last, last_change = -1, time.monotonic()
+    while True:
+        now = time.monotonic()
+        n = count(es, alias)
+        if n >= target:
+            return now
+        if n != last:
+            last, last_change = n, now
+        if now - last_change > stall:
+            raise BenchError(f"{what}: no progress for {stall:.0f}s ({n} of {target} searchable)")
+        deadline.check(f"{what} ({n} of {target} searchable)")
+        alive()
+        time.sleep(interval)
+
+
+def publish_all(s: Settings, items: Sequence[Prepared]) -> tuple[float, float]:
+    """Send everything as fast as the producer goes; (monotonic first send, flushed)."""
+    producer = kafka_io.producer(s)
+    try:
+        t0 = time.monotonic()
+        for it in items:
+            producer.send(s.topic_articles, key=it.key, value=it.value)
+        kafka_io.flush(producer)
+        return t0, time.monotonic()
+    finally:
+        producer.close()
+
+
+class SearchablePoller:
+    """Finds when each published id first shows up in a search (``ids`` query, every 0.1 s)."""
+
+    def __init__(self, s: Settings, interval: float = 0.1) -> None:
+        self.es = es_client.make_client(s)
+        self.alias = s.es_alias
+        self.interval = interval
+        self.published: dict[str, float] = {}
+        self.found: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def add(self, doc_id: str, t: float) -> None:
+        with self.lock:
+            self.published[doc_id] = t
+
+    def outstanding(self) -> list[str]:
+        with self.lock:
+            return [i for i in self.published if i not in self.found]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pending = self.outstanding()
+            for i in range(0, len(pending), 1000):
+                chunk = pending[i : i + 1000]
+                t = time.monotonic()  # the search sees the index as of (about) now
+                try:
+                    resp = self.es.search(
+                        index=self.alias, query={"ids": {"values": chunk}}, size=len(chunk),
+                        source=False, filter_path="hits.hits._id",
+                    )
+                except Exception:
+                    self.errors += 1
+                    continue
+                hits = resp.get("hits", {}).get("hits", [])
+                with self.lock:
+                    for h in hits:
+                        self.found.setdefault(h["_id"], t)
+            self._stop.wait(self.interval)
+
+    def start(self) -> SearchablePoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def latencies(self) -> list[float]:
+        with self.lock:
+            return sorted(self.found[i] - t for i, t in self.published.items() if i in self.found)
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[k]
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    ceiling_rounds: list[float] = field(default_factory=list)  # articles/s
+    ceiling_texts: int = 0
+    ceiling_entities: int = 0
+    pipeline_rate: float | None = None
+    pipeline_seconds: float | None = None
+    publish_seconds: float | None = None
+    ner_busy: float | None = None
+    batch_articles: float | None = None
+    latency_rate: float | None = None
+    latency_achieved_rate: float | None = None
+    latency_n: int = 0
+    latency_found: int = 0
+    latencies: list[float] = field(default_factory=list)
+    rss: str | None = None
+    rss_total_gib: float | None = None
+    naive_n: int = 0
+    naive_rate: float | None = None
+    naive_rss: str | None = None
+    dlq: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ceiling(self) -> float | None:
+        return statistics.mean(self.ceiling_rounds) if self.ceiling_rounds else None
+
+
+def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: int, batch: int,
+                    res: Results, label: str) -> None:
+    log(f"ceiling ({label}): nlp.pipe NER-only, {len(texts)} texts of {n_articles} articles, "
+        f"n_process={processes}, batch_size={batch} ...")
+    seconds, ents = raw_pipe(model, texts, processes, batch)
+    res.ceiling_rounds.append(n_articles / seconds)
+    res.ceiling_texts, res.ceiling_entities = len(texts), ents
+    log(f"ceiling ({label}): {n_articles / seconds:.1f} articles/s ({seconds:.1f}s, {ents} entities)")
+
+
+def topic_messages(s: Settings, topic: str) -> int:
+    """Messages in a topic (sum of its end offsets), -1 if Kafka cannot say."""
+    from kafka import TopicPartition
+
+    try:
+        consumer = kafka_io.consumer(s)
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+        finally:
+            consumer.close()
+        return int(sum(ends.values()))
+    except Exception:
+        return -1
+
+
+def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
+                 measured: list[Prepared], later: Callable[[int], list[Prepared]],
+                 deadline: Deadline, tmp: Path, res: Results) -> None:
+    s = ns.settings()
+    es = es_client.make_client(s)
+    worker = Worker(ns, tmp / "worker.log")
+    log(f"worker: starting (namespace {ns.name}, log {worker.log_path})")
+    worker.start(deadline)
+    assert worker.proc is not None
+    sampler = RssSampler(worker.proc.pid).start()
+    try:
+        log(f"warm-up: {len(warm)} articles (models load, consumer group joins) ...")
+        publish_all(s, warm)
+        wait_count(es, s.es_alias, len(warm), deadline, max(args.stall, 240), "warm-up",
+                   worker.check_alive)
+        before = worker.metrics()
+
+        log(f"throughput: publishing {len(measured)} articles at once ...")
+        t0, t_pub = publish_all(s, measured)
+        t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
+                           "throughput", worker.check_alive)
+        after = worker.metrics()
+        res.pipeline_seconds = t_end - t0
+        res.publish_seconds = t_pub - t0
+        res.pipeline_rate = len(measured) / res.pipeline_seconds
+        busy = after.get("newsstream_nlp_batch_seconds_sum", 0) - before.get(
+            "newsstream_nlp_batch_seconds_sum", 0)
+        batches = after.get("newsstream_nlp_batch_seconds_count", 0) - before.get(
+            "newsstream_nlp_batch_seconds_count", 0)
+        if batches > 0:
+            res.ner_busy = busy / res.pipeline_seconds
+            res.batch_articles = len(measured) / batches
+        log(f"throughput: {res.pipeline_rate:.1f} articles/s ({res.pipeline_seconds:.1f}s; "
+            f"published in {res.publish_seconds:.1f}s)")
+
+        if args.latency_seconds > 0:
+            run_latency(args, s, res, later, deadline, worker.check_alive)
+        res.dlq = topic_messages(s, s.topic_dlq)
+    finally:
+        sampler.stop()
+        worker.stop()
+    res.rss = sampler.summary()
+    res.rss_total_gib = sampler.peak_total_kib / 2**20
+    log(f"peak RSS: {res.rss}")
+
+
+def run_latency(args: argparse.Namespace, s: Settings, res: Results,
+                later: Callable[[int], list[Prepared]], deadline: Deadline,
+                alive: Callable[[], None]) -> None:
+    assert res.pipeline_rate is not None
+    rate = args.latency_rate or 0.5 * res.pipeline_rate
+    items = later(max(10, int(rate * args.latency_seconds)))
+    if len(items) < 10:
+        res.notes.append("latency not measured: the input file has too few articles left")
+        return
+    res.latency_rate, res.latency_n = rate, len(items)
+    log(f"latency: {len(items)} articles at {rate:.1f}/s for ~{len(items) / rate:.0f}s ...")
+    poller = SearchablePoller(s).start()
+    producer = kafka_io.producer(s, linger_ms=0)
+    try:
+        t0 = time.monotonic()
+        for i, it in enumerate(items):
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            poller.add(it.id, time.monotonic())
+            producer.send(s.topic_articles, key=it.key, value=it.value)
+            if i % 50 == 0:
+                deadline.check("latency (publishing)")
+                alive()
+        kafka_io.flush(producer)
+        res.latency_achieved_rate = len(items) / max(1e-9, time.monotonic() - t0)
+        end = time.monotonic() + min(max(30.0, 10 * P99_TARGET_S), deadline.left())
+        while poller.outstanding() and time.monotonic() < end:
+            alive()
+            time.sleep(0.2)
+    finally:
+        producer.close()
+        poller.stop()
+    res.latencies = poller.latencies()
+    res.latency_found = len(res.latencies)
+    if res.latency_found < len(items):
+        res.notes.append(f"latency: {len(items) - res.latency_found} of {len(items)} articles were "
+                         "not searchable within 50 s after the last publish (left out of the "
+                         "percentiles, which are therefore too low)")
+    log(f"latency: p50 {percentile(res.latencies, 50):.2f}s p95 {percentile(res.latencies, 95):.2f}s "
+        f"p99 {percentile(res.latencies, 99):.2f}s ({res.latency_found}/{len(items)} found)")
+
+
+def run_naive(args: argparse.Namespace, ns: Namespace, items: list[Prepared], deadline: Deadline,
+              res: Results) -> None:
+    s = ns.settings()
+    es = es_client.make_client(s)
+    log(f"naive baseline: {len(items)} articles, one consumer loop, es.index() per article ...")
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "baseline_naive.py"), "--expect", str(len(items)),
+         "--timeout", str(max(60, int(deadline.left())))],
+        cwd=REPO_ROOT, env=ns.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    sampler = RssSampler(proc.pid).start()
+    try:
+        assert proc.stdout is not None
+        ready_by = time.monotonic() + min(240, deadline.left())
+        line = b""
+        while b"ready" not in line:
+            if proc.poll() is not None or time.monotonic() > ready_by:
+                err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+                raise BenchError(f"the naive baseline did not start:\n{err}")
+            if select.select([proc.stdout], [], [], 0.5)[0]:
+                line = proc.stdout.readline()
+
+        def alive() -> None:
+            if proc.poll() not in (None, 0):
+                err = proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+                raise BenchError(f"the naive baseline failed:\n{err}")
+
+        t0, _ = publish_all(s, items)
+        t_end = wait_count(es, s.es_alias, len(items), deadline, args.stall, "naive baseline", alive)
+        res.naive_n = len(items)
+        res.naive_rate = len(items) / (t_end - t0)
+        proc.wait(timeout=60)
+    finally:
+        sampler.stop()
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    res.naive_rss = sampler.summary()
+    log(f"naive baseline: {res.naive_rate:.1f} articles/s; peak RSS {res.naive_rss}")
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    mem = "?"
+    with contextlib.suppress(OSError):
+        m = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+        if m:
+            mem = f"{int(m.group(1)) / 2**20:.1f} GiB"
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        if m:
+            cpu = m.group(1).strip()
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cores": str(nproc), "memory": mem, "cpu": cpu, "os": platform.platform()}
+
+
+def versions(s: Settings, model: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("faust-streaming", "kafka-python", "elasticsearch", "spacy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    try:
+        import spacy.util
+
+        out["model"] = f"{model} {spacy.util.get_package_version(model) or '?'}"
+    except Exception:
+        out["model"] = model
+    try:
+        out["elasticsearch server"] = str(es_client.make_client(s).info()["version"]["number"])
+    except Exception:
+        out["elasticsearch server"] = "?"
+    out["kafka server"] = f"{s.kafka_version} (local service setting)"
+    return out
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def fmt(v: float | None, spec: str = ".1f", unit: str = "") -> str:
+    return "n/a" if v is None else f"{v:{spec}}{unit}"
+
+
+def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    c = res.ceiling
+    rounds = ", ".join(f"{r:.1f}" for r in res.ceiling_rounds)
+    rows.append((
+        f"raw NER ceiling: nlp.pipe NER-only, n_process={s.nlp_processes}, "
+        f"batch_size={args.ceiling_batch}",
+        f"{fmt(c)} articles/s (rounds: {rounds}; {res.ceiling_texts} texts, "
+        f"{res.ceiling_entities} entities)",
+    ))
+    ratio = (res.pipeline_rate / c) if (res.pipeline_rate and c) else None
+    verdict = "" if ratio is None else (" PASS" if ratio >= RATIO_TARGET else " FAIL")
+    rows.append((
+        f"pipeline throughput, {n} articles, first publish -> last searchable",
+        f"{fmt(res.pipeline_rate)} articles/s in {fmt(res.pipeline_seconds)} s",
+    ))
+    rows.append(("pipeline / ceiling (target >= 0.75)", f"{fmt(ratio, '.2f')}{verdict}"))
+    if res.ner_busy is not None:
+        rows.append((
+            "NER pool busy share during the throughput run; articles per NER batch",
+            f"{res.ner_busy:.2f}; {fmt(res.batch_articles)}",
+        ))
+    if res.latency_rate is not None:
+        lat = res.latencies
+        p99 = percentile(lat, 99)
+        ok = " PASS" if lat and p99 < P99_TARGET_S and res.latency_found == res.latency_n else " FAIL"
+        rows.append((
+            f"latency publish -> searchable at {res.latency_rate:.1f} articles/s "
+            f"(0.5 x pipeline; achieved {fmt(res.latency_achieved_rate)}), "
+            f"{res.latency_n} articles",
+            f"p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, "
+            f"p99 {p99:.2f} s, max {fmt(lat[-1] if lat else None, '.2f')} s "
+            f"(target p99 < {P99_TARGET_S:.0f} s){ok}",
+        ))
+    rows.append(("peak RSS, worker + NER processes", res.rss or "n/a"))
+    if res.naive_rate is not None:
+        speed = f"{res.pipeline_rate / res.naive_rate:.1f}x" if res.pipeline_rate else "n/a"
+        rows.append((
+            f"naive baseline (one kafka-python loop, es.index() per article), "
+            f"first {res.naive_n} of the same articles",
+            f"{res.naive_rate:.1f} articles/s = {fmt(res.naive_rate / c if c else None, '.2f')} x "
+            f"ceiling; pipeline is {speed} faster; peak RSS {res.naive_rss}",
+        ))
+    rows.append(("dead-lettered during the pipeline run", str(res.dlq)))
+    return rows
+
+
+def render_markdown(rows: list[tuple[str, str]], meta: dict[str, Any]) -> str:
+    m, v = meta["machine"], meta["versions"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `bench/bench_pipeline.py` (`make bench`); every figure below comes from one run.",
+        "",
+        f"- **Command**: `{meta['command']}`",
+        f"- **Date**: {meta['date']} (run took {meta['duration']:.0f} s)",
+        f"- **Machine**: {m['cores']} cores ({m['cpu']}), {m['memory']} memory, {m['os']}; "
+        f"load average {meta['load_start']} at the start, {meta['load_end']} at the end",
+        "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"- **Settings**: {meta['settings']}",
+        f"- **Input**: {meta['input']}",
+        f"- **Ceiling compares**: {meta['compares']}",
+        "",
+        "| what | result |",
+        "|---|---|",
+        *[f"| {a} | {b} |" for a, b in rows],
+        "",
+        "## How it is measured",
+        "",
+        *[f"- {line}" for line in meta["how"]],
+        "",
+        "## Noise",
+        "",
+        *[f"- {line}" for line in meta["noise"]],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    base = load()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=2000, help="articles for the throughput run")
+    p.add_argument("--file", type=Path, default=None,
+                   help="JSON Lines of input records to use as they are (default: generated)")
+    p.add_argument("--words", type=int, default=450, help="about this many words per generated body")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--warmup", type=int, default=64, help="articles sent before the clock starts")
+    p.add_argument("--latency-seconds", type=float, default=60.0, help="0 skips the latency run")
+    p.add_argument("--latency-rate", type=float, default=None,
+                   help="articles/s for the latency run (default 0.5 x measured pipeline)")
+    p.add_argument("--naive-n", type=int, default=300, help="articles for the naive baseline (0 skips)")
+    p.add_argument("--ceiling-rounds", type=int, default=2, choices=(1, 2),
+                   help="1: before the pipeline only; 2: also after it (the mean is the ceiling)")
+    p.add_argument("--ceiling-batch", type=int, default=64, help="nlp.pipe batch_size of the ceiling")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds for the whole run")
+    p.add_argument("--stall", type=float, default=120.0, help="fail after this long without progress")
+    p.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md",
+                   help="Markdown report ('-' for none)")
+    p.add_argument("--keep", action="store_true", help="keep the run's topics and indices")
+    args = p.parse_args()
+
+    started, deadline = time.monotonic(), Deadline(args.timeout)
+    load_start = loadavg()
+    es_client.quiet_client_logs("kafka")
+    try:
+        es_client.make_client(base, request_timeout=5, max_retries=0).info()
+        kafka_io.admin(base, request_timeout_ms=5000).close()
+    except Exception as exc:
+        print(f"error: Kafka at {base.kafka_bootstrap} or Elasticsearch at {base.es_url} is not "
+              f"reachable ({type(exc).__name__}): start them with `newsstream services up`",
+              file=sys.stderr)
+        return 2
+    model = NerConfig.from_settings(base).model_for("en")
+    if model is None:
+        print("error: no English NER pipeline configured", file=sys.stderr)
+        return 2
+
+    # -- the articles: warm-up, measured, then fresh ones for the latency run ---------------------
+    if args.file:
+        pool = corpus.read_file(args.file, 10**7)
+        if len(pool) < args.warmup + 10:
+            print(f"error: {args.file} has {len(pool)} records; need more than {args.warmup + 10}",
+                  file=sys.stderr)
+            return 2
+        warm_recs = pool[: args.warmup]
+        n = min(args.n, len(pool) - args.warmup)
+        measured_recs = pool[args.warmup : args.warmup + n]
+        rest = pool[args.warmup + n :]
+        input_desc = f"{n} records of {args.file} as they are (warm-up: the {args.warmup} before them)"
+        non_en = sum(1 for r in measured_recs
+                     if not str(r.get("language") or "en").lower().startswith("en"))
+        compares = ("every text the enrich stage runs NER on (title, summary, body, title "
+                    "translations), all through the English pipeline")
+        if non_en:
+            compares += (f"; NOTE: {non_en} records declare another language: the pipeline routes "
+                         "those to their own model (or none), so the ratio is not like-for-like")
+
+        def later(k: int) -> list[dict[str, Any]]:
+            taken, rest[:] = rest[:k], rest[k:]
+            return taken
+    else:
+        gen = corpus.Generator(seed=args.seed, words=args.words)
+        warm_recs = gen.records(0, args.warmup)
+        n = args.n
+        measured_recs = gen.records(args.warmup, n)
+        input_desc = f"{n} English articles (~{args.words}+ words each), {corpus.DESCRIPTION}"
+        compares = ("the same texts: title, summary (when present) and body of each measured "
+                    "article, i.e. every field the enrich stage runs NER on; the pipeline also "
+                    "does validation, dedup, language identification per field, document building "
+                    "and indexing, the ceiling does none of that")
+        cursor = [args.warmup + n]
+
+        def later(k: int) -> list[dict[str, Any]]:
+            start, cursor[0] = cursor[0], cursor[0] + k
+            return gen.records(start, k)
+
+    log(f"articles: {len(measured_recs)} measured, {len(warm_recs)} warm-up; checking dedup ...")
+    kinds = corpus.dedup_check(warm_recs + measured_recs, base.dedup_threshold)
+    if set(kinds) != {"new"}:
+        msg = f"dedup check: {dict(kinds)}: not every article is new to the deduplicator"
+        if not args.file:
+            print(f"error: {msg}", file=sys.stderr)
+            return 2
+        log(f"warning: {msg}")
+    texts = corpus.ner_texts(measured_recs)
+    warm, measured = prepare(warm_recs), prepare(measured_recs)
+
+    def later_prepared(k: int) -> list[Prepared]:
+        recs = later(k)
+        if not args.file and recs:
+            kinds_l = corpus.dedup_check(measured_recs[-200:] + recs, base.dedup_threshold)
+            if set(kinds_l) != {"new"}:
+                raise BenchError(f"latency articles not all new to the deduplicator: {dict(kinds_l)}")
+        return prepare(recs)
+
+    res = Results()
+    tag = f"bench-{datetime.now():%m%d%H%M%S}-{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
+    # sibling names: neither template pattern (<alias>-*) may match the other's indices
+    ns = Namespace.create(f"{tag}-pipeline", tmp)
+    naive_ns = Namespace.create(f"{tag}-naive", tmp)
+    s = ns.settings()
+    code = 0
+    try:
+        measure_ceiling(model, texts, n, s.nlp_processes, args.ceiling_batch, res, "before")
+        deadline.check("the ceiling")
+        log(f"setup: namespace {ns.name} ...")
+        ns.setup()
+        run_pipeline(args, ns, warm, measured, later_prepared, deadline, tmp, res)
+        if args.naive_n > 0:
+            naive_ns.setup()
+            run_naive(args, naive_ns, measured[: args.naive_n], deadline, res)
+        if args.ceiling_rounds > 1:
+            deadline.check("the second ceiling round")
+            measure_ceiling(model, texts, n, s.nlp_processes, args.ceiling_batch, res, "after")
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    finally:
+        if not args.keep:
+            log("cleanup: " + "; ".join(cleanup(tag, base)))
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log(f"kept namespace {tag} (topics, indices) and {tmp}")
+
+    rows = table(res, s, args, n)
+    width = max(len(a) for a, _ in rows)
+    print()
+    print(f"== newsstream pipeline benchmark ({tag}) ==")
+    for a, b in rows:
+        print(f"{a:<{width}}  {b}")
+    for note in res.notes:
+        print(f"note: {note}")
+    if code != 0:
+        print("(incomplete run: BENCHMARKS.md not written)", file=sys.stderr)
+        return code
+    if str(args.output) != "-":
+        meta = {
+            "command": " ".join([".venv/bin/python", "bench/bench_pipeline.py", *sys.argv[1:]]),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "duration": time.monotonic() - started,
+            "machine": machine(),
+            "load_start": load_start,
+            "load_end": loadavg(),
+            "versions": versions(s, model),
+            "settings": (
+                f"NEWSSTREAM_NLP_PROCESSES={s.nlp_processes}, NLP_BATCH={s.nlp_batch_size}, "
+                f"NLP_BATCH_SECONDS={s.nlp_batch_seconds}, BULK_MAX_DOCS={s.bulk_max_docs}, "
+                f"BULK_MAX_SECONDS={s.bulk_max_seconds}, PARTITIONS={s.partitions}, "
+                f"LANGID_ACCURACY={s.langid_accuracy}, index refresh_interval 1s (template)"
+            ),
+            "input": input_desc,
+            "compares": compares,
+            "how": [
+                "Ceiling: `bench_enrich.raw_pipe`: `nlp.pipe(texts, n_process=P, batch_size=B)` of "
+                "the English model reduced to NER (what the pool loads), counting the entities the "
+                "pipeline keeps; articles/s = measured articles / seconds. Run with Kafka and "
+                "Elasticsearch up but no worker, before the pipeline and again after the naive "
+                "baseline; the table gives the mean and both rounds.",
+                "Pipeline: a private namespace (topics, alias, consumer group, Faust data dir, web "
+                "port) set up with `newsstream setup`, `newsstream worker` as a subprocess; a "
+                "warm-up batch first, then all measured articles published at once (kafka-python, "
+                "acks=all); the clock stops when `count` on the alias (no forced refresh) reaches "
+                "them all.",
+                "Latency: fresh articles published one by one on a fixed schedule; a thread "
+                "searches the outstanding ids every 0.1 s (`ids` query: only refreshed segments "
+                "answer, unlike `mget`), so each latency includes Kafka, the four stages, the bulk "
+                "flush and the index refresh; resolution 0.1 s.",
+                "Peak RSS: VmRSS of the worker and all its descendants (NER processes, resource "
+                "tracker) from /proc every 0.25 s over warm-up, throughput and latency runs; the "
+                "total is a sum of RSS (shared pages counted per process).",
+                "Naive baseline: `bench/baseline_naive.py` in its own namespace, models loaded and "
+                "partitions assigned before the clock starts; same publish and count rule.",
+            ],
+            "noise": [
+                "A single run on a shared machine: Kafka and Elasticsearch run beside the "
+                "pipeline and compete for the same cores (that is part of the measurement); "
+                "other processes do too, see the load averages above.",
+                "The ceiling is measured twice (before and after) to show the drift; a "
+                "difference of more than ~10% between its rounds means the machine was not "
+                "quiet and the ratio is uncertain by about as much.",
+                "Searchable time has a granularity of the 1 s refresh interval plus the 0.2 s "
+                "count poll, i.e. about 1 s of a throughput run of one or two minutes.",
+            ],
+        }
+        args.output.write_text(render_markdown(rows, meta), encoding="utf-8")
+        log(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
