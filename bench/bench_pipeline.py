@@ -65,6 +65,7 @@ from streams.settings import REPO_ROOT, Settings, load
 HERE = Path(__file__).resolve().parent
 P99_TARGET_S = 5.0
 RATIO_TARGET = 0.75
+QUIET_CORES = 0.2  # more CPU than this used by other processes during a phase: say so
 
 
 class BenchError(Exception):
@@ -215,6 +216,8 @@ def describe_pid(pid: int) -> str:
         return "NER process"
     if "streams.cli" in text:
         return "worker (event loop)"
+    if "baseline_naive" in text:
+        return "naive loop"
     return text[:40]
 
 
@@ -258,6 +261,74 @@ class RssSampler:
             if kib > 0
         ]
         return f"{self.peak_total_kib / 2**20:.2f} GiB total (per process, MiB: {', '.join(parts)})"
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def proc_ticks(pid: int, with_children: bool = False) -> int:
+    """CPU ticks (user + system) of one process; with reaped children's when asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks
+
+
+def machine_busy_ticks() -> int:
+    """Busy ticks of the whole machine (all CPUs) from /proc/stat."""
+    try:
+        vals = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return 0
+    return sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0)  # minus idle, iowait
+
+
+def service_pid(s: Settings, name: str, pid_file: str) -> int | None:
+    """The pid of a local service of ``newsstream services`` (None when it runs elsewhere)."""
+    try:
+        return int((Path(s.services_dir).expanduser() / name / pid_file).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuMeter:
+    """Where the CPU went between two snapshots, in cores: per component and everything else.
+
+    Why: the ratio to the ceiling only means something if the reader sees what competed for the
+    two cores (Kafka, Elasticsearch, the event loop, other users of the machine).
+    """
+
+    def __init__(self, groups: dict[str, Callable[[], int]]) -> None:
+        self.groups = groups
+        self.t0 = time.monotonic()
+        self.start = {k: f() for k, f in groups.items()}
+        self.busy0 = machine_busy_ticks()
+
+    def cores(self) -> dict[str, float]:
+        secs = max(1e-9, time.monotonic() - self.t0) * TICK
+        out = {k: (f() - self.start[k]) / secs for k, f in self.groups.items()}
+        out["everything else"] = max(0.0, (machine_busy_ticks() - self.busy0) / secs - sum(out.values()))
+        return out
+
+    @staticmethod
+    def describe(cores: dict[str, float]) -> str:
+        total = sum(cores.values())
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in cores.items())
+        return f"{total:.2f} cores busy: {parts}"
+
+
+def service_groups(s: Settings) -> dict[str, Callable[[], int]]:
+    groups: dict[str, Callable[[], int]] = {}
+    for label, name, pid_file in (("Kafka", "kafka", "kafka.pid"),
+                                  ("Elasticsearch", "elasticsearch", "es.pid")):
+        pid = service_pid(s, name, pid_file)
+        if pid is not None and proc_ticks(pid) > 0:
+            groups[label] = lambda pid=pid: sum(proc_ticks(p) for p in descendants(pid))
+    return groups
 
 
 class Worker:
@@ -478,6 +549,9 @@ class Results:
     naive_n: int = 0
     naive_rate: float | None = None
     naive_rss: str | None = None
+    cpu_ceiling: list[str] = field(default_factory=list)
+    cpu_pipeline: str | None = None
+    cpu_others: list[float] = field(default_factory=list)  # cores used outside the benchmark
     dlq: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -490,10 +564,17 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
                     res: Results, label: str) -> None:
     log(f"ceiling ({label}): nlp.pipe NER-only, {len(texts)} texts of {n_articles} articles, "
         f"n_process={processes}, batch_size={batch} ...")
+    meter = CpuMeter({"nlp.pipe (this process and its pool)":
+                      lambda: proc_ticks(os.getpid(), with_children=True),
+                      **service_groups(load())})
     seconds, ents = raw_pipe(model, texts, processes, batch)
+    cores = meter.cores()
+    res.cpu_ceiling.append(CpuMeter.describe(cores))
+    res.cpu_others.append(cores["everything else"])
     res.ceiling_rounds.append(n_articles / seconds)
     res.ceiling_texts, res.ceiling_entities = len(texts), ents
-    log(f"ceiling ({label}): {n_articles / seconds:.1f} articles/s ({seconds:.1f}s, {ents} entities)")
+    log(f"ceiling ({label}): {n_articles / seconds:.1f} articles/s ({seconds:.1f}s, {ents} entities); "
+        f"CPU {res.cpu_ceiling[-1]}")
 
 
 def topic_messages(s: Settings, topic: str) -> int:
@@ -530,9 +611,19 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         before = worker.metrics()
 
         log(f"throughput: publishing {len(measured)} articles at once ...")
+        wpid = worker.proc.pid
+        meter = CpuMeter({
+            "NER processes": lambda: sum(proc_ticks(p) for p in descendants(wpid) if p != wpid),
+            "worker event loop": lambda: proc_ticks(wpid),
+            **service_groups(s),
+            "benchmark": lambda: proc_ticks(os.getpid()),
+        })
         t0, t_pub = publish_all(s, measured)
         t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
                            "throughput", worker.check_alive)
+        cores = meter.cores()
+        res.cpu_pipeline = CpuMeter.describe(cores)
+        res.cpu_others.append(cores["everything else"])
         after = worker.metrics()
         res.pipeline_seconds = t_end - t0
         res.publish_seconds = t_pub - t0
@@ -545,7 +636,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
             res.ner_busy = busy / res.pipeline_seconds
             res.batch_articles = len(measured) / batches
         log(f"throughput: {res.pipeline_rate:.1f} articles/s ({res.pipeline_seconds:.1f}s; "
-            f"published in {res.publish_seconds:.1f}s)")
+            f"published in {res.publish_seconds:.1f}s); CPU {res.cpu_pipeline}")
 
         if args.latency_seconds > 0:
             run_latency(args, s, res, later, deadline, worker.check_alive)
@@ -730,6 +821,10 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
             f"p99 {p99:.2f} s, max {fmt(lat[-1] if lat else None, '.2f')} s "
             f"(target p99 < {P99_TARGET_S:.0f} s){ok}",
         ))
+    for i, cpu in enumerate(res.cpu_ceiling):
+        rows.append((f"CPU during ceiling round {i + 1} (in cores)", cpu))
+    if res.cpu_pipeline:
+        rows.append(("CPU during the pipeline throughput run (in cores)", res.cpu_pipeline))
     rows.append(("peak RSS, worker + NER processes", res.rss or "n/a"))
     if res.naive_rate is not None:
         speed = f"{res.pipeline_rate / res.naive_rate:.1f}x" if res.pipeline_rate else "n/a"
@@ -763,6 +858,7 @@ def render_markdown(rows: list[tuple[str, str]], meta: dict[str, Any]) -> str:
         "|---|---|",
         *[f"| {a} | {b} |" for a, b in rows],
         "",
+        *([f"**Note**: {note}" for note in meta["notes"]] + [""] if meta["notes"] else []),
         "## How it is measured",
         "",
         *[f"- {line}" for line in meta["how"]],
@@ -845,7 +941,8 @@ def main() -> int:
         warm_recs = gen.records(0, args.warmup)
         n = args.n
         measured_recs = gen.records(args.warmup, n)
-        input_desc = f"{n} English articles (~{args.words}+ words each), {corpus.DESCRIPTION}"
+        words = statistics.mean(len(str(r["body"]).split()) for r in measured_recs)
+        input_desc = f"{n} English articles ({words:.0f} words of body on average), {corpus.DESCRIPTION}"
         compares = ("the same texts: title, summary (when present) and body of each measured "
                     "article, i.e. every field the enrich stage runs NER on; the pipeline also "
                     "does validation, dedup, language identification per field, document building "
@@ -911,6 +1008,11 @@ def main() -> int:
         else:
             log(f"kept namespace {tag} (topics, indices) and {tmp}")
 
+    if res.cpu_others and max(res.cpu_others) > QUIET_CORES:
+        res.notes.append(
+            f"the machine was not quiet: processes outside the benchmark used up to "
+            f"{max(res.cpu_others):.2f} cores during a measured phase (see the CPU rows); the "
+            "ceiling and the ratio are uncertain by about that share of the 2 cores")
     rows = table(res, s, args, n)
     width = max(len(a) for a, _ in rows)
     print()
@@ -938,6 +1040,7 @@ def main() -> int:
                 f"LANGID_ACCURACY={s.langid_accuracy}, index refresh_interval 1s (template)"
             ),
             "input": input_desc,
+            "notes": res.notes,
             "compares": compares,
             "how": [
                 "Ceiling: `bench_enrich.raw_pipe`: `nlp.pipe(texts, n_process=P, batch_size=B)` of "
