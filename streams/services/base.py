@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 MIN_JAVA = 17
@@ -478,3 +478,104 @@ def service_dir(services_dir: str | Path, name: str) -> Path:
     path = Path(services_dir).expanduser().resolve() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class JvmService:
+    """What both local JVM services share: pid file, start/wait/stop, status.
+
+    A subclass names its ports (:meth:`ports`), prepares its files (:meth:`prepare`), builds
+    its command line (:meth:`command`), says how to recognise its own process
+    (:meth:`marker`) and when it is healthy (:meth:`healthy`).
+    """
+
+    name: str
+    pid_name: str
+    log_name: str
+
+    def __init__(self, settings: Any, version: str, port: int) -> None:
+        self.s = settings
+        self.version = version
+        self.port = port
+        self.dir = service_dir(settings.services_dir, self.name)
+        self.log_path = self.dir / self.log_name
+        self.pid_file = self.dir / self.pid_name
+        self.version_file = self.dir / "version"
+
+    # --- what a subclass provides -------------------------------------------------------------
+
+    def ports(self) -> dict[int, str]:
+        """Port -> the environment variable that changes it."""
+        raise NotImplementedError
+
+    def prepare(self, java: Path) -> None:
+        """Fetch/build artifacts and write config files before the JVM starts."""
+        raise NotImplementedError
+
+    def command(self, java: Path) -> list[str]:
+        raise NotImplementedError
+
+    def marker(self) -> str:
+        """A string in our process's command line and nobody else's."""
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def _our_pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        return pid if pid_is_ours(pid, self.marker()) else None
+
+    def _wait_healthy(self, pid: int) -> None:
+        wait_until(self.healthy, self.s.service_start_timeout, self.name, self.log_path, pid=pid)
+
+    def start(self) -> bool:
+        pid = self._our_pid()
+        if pid is not None:
+            # Ours is running (maybe still starting from a concurrent `up`): wait, no-op.
+            self._wait_healthy(pid)
+            return False
+        self.pid_file.unlink(missing_ok=True)  # stale
+        java = java_executable()
+        # Ports before any download: a busy port should fail in a second, not after a fetch.
+        check_ports_free(self.name, self.ports())
+        self.prepare(java)
+        env = dict(os.environ)
+        env["JAVA_HOME"] = str(java.parent.parent)
+        env.pop("JAVA_TOOL_OPTIONS", None)
+        pid = spawn(self.command(java), self.log_path, cwd=self.dir, env=env)
+        write_pid(self.pid_file, pid)
+        self.version_file.write_text(self.version + "\n")
+        try:
+            self._wait_healthy(pid)
+        except ServiceError:
+            stop_pid(pid, timeout=10)
+            self.pid_file.unlink(missing_ok=True)
+            raise
+        return True
+
+    def stop(self) -> bool:
+        pid = self._our_pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        # Both shut down cleanly on SIGTERM (flushed logs/shards: the next start recovers fast).
+        gone = stop_pid(pid, timeout=60)
+        self.pid_file.unlink(missing_ok=True)
+        if not gone:
+            raise ServiceError(f"{self.name}: pid {pid} did not exit after SIGTERM and SIGKILL")
+        return True
+
+    def running_version(self) -> str:
+        """The version our running process was started with (env may have changed since)."""
+        try:
+            return self.version_file.read_text().strip() or self.version
+        except OSError:
+            return self.version
+
+    def status(self) -> ServiceStatus:
+        pid = self._our_pid()
+        if pid is None:
+            return ServiceStatus(self.name, False, None, self.port, self.version)
+        return ServiceStatus(self.name, self.healthy(), pid, self.port, self.running_version())

@@ -27,20 +27,11 @@ import urllib.request
 from pathlib import Path
 
 from streams.services.base import (
+    JvmService,
     ServiceError,
-    ServiceStatus,
     _mvn_reason,
-    check_ports_free,
-    java_executable,
     java_home,
-    pid_is_ours,
     port_open,
-    read_pid,
-    service_dir,
-    spawn,
-    stop_pid,
-    wait_until,
-    write_pid,
 )
 from streams.settings import REPO_ROOT, Settings
 
@@ -110,22 +101,27 @@ def jvm_options(heap: str, tmp_dir: Path) -> list[str]:
     ]
 
 
-class ElasticsearchService:
+class ElasticsearchService(JvmService):
     """The local node behind ``newsstream services up|down|status --only elasticsearch``."""
 
     name = "elasticsearch"
+    pid_name = "es.pid"
+    log_name = "es.log"
 
     def __init__(self, settings: Settings) -> None:
-        self.s = settings
-        self.version = settings.es_version
-        self.port = settings.es_port
+        super().__init__(settings, settings.es_version, settings.es_port)
         self.transport_port = settings.es_transport_port
-        self.dir = service_dir(settings.services_dir, self.name)
         self.home = self.dir / "home"
-        self.log_path = self.dir / "es.log"
-        self.pid_file = self.dir / "es.pid"
-        self.version_file = self.dir / "version"
         self._artifacts: Path | None = None
+
+    def ports(self) -> dict[int, str]:
+        return {
+            self.port: "NEWSSTREAM_ES_PORT",
+            self.transport_port: "NEWSSTREAM_ES_TRANSPORT_PORT",
+        }
+
+    def prepare(self, java: Path) -> None:
+        self.ensure_artifacts()
 
     # --- artifacts ----------------------------------------------------------------------------
 
@@ -200,13 +196,9 @@ class ElasticsearchService:
 
     # --- process ------------------------------------------------------------------------------
 
-    def _marker(self) -> str:
+    def marker(self) -> str:
         """A string in our node's command line and nobody else's: its home directory."""
         return f"--home {self.home}"
-
-    def _our_pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        return pid if pid_is_ours(pid, self._marker()) else None
 
     def command(self, java: Path) -> list[str]:
         tmp = self.dir / "tmp"
@@ -218,54 +210,6 @@ class ElasticsearchService:
             "--http-port", str(self.port),
             "--transport-port", str(self.transport_port),
         ]  # fmt: skip
-
-    def start(self) -> bool:
-        pid = self._our_pid()
-        if pid is not None:
-            # Ours is running (maybe still starting from a concurrent `up`): wait, no-op.
-            self._wait_healthy(pid)
-            return False
-        self.pid_file.unlink(missing_ok=True)  # stale
-        java = java_executable()
-        # Ports before the build: a busy port should fail in a second, not after a download.
-        check_ports_free(
-            "elasticsearch",
-            {
-                self.port: "NEWSSTREAM_ES_PORT",
-                self.transport_port: "NEWSSTREAM_ES_TRANSPORT_PORT",
-            },
-        )
-        self.ensure_artifacts()
-        env = dict(os.environ)
-        env["JAVA_HOME"] = str(java.parent.parent)
-        env.pop("JAVA_TOOL_OPTIONS", None)
-        pid = spawn(self.command(java), self.log_path, cwd=self.dir, env=env)
-        write_pid(self.pid_file, pid)
-        self.version_file.write_text(self.version + "\n")
-        try:
-            self._wait_healthy(pid)
-        except ServiceError:
-            stop_pid(pid, timeout=10)
-            self.pid_file.unlink(missing_ok=True)
-            raise
-        return True
-
-    def _wait_healthy(self, pid: int) -> None:
-        wait_until(
-            self.healthy, self.s.service_start_timeout, "elasticsearch", self.log_path, pid=pid
-        )
-
-    def stop(self) -> bool:
-        pid = self._our_pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        # The launcher closes the node on SIGTERM (flushes shards: the next start recovers fast).
-        gone = stop_pid(pid, timeout=60)
-        self.pid_file.unlink(missing_ok=True)
-        if not gone:
-            raise ServiceError(f"elasticsearch: pid {pid} did not exit after SIGTERM and SIGKILL")
-        return True
 
     # --- health -------------------------------------------------------------------------------
 
@@ -291,19 +235,6 @@ class ElasticsearchService:
             return False
         health = self.cluster_health()
         return health is not None and health.get("status") in ("yellow", "green")
-
-    def running_version(self) -> str:
-        """The version our running node was started with (env may have changed since)."""
-        try:
-            return self.version_file.read_text().strip() or self.version
-        except OSError:
-            return self.version
-
-    def status(self) -> ServiceStatus:
-        pid = self._our_pid()
-        if pid is None:
-            return ServiceStatus(self.name, False, None, self.port, self.version)
-        return ServiceStatus(self.name, self.healthy(), pid, self.port, self.running_version())
 
 
 __all__ = ["ElasticsearchService", "jvm_options", "sources_digest"]

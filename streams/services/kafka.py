@@ -11,26 +11,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 from streams.services.base import (
+    JvmService,
     ServiceError,
-    ServiceStatus,
-    check_ports_free,
     fetched_jars,
-    java_executable,
     maven_fetch,
-    pid_is_ours,
     port_open,
-    read_pid,
-    service_dir,
-    spawn,
-    stop_pid,
-    wait_until,
-    write_pid,
 )
 from streams.settings import Settings
 
@@ -135,22 +125,24 @@ def server_properties(s: Settings, data_dir: Path) -> str:
     return header + "".join(f"{k}={v}\n" for k, v in props.items())
 
 
-class KafkaService:
+class KafkaService(JvmService):
     """The local broker behind ``newsstream services up|down|status --only kafka``."""
 
     name = "kafka"
+    pid_name = "kafka.pid"
+    log_name = "kafka.log"
 
     def __init__(self, settings: Settings) -> None:
-        self.s = settings
-        self.version = settings.kafka_version
-        self.port = settings.kafka_port
-        self.dir = service_dir(settings.services_dir, self.name)
+        super().__init__(settings, settings.kafka_version, settings.kafka_port)
         self.data_dir = self.dir / "data"
         self.config = self.dir / "server.properties"
-        self.log_path = self.dir / "kafka.log"
-        self.pid_file = self.dir / "kafka.pid"
-        self.version_file = self.dir / "version"
         self.artifacts = Path(settings.cache_dir).expanduser() / f"kafka-{self.version}"
+
+    def ports(self) -> dict[int, str]:
+        return {
+            self.s.kafka_port: "NEWSSTREAM_KAFKA_PORT",
+            self.s.kafka_controller_port: "NEWSSTREAM_KAFKA_CONTROLLER_PORT",
+        }
 
     # --- artifacts ----------------------------------------------------------------------------
 
@@ -168,13 +160,9 @@ class KafkaService:
 
     # --- process ------------------------------------------------------------------------------
 
-    def _marker(self) -> str:
+    def marker(self) -> str:
         """A string in our broker's command line and nobody else's: its config path."""
         return str(self.config)
-
-    def _our_pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        return pid if pid_is_ours(pid, self._marker()) else None
 
     def _jvm_args(self) -> list[str]:
         log_cfg = self.dir / ("log4j2.properties" if _major(self.version) >= 4 else "log4j.properties")
@@ -228,54 +216,17 @@ class KafkaService:
                 f"delete {self.data_dir}"
             )
 
-    def start(self) -> bool:
-        pid = self._our_pid()
-        if pid is not None:
-            # Ours is running (maybe still starting from a concurrent `up`): wait, no-op.
-            wait_until(self.healthy, self.s.service_start_timeout, "kafka", self.log_path, pid=pid)
-            return False
-        self.pid_file.unlink(missing_ok=True)  # stale
-        java = java_executable()
-        # Ports before the download: a busy port should fail in a second, not after a fetch.
-        check_ports_free(
-            "kafka",
-            {
-                self.s.kafka_port: "NEWSSTREAM_KAFKA_PORT",
-                self.s.kafka_controller_port: "NEWSSTREAM_KAFKA_CONTROLLER_PORT",
-            },
-        )
+    def prepare(self, java: Path) -> None:
         self._check_data_version()
         self.ensure_artifacts()
         self._write_config()
         self._format_once(java)
-        cmd = [
+
+    def command(self, java: Path) -> list[str]:
+        return [
             str(java), *self._jvm_args(), "-cp", self.classpath(),
             "kafka.Kafka", str(self.config),
         ]  # fmt: skip
-        env = dict(os.environ)
-        env["JAVA_HOME"] = str(java.parent.parent)
-        pid = spawn(cmd, self.log_path, cwd=self.dir, env=env)
-        write_pid(self.pid_file, pid)
-        self.version_file.write_text(self.version + "\n")
-        try:
-            wait_until(self.healthy, self.s.service_start_timeout, "kafka", self.log_path, pid=pid)
-        except ServiceError:
-            stop_pid(pid, timeout=10)
-            self.pid_file.unlink(missing_ok=True)
-            raise
-        return True
-
-    def stop(self) -> bool:
-        pid = self._our_pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        # Kafka shuts down cleanly on SIGTERM (flushes logs, so the next start needs no recovery).
-        gone = stop_pid(pid, timeout=60)
-        self.pid_file.unlink(missing_ok=True)
-        if not gone:
-            raise ServiceError(f"kafka: pid {pid} did not exit after SIGTERM and SIGKILL")
-        return True
 
     # --- health -------------------------------------------------------------------------------
 
@@ -301,19 +252,6 @@ class KafkaService:
         finally:
             with contextlib.suppress(Exception):
                 admin.close()
-
-    def running_version(self) -> str:
-        """The version our running broker was started with (env may have changed since)."""
-        try:
-            return self.version_file.read_text().strip() or self.version
-        except OSError:
-            return self.version
-
-    def status(self) -> ServiceStatus:
-        pid = self._our_pid()
-        if pid is None:
-            return ServiceStatus(self.name, False, None, self.port, self.version)
-        return ServiceStatus(self.name, self.healthy(), pid, self.port, self.running_version())
 
 
 __all__ = ["KafkaService", "new_cluster_id", "server_properties"]
