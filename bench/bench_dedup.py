@@ -2,11 +2,13 @@
 
 One partition = one thread running :func:`streams.dedup.prepare` + ``Deduplicator.decide``
 over a store like a worker's: rocksdict (RocksDB) with JSON-encoded values, as a Faust table
-with ``rocksdb://`` keeps them. The corpus is synthetic news-length text (485 words average,
+with ``rocksdb://`` keeps them. ``--kafka`` also drains a backlog through the real decide
+agent and through a bare Faust agent on the same machine, to show what the transport costs.
+The corpus is synthetic news-length text (485 words average,
 the size FIELD-NOTES measured NER on) with a realistic mix: ~1/3 reprints (exact copies,
 tracking-parameter variants, edited near duplicates), some revisions, the rest unique.
 
-    .venv/bin/python bench/bench_dedup.py [--articles 20000] [--store rocksdb|memory]
+    .venv/bin/python bench/bench_dedup.py [--articles 20000] [--store rocksdb|memory] [--kafka]
 
 Prints ratios measured in this one run (no timings are asserted anywhere).
 """
@@ -20,53 +22,13 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
 
 from streams import dedup
 from streams.model import Article
 from streams.urls import article_id, canonicalize
 
 NER_DOCS_PER_S = 40.7  # FIELD-NOTES: spaCy NER, 2 processes, this machine
-
-
-class JsonRdict(MutableMapping[str, Any]):
-    """rocksdict with JSON values: the encode/decode and disk cost a Faust rocksdb table pays."""
-
-    def __init__(self, path: str) -> None:
-        from rocksdict import Rdict
-
-        self.db = Rdict(path)
-
-    def __getitem__(self, k: str) -> Any:
-        raw = self.db.get(k.encode())
-        if raw is None:
-            raise KeyError(k)
-        return json.loads(raw)
-
-    def get(self, k: str, default: Any = None) -> Any:
-        raw = self.db.get(k.encode())
-        return default if raw is None else json.loads(raw)
-
-    def __contains__(self, k: object) -> bool:
-        return isinstance(k, str) and self.db.get(k.encode()) is not None
-
-    def __setitem__(self, k: str, v: Any) -> None:
-        self.db[k.encode()] = json.dumps(v, separators=(",", ":")).encode()
-
-    def __delitem__(self, k: str) -> None:
-        del self.db[k.encode()]
-
-    def __iter__(self) -> Iterator[str]:
-        for k in self.db.keys():  # noqa: SIM118 (rocksdict's key iterator)
-            yield k.decode()
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.db.keys())  # noqa: SIM118
-
-    def close(self) -> None:
-        self.db.close()
 
 
 def corpus(n: int, seed: int = 1) -> list[Article]:
@@ -113,18 +75,112 @@ def corpus(n: int, seed: int = 1) -> list[Article]:
     return out
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kafka_run(n: int, mode: str) -> float:
+    """Articles/s of one worker draining a backlog of ``n`` prepared articles on the decide
+    topic (first output to last), in a private namespace on the Kafka from the settings.
+    ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from streams import kafka_io, settings
+
+    tag = "bench" + uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
+        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
+        "NEWSSTREAM_PARTITIONS": "1",
+        "NEWSSTREAM_LOG_FORMAT": "text",
+        "NEWSSTREAM_WEB_PORT": str(_free_port()),
+    }
+    os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
+    s = settings.load()
+    kafka_io.ensure_topics(s, [*s.pipeline_topics(), s.topic("dedup")])
+    producer = kafka_io.producer(s)
+    for i, a in enumerate(corpus(n, seed=3)):
+        value = {"article": a.to_dict(), "source_offset": {"topic": "bench", "partition": 0,
+                 "offset": i}, "prep": dedup.prepare(a).to_dict(), "seen_at": 1.8e9 + i}
+        producer.send(s.topic("dedup"), key=a.id.encode(), value=json.dumps(value).encode())
+    producer.flush()
+    producer.close()
+    consumer = kafka_io.consumer(s, s.topic("unique"), s.topic("enriched"))
+    tmp = tempfile.mkdtemp(prefix="bench-dedup-kafka-")
+    env["NEWSSTREAM_DATA_DIR"] = tmp
+    root = Path(__file__).resolve().parents[1]
+    extra = ["passthrough"] if mode == "passthrough" else []
+    log = open(f"{tmp}/worker.log", "wb")  # noqa: SIM115 (lives as long as the worker)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.dedup_harness", *extra, "worker"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    seen = 0
+    first = last = 0.0
+    deadline = time.monotonic() + 600
+    try:
+        while seen < n and time.monotonic() < deadline and proc.poll() is None:
+            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
+                if records and not first:
+                    first = time.monotonic()
+                seen += len(records)
+                last = time.monotonic()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+        consumer.close()
+        log.close()
+        if seen < n:
+            print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if seen < n:
+        raise SystemExit(f"{mode}: only {seen}/{n} outputs")
+    return (seen - 1) / (last - first) if last > first else 0.0
+
+
+def kafka_bench(n: int) -> None:
+    import os
+
+    bare = kafka_run(n, "passthrough")
+    real = kafka_run(n, "dedup")
+    print(f"through Kafka + Faust, one worker draining {n} articles from the one decide "
+          f"partition (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    print(f"  bare Faust pass-through agent (no table, no logic): {bare:,.0f} articles/s")
+    print(f"  dedup decide agent (RocksDB docs table + changelog): {real:,.0f} articles/s "
+          f"= {real / bare:.2f}x the bare agent, {real / NER_DOCS_PER_S:.0f}x NER, "
+          f"{real / 2000:.2f}x 2,000/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--articles", type=int, default=20000)
     ap.add_argument("--store", choices=["rocksdb", "memory"], default="rocksdb")
     ap.add_argument("--threshold", type=float, default=0.7)
+    ap.add_argument("--kafka", action="store_true",
+                    help="also time the decide partition through the real Kafka and Faust")
     args = ap.parse_args()
+    if args.kafka:
+        kafka_bench(min(args.articles, 20000))
+        return
 
     arts = corpus(args.articles)
     tmp = tempfile.mkdtemp(prefix="bench-dedup-")
     try:
         if args.store == "rocksdb":
-            maps = [JsonRdict(f"{tmp}/{n}") for n in ("docs", "hashes", "buckets")]
+            maps = [dedup.JsonRocksMapping(f"{tmp}/{n}") for n in ("docs", "hashes", "buckets")]
             state = dedup.MappingState(*maps)
         else:
             state = dedup.InMemoryState()
@@ -152,11 +208,11 @@ def main() -> None:
         print(f"  decide (state lookups + writes):        {n / t_decide:,.0f} articles/s")
         print(f"  whole stage, one partition:             {per_s:,.0f} articles/s "
               f"= {per_s / 2000:.1f}x the 2,000/s target, {per_s / NER_DOCS_PER_S:.0f}x NER")
-        print(f"  state: {sizes['total']:,} bytes for {live} documents "
-              f"= {sizes['total'] / live:,.0f} bytes per stored article "
-              f"(docs {sizes['docs'] / live:.0f}, hashes {sizes['hashes'] / live:.0f}, "
-              f"buckets {sizes['buckets'] / live:.0f}); "
-              f"{sizes['total'] / n:,.0f} bytes per input article")
+        print(f"  state: {sizes['total']:,} bytes for {live} stored documents "
+              f"= {sizes['total'] / live:,.0f} bytes per stored article: "
+              f"{sizes['docs'] / live:.0f} in the changelogged docs table + "
+              f"{(sizes['hashes'] + sizes['buckets']) / live:.0f} in the derived local index "
+              f"(hashes + LSH buckets); {sizes['total'] / n:,.0f} bytes per input article")
         if args.store == "rocksdb":
             for m in maps:
                 m.db.flush()

@@ -36,10 +36,15 @@ State (the :class:`DedupState` interface: three mutable mappings, plain dicts or
 -------------------------------------------------------------------------------------------
 * ``docs``    handle -> doc record (id, content hash, first/last seen, story, duplicate_of,
   signature, own identity, copy identities and copy sources). ``handle`` = 96-bit hash of the
-  id (16 chars), so bucket lists stay short.
+  id (16 chars), so bucket lists stay short. The ONLY durable state: in the Faust stage it is
+  the changelogged table, one write per article.
 * ``hashes``  content hash -> handle of the live article that first had that content.
 * ``buckets`` LSH band key -> handles (capped at ``BUCKET_CAP``: the first ``BUCKET_KEEP_FIRST``
   entries, the story roots, are kept, the oldest of the rest dropped).
+
+``hashes`` and ``buckets`` are derived from ``docs`` (:meth:`Deduplicator.reindex`): the Faust
+stage keeps them in a local, unreplicated RocksDB and rebuilds them after every recovery, so a
+new article costs one changelog message, not one per band.
 
 Bounded: an entry expires when its ``last_seen`` is older than ``horizon`` (default 30 days).
 Expired entries are ignored and removed lazily when met, and :meth:`Deduplicator.sweep` walks
@@ -65,6 +70,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import math
 import re
 import unicodedata
@@ -380,6 +386,60 @@ class InMemoryState(MappingState):
         super().__init__({}, {}, {})
 
 
+class JsonRocksMapping(MutableMapping[str, Any]):
+    """A local RocksDB (rocksdict) mapping with JSON values: the derived LSH/hash index.
+
+    Not replicated: it is rebuilt from the docs table (:meth:`Deduplicator.reindex`) whenever
+    the worker (re)gains the decide partition, so it can never disagree with the changelog.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._open()
+
+    def _open(self) -> None:
+        from rocksdict import Rdict
+
+        self.db = Rdict(self.path)
+
+    def reset(self) -> None:
+        """Drop every entry (faster than deleting keys one by one)."""
+        from rocksdict import Rdict
+
+        self.db.close()
+        Rdict.destroy(self.path)
+        self._open()
+
+    def __getitem__(self, k: str) -> Any:
+        raw = self.db.get(k.encode())
+        if raw is None:
+            raise KeyError(k)
+        return json.loads(raw)
+
+    def get(self, k: str, default: Any = None) -> Any:
+        raw = self.db.get(k.encode())
+        return default if raw is None else json.loads(raw)
+
+    def __contains__(self, k: object) -> bool:
+        return isinstance(k, str) and self.db.get(k.encode()) is not None
+
+    def __setitem__(self, k: str, v: Any) -> None:
+        self.db[k.encode()] = json.dumps(v, separators=(",", ":")).encode()
+
+    def __delitem__(self, k: str) -> None:
+        del self.db[k.encode()]
+
+    def __iter__(self) -> Iterator[str]:
+        for k in self.db.keys():  # noqa: SIM118 (rocksdict's key iterator)
+            yield k.decode()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.db.keys())  # noqa: SIM118
+
+    def close(self) -> None:
+        self.db.close()
+
+
 # --- the decision --------------------------------------------------------------------------------
 
 
@@ -623,6 +683,26 @@ class Deduplicator:
         self._index(h, rec, known)
         return Decision(self._info(kind, rec, p), emit=True)
 
+    # -- the derived index --
+
+    def reindex(self, now: float, step: int = 2000) -> Iterator[int]:
+        """Rebuild ``hashes`` and ``buckets`` from ``docs`` (the caller emptied them first).
+
+        Yields the running count every ``step`` docs so an async caller can yield to the event
+        loop. Expired docs are skipped (the sweep deletes them; only a stream may write a
+        Faust table). Bucket order after a rebuild is key order, not arrival order.
+        """
+        n = 0
+        for h in self.state.scan_docs():
+            rec = self.state.docs.get(h)
+            if rec is None or not self._live(rec, now):
+                continue
+            self._index(h, dict(rec))
+            n += 1
+            if n % step == 0:
+                yield n
+        yield n
+
     # -- expiry --
 
     def sweep(self, now: float, budget: int = 10_000) -> int:
@@ -651,8 +731,6 @@ class Deduplicator:
 
 def state_bytes(state: MappingState) -> dict[str, int]:
     """Approximate serialized size (JSON key + value bytes) of each mapping and in total."""
-    import json
-
     out: dict[str, int] = {}
     for name in ("docs", "hashes", "buckets"):
         m = getattr(state, name)

@@ -289,3 +289,24 @@ def test_precision_and_recall_on_the_labelled_sample(capsys: pytest.CaptureFixtu
 
 def test_the_labelled_sample_decides_the_same_on_table_like_state() -> None:
     assert evaluate(dedup.Deduplicator(json_state())) == evaluate(dedup.Deduplicator())
+
+
+def test_reindex_rebuilds_the_derived_index_from_the_docs(dd: dedup.Deduplicator) -> None:
+    words = text(300, 8).split()
+    orig = art("https://x.example/a", " ".join(words))
+    old = art("https://x.example/old", text(200, 9))
+    dd.decide(old, T0 - 40 * DAY)
+    dd.decide(orig, T0)
+    before = (dict(dd.state.hashes), dict(dd.state.buckets))
+    dd.state.hashes.clear()
+    dd.state.buckets.clear()
+    counts = list(dd.reindex(T0, step=1))
+    assert counts[-1] == 1  # the expired doc is not indexed again
+    assert dict(dd.state.hashes) == {
+        k: v for k, v in before[0].items() if v == dedup.handle(orig.id)
+    }
+    copy = art("https://y.example/b", " ".join(words))
+    assert dd.decide(copy, T0 + 1).info.kind == "exact"
+    words[10] = "edited"
+    near = dd.decide(art("https://z.example/c", " ".join(words)), T0 + 2)
+    assert near.info.kind == "near" and near.info.duplicate_of == orig.id
