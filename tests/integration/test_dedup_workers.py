@@ -1,8 +1,9 @@
 """The dedup stage on the real Kafka: restarts, two workers, kill -9 mid-stream.
 
-Only Kafka is needed: the workers run ``tests.integration.dedup_harness`` (validate + dedup
-agents); the tests read what arrives on ``articles.unique`` and the ``counts`` messages on
-``articles.enriched``.
+The first three need only Kafka: the workers run ``tests.integration.dedup_harness`` (validate
++ dedup agents) and the tests read ``articles.unique`` and the ``counts`` messages on
+``articles.enriched``. The last runs the whole pipeline (``newsstream worker``) into
+Elasticsearch and checks what got indexed after two kill -9s.
 """
 
 from __future__ import annotations
@@ -326,3 +327,70 @@ def test_kill_9_mid_stream_loses_nothing_and_never_self_duplicates(
     print(f"\nkill -9 test: {len(outputs.unique)} unique messages for {len(by_id)} ids "
           f"({replays} replays after the crashes, {lost_first} of them for an article whose "
           f"first output died with the worker), {len(outputs.counts)} counts messages")
+
+
+def test_end_to_end_kill_9_every_unique_article_indexed_once_duplicates_marked(
+    namespace: Namespace, start_worker: Callable[..., Worker]
+) -> None:
+    """The whole pipeline (validate, dedup, NER, index) on real Kafka and Elasticsearch."""
+    from elasticsearch import Elasticsearch
+
+    from streams.es_client import make_client
+    from tests.integration.conftest import run_cli
+
+    setup = run_cli(namespace, "setup")
+    assert setup.returncode == 0, setup.stderr + setup.stdout
+    s = namespace.settings()
+    es: Elasticsearch = make_client(s)
+
+    def docs() -> dict[str, dict[str, Any]]:
+        if not es.indices.exists_alias(name=s.es_alias):
+            return {}
+        es.indices.refresh(index=s.es_alias)
+        hits = es.search(index=s.es_alias, query={"match_all": {}}, size=1000)["hits"]["hits"]
+        return {h["_id"]: h["_source"] for h in hits}
+
+    n = 24
+    originals = [record(f"https://x.example/e/{i}", body(500 + i, 120), f"Story {i}", "X")
+                 for i in range(n)]
+    copies = [record(f"https://wire.example/e/{i}", originals[i]["body"], f"UPDATE 1-Story {i}",
+                     "W") for i in range(0, n, 3)]
+    tracking = [record(f"https://x.example/e/{i}?utm_source=feed", originals[i]["body"],
+                       f"Story {i}", "X feed") for i in range(1, n, 6)]
+    nears = [record(f"https://y.example/e/{i}", edited(originals[i]["body"], i), f"S {i}", "Y")
+             for i in range(2, n, 3)]
+    revisions = [record(f"https://x.example/e/{i}", originals[i]["body"] + " late update added",
+                        f"Story {i}", "X") for i in range(4, n, 6)]
+
+    w = start_worker("e")
+    publish(namespace, originals)
+    wait_for(lambda: len(docs()) >= 1, 240, "the first document indexed")
+    w.kill(signal.SIGKILL)
+    w = start_worker("e")
+    wait_for(lambda: len(docs()) == n, 300, "every original indexed")
+    publish(namespace, copies + tracking + nears + revisions)
+    wait_for(lambda: len(docs()) > n, 240, "the first near duplicate indexed")
+    w.kill(signal.SIGKILL)
+    start_worker("e")
+
+    want_counts = {aid(originals[i]): sum(r["body"] == originals[i]["body"] for r in copies + tracking)
+                   for i in range(n)}
+
+    def settled() -> bool:
+        d = docs()
+        return (
+            set(d) == {aid(r) for r in originals + nears}
+            and all(d[aid(r)]["body"] == r["body"] for r in revisions)
+            and all((d[k].get("duplicate_count") or 0) == v for k, v in want_counts.items())
+        )
+
+    wait_for(settled, 300, "copies counted, near duplicates and revisions indexed")
+    d = docs()
+    assert len(d) == len(originals) + len(nears)  # exact copies were never indexed
+    for r, i in zip(nears, range(2, n, 3), strict=True):
+        doc = d[aid(r)]
+        assert doc["duplicate_of"] == aid(originals[i]) and doc["story_id"] == aid(originals[i])
+    for o in originals:
+        assert d[aid(o)]["duplicate_of"] is None and d[aid(o)]["story_id"] == aid(o)
+    wire_copied = d[aid(originals[0])]
+    assert wire_copied["duplicate_sources"] == ["W"]
