@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from streams import dlq, metrics
@@ -38,3 +39,16 @@ async def dead_letter(
         "dead-lettered",
         extra={"stage": stage, "reason": reason, "error": error[:300], **source},
     )
+
+
+async def handle_then_ack(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
+    """Handle events one by one; ack each only after its sends were handed to the producer.
+
+    Faust's automatic ack sits in a ``finally`` and would also fire for an event whose handler
+    was cancelled by a shutdown halfway through its sends; Faust flushes the producer before it
+    commits, so an acked event's output is durable before its offset is.
+    """
+    manual = stream.noack()
+    async for event in manual.events():
+        await handle(event)
+        await manual.ack(event)

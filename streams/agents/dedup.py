@@ -56,7 +56,7 @@ from typing import Any
 import faust
 
 from streams import dedup, documents, metrics
-from streams.agents.common import dead_letter
+from streams.agents.common import dead_letter, handle_then_ack
 from streams.app import app, enriched_topic, settings, unique_topic, valid_topic
 from streams.model import Article
 
@@ -133,61 +133,67 @@ def _raw(value: Any) -> bytes:
 @app.agent(valid_topic, concurrency=1)
 async def dedup_prepare(stream: Any) -> None:
     """Fingerprint each valid article and route it to the single decide partition."""
-    async for event in stream.events():
-        value = event.value
-        try:
-            article = Article.from_dict(value["article"])
-            prepared = dedup.prepare(article)
-        except Exception as exc:
-            source = value.get("source_offset") if isinstance(value, dict) else None
-            await dead_letter(_raw(value), "dedup", "bad_internal_message", repr(exc),
-                              event.message, source=source)
-            continue
-        await decide_topic.send(
-            key=article.id.encode(),
-            value={
-                **value,
-                "prep": prepared.to_dict(),
-                # the time the article entered the pipeline: identical on every redelivery
-                "seen_at": float(event.message.timestamp or time.time()),
-            },
-        )
+    await handle_then_ack(stream, _prepare_one)
+
+
+async def _prepare_one(event: Any) -> None:
+    value = event.value
+    try:
+        article = Article.from_dict(value["article"])
+        prepared = dedup.prepare(article)
+    except Exception as exc:
+        source = value.get("source_offset") if isinstance(value, dict) else None
+        await dead_letter(_raw(value), "dedup", "bad_internal_message", repr(exc),
+                          event.message, source=source)
+        return
+    await decide_topic.send(
+        key=article.id.encode(),
+        value={
+            **value,
+            "prep": prepared.to_dict(),
+            # the time the article entered the pipeline: identical on every redelivery
+            "seen_at": float(event.message.timestamp or time.time()),
+        },
+    )
 
 
 @app.agent(decide_topic, concurrency=1)
 async def dedup_decide(stream: Any) -> None:
     """The stateful decision; see the module docstring."""
-    async for event in stream.events():
-        value = event.value
-        if event.key == SWEEP_KEY:
-            _sweep()
-            continue
-        try:
-            article = Article.from_dict(value["article"])
-            prepared = dedup.Prepared.from_dict(value["prep"])
-            decision = deduplicator.decide(article, float(value["seen_at"]), prepared)
-        except Exception as exc:
-            log.exception("dedup decision failed")
-            source = value.get("source_offset") if isinstance(value, dict) else None
-            await dead_letter(_raw(value), "dedup", "dedup_error", repr(exc), event.message,
-                              source=source)
-            continue
-        metrics.DEDUP_DECISIONS.labels(decision.info.kind).inc()
-        if decision.emit:
-            await unique_topic.send(
-                key=article.id.encode(),
-                value={
-                    "article": value["article"],
-                    "dedup": decision.info.to_dict(),
-                    "source_offset": value.get("source_offset"),
-                },
-            )
-        if decision.counts is not None:
-            c = decision.counts
-            await enriched_topic.send(
-                key=c.id.encode(),
-                value=documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources),
-            )
+    await handle_then_ack(stream, _decide_one)
+
+
+async def _decide_one(event: Any) -> None:
+    value = event.value
+    if event.key == SWEEP_KEY:
+        _sweep()
+        return
+    try:
+        article = Article.from_dict(value["article"])
+        prepared = dedup.Prepared.from_dict(value["prep"])
+        decision = deduplicator.decide(article, float(value["seen_at"]), prepared)
+    except Exception as exc:
+        log.exception("dedup decision failed")
+        source = value.get("source_offset") if isinstance(value, dict) else None
+        await dead_letter(_raw(value), "dedup", "dedup_error", repr(exc), event.message,
+                          source=source)
+        return
+    metrics.DEDUP_DECISIONS.labels(decision.info.kind).inc()
+    if decision.emit:
+        await unique_topic.send(
+            key=article.id.encode(),
+            value={
+                "article": value["article"],
+                "dedup": decision.info.to_dict(),
+                "source_offset": value.get("source_offset"),
+            },
+        )
+    if decision.counts is not None:
+        c = decision.counts
+        await enriched_topic.send(
+            key=c.id.encode(),
+            value=documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources),
+        )
 
 
 def _sweep() -> None:

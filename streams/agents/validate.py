@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from streams import contract, metrics
-from streams.agents.common import dead_letter
+from streams.agents.common import dead_letter, handle_then_ack
 from streams.app import app, articles_topic, settings, valid_topic
 
 log = logging.getLogger(__name__)
@@ -26,12 +26,7 @@ def valid_message(article: Any, topic: str, partition: int, offset: int) -> dict
 
 @app.agent(articles_topic, concurrency=1)
 async def validate(stream: Any) -> None:
-    # Manual acks: Faust's automatic ack runs in a ``finally`` and would also fire when the
-    # worker is stopped in the middle of a send, recording a message as done that went nowhere.
-    manual = stream.noack()
-    async for event in manual.events():
-        await handle(event)
-        await manual.ack(event)
+    await handle_then_ack(stream, handle)
 
 
 async def handle(event: Any) -> None:
