@@ -38,6 +38,7 @@ import os
 import platform
 import re
 import select
+import shlex
 import shutil
 import signal
 import statistics
@@ -334,15 +335,16 @@ def service_groups(s: Settings) -> dict[str, Callable[[], int]]:
 class Worker:
     """``newsstream worker`` in its own session, with a namespace's environment and a log file."""
 
-    def __init__(self, ns: Namespace, log_path: Path) -> None:
+    def __init__(self, ns: Namespace, log_path: Path, command: Sequence[str] = ()) -> None:
         self.ns = ns
         self.log_path = log_path
+        self.command = list(command) or [sys.executable, "-m", "streams.cli", "worker"]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, deadline: Deadline, timeout: float = 240.0) -> None:
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"], cwd=REPO_ROOT,
+                self.command, cwd=REPO_ROOT,
                 env=self.ns.full_env(), stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
@@ -433,6 +435,7 @@ def count(es: Any, alias: str) -> int:
 def wait_count(
     es: Any, alias: str, target: int, deadline: Deadline, stall: float, what: str,
     alive: Callable[[], None] = lambda: None, interval: float = 0.2,
+    tail: Callable[[], str] = lambda: "",
 ) -> float:
     """Poll the count until it reaches ``target``; returns the monotonic time it did."""
     last, last_change = -1, time.monotonic()
@@ -444,8 +447,11 @@ def wait_count(
         if n != last:
             last, last_change = n, now
         if now - last_change > stall:
-            raise BenchError(f"{what}: no progress for {stall:.0f}s ({n} of {target} searchable)")
-        deadline.check(f"{what} ({n} of {target} searchable)")
+            raise BenchError(
+                f"{what}: no progress for {stall:.0f}s ({n} of {target} searchable)\n{tail()}")
+        if deadline.left() <= 0:
+            raise BenchError(f"--timeout {deadline.seconds:.0f}s reached during {what} "
+                             f"({n} of {target} searchable)\n{tail()}")
         alive()
         time.sleep(interval)
 
@@ -598,7 +604,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
                  deadline: Deadline, tmp: Path, res: Results) -> None:
     s = ns.settings()
     es = es_client.make_client(s)
-    worker = Worker(ns, tmp / "worker.log")
+    worker = Worker(ns, tmp / "worker.log", shlex.split(args.worker_cmd or ""))
     log(f"worker: starting (namespace {ns.name}, log {worker.log_path})")
     worker.start(deadline)
     assert worker.proc is not None
@@ -607,7 +613,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         log(f"warm-up: {len(warm)} articles (models load, consumer group joins) ...")
         publish_all(s, warm)
         wait_count(es, s.es_alias, len(warm), deadline, max(args.stall, 240), "warm-up",
-                   worker.check_alive)
+                   worker.check_alive, tail=worker.tail)
         before = worker.metrics()
 
         log(f"throughput: publishing {len(measured)} articles at once ...")
@@ -620,7 +626,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         })
         t0, t_pub = publish_all(s, measured)
         t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
-                           "throughput", worker.check_alive)
+                           "throughput", worker.check_alive, tail=worker.tail)
         cores = meter.cores()
         res.cpu_pipeline = CpuMeter.describe(cores)
         res.cpu_others.append(cores["everything else"])
@@ -850,7 +856,7 @@ def render_markdown(rows: list[tuple[str, str]], meta: dict[str, Any]) -> str:
         f"- **Machine**: {m['cores']} cores ({m['cpu']}), {m['memory']} memory, {m['os']}; "
         f"load average {meta['load_start']} at the start, {meta['load_end']} at the end",
         "- **Versions**: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- **Settings**: {meta['settings']}",
+        f"- **Worker**: `{meta['worker']}`; **settings**: {meta['settings']}",
         f"- **Input**: {meta['input']}",
         f"- **Ceiling compares**: {meta['compares']}",
         "",
@@ -895,6 +901,9 @@ def main() -> int:
     p.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md",
                    help="Markdown report ('-' for none)")
     p.add_argument("--keep", action="store_true", help="keep the run's topics and indices")
+    p.add_argument("--worker-cmd", default=None,
+                   help="measure another worker command (a variant under test) instead of "
+                   "`python -m streams.cli worker`")
     args = p.parse_args()
 
     started, deadline = time.monotonic(), Deadline(args.timeout)
@@ -1033,6 +1042,7 @@ def main() -> int:
             "load_start": load_start,
             "load_end": loadavg(),
             "versions": versions(s, model),
+            "worker": args.worker_cmd or "newsstream worker",
             "settings": (
                 f"NEWSSTREAM_NLP_PROCESSES={s.nlp_processes}, NLP_BATCH={s.nlp_batch_size}, "
                 f"NLP_BATCH_SECONDS={s.nlp_batch_seconds}, BULK_MAX_DOCS={s.bulk_max_docs}, "
