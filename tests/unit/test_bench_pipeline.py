@@ -1,0 +1,102 @@
+"""The pipeline benchmark's own parts: its articles, percentiles, namespaces, /proc sampling.
+
+The benchmark's figures are only meaningful if every generated article really reaches NER (no
+exact or near duplicate among them), the ceiling sees exactly the pipeline's texts, and two runs
+cannot touch each other's topics or indices; these tests check those properties without services.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import bench_pipeline as bp  # noqa: E402
+import corpus  # noqa: E402
+
+from streams.enrich import article_fields  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gen() -> corpus.Generator:
+    return corpus.Generator(seed=3, words=450)
+
+
+def test_generated_articles_are_valid_distinct_and_deterministic(gen: corpus.Generator) -> None:
+    recs = gen.records(0, 200)
+    articles = [corpus.parse(r) for r in recs]
+    assert len({a.id for a in articles}) == 200
+    assert corpus.Generator(seed=3, words=450).record(17) == recs[17]
+    assert corpus.Generator(seed=4, words=450).record(17) != recs[17]
+    words = [len(str(r["body"]).split()) for r in recs]
+    assert min(words) >= 300 and sum(words) / len(words) >= 450
+
+
+def test_no_generated_article_is_a_duplicate_and_the_check_can_fail(gen: corpus.Generator) -> None:
+    recs = gen.records(0, 400)
+    assert corpus.dedup_check(recs) == {"new": 400}
+    copy = {**recs[5], "url": "https://elsewhere.example/copy"}
+    near = {**recs[6], "url": "https://elsewhere.example/near", "title": "Another headline"}
+    kinds = corpus.dedup_check([*recs[:10], copy, near])
+    assert kinds["exact"] == 1 and kinds["near"] == 1
+
+
+def test_ceiling_texts_are_the_enrich_stage_fields(gen: corpus.Generator) -> None:
+    recs = gen.records(0, 20)
+    expected = [t for r in recs for _, t, _ in article_fields(corpus.parse(r))]
+    assert corpus.ner_texts(recs) == expected
+    with_summary = sum(1 for r in recs if r.get("summary"))
+    assert len(expected) == 2 * len(recs) + with_summary
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert bp.percentile(values, 50) == 50
+    assert bp.percentile(values, 99) == 99
+    assert bp.percentile(values, 100) == 100
+    assert bp.percentile([2.0], 99) == 2.0
+    assert math.isnan(bp.percentile([], 50))
+
+
+def test_namespaces_are_private(tmp_path: Path) -> None:
+    tag = "bench-0101000000-42"
+    before = os.environ.get("NEWSSTREAM_ES_ALIAS")
+    a = bp.Namespace.create(f"{tag}-pipeline", tmp_path)
+    b = bp.Namespace.create(f"{tag}-naive", tmp_path)
+    for ns in (a, b):
+        s = ns.settings()
+        names = [*s.pipeline_topics(), s.es_alias, s.app_id]
+        assert all(n.startswith(f"{tag}-") for n in names)
+        assert s.es_alias == s.es_alias.lower()
+    # each template pattern (<alias>-*) must not match the other namespace's first index
+    assert not fnmatch.fnmatch(f"{b.env['NEWSSTREAM_ES_ALIAS']}-000001", f"{a.env['NEWSSTREAM_ES_ALIAS']}-*")
+    assert not fnmatch.fnmatch(f"{a.env['NEWSSTREAM_ES_ALIAS']}-000001", f"{b.env['NEWSSTREAM_ES_ALIAS']}-*")
+    assert os.environ.get("NEWSSTREAM_ES_ALIAS") == before  # settings() leaves the env as it was
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_process_tree_rss_and_cpu_from_proc() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)
+        assert child.pid in bp.descendants(os.getpid())
+        assert bp.rss_kib(child.pid) > 1000
+        meter = bp.CpuMeter({"me": lambda: bp.proc_ticks(os.getpid())})
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            sum(i * i for i in range(1000))
+        cores = meter.cores()
+        assert cores["me"] > 0.5
+        assert cores["everything else"] >= 0.0
+    finally:
+        child.kill()
+        child.wait()
