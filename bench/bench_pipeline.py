@@ -279,13 +279,18 @@ def proc_ticks(pid: int, with_children: bool = False) -> int:
     return ticks
 
 
-def machine_busy_ticks() -> int:
-    """Busy ticks of the whole machine (all CPUs) from /proc/stat."""
+def machine_ticks() -> tuple[int, int]:
+    """(busy, steal) ticks of the whole machine (all CPUs) from /proc/stat.
+
+    Steal is time the hypervisor gave this VM's CPUs to someone else: counted apart, it is the
+    part of the noise that no process here can show.
+    """
     try:
         vals = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     except (OSError, ValueError, IndexError):
-        return 0
-    return sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0)  # minus idle, iowait
+        return 0, 0
+    steal = vals[7] if len(vals) > 7 else 0
+    return sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0) - steal, steal
 
 
 def service_pid(s: Settings, name: str, pid_file: str) -> int | None:
@@ -307,19 +312,21 @@ class CpuMeter:
         self.groups = groups
         self.t0 = time.monotonic()
         self.start = {k: f() for k, f in groups.items()}
-        self.busy0 = machine_busy_ticks()
+        self.busy0, self.steal0 = machine_ticks()
 
     def cores(self) -> dict[str, float]:
         secs = max(1e-9, time.monotonic() - self.t0) * TICK
         out = {k: (f() - self.start[k]) / secs for k, f in self.groups.items()}
-        out["everything else"] = max(0.0, (machine_busy_ticks() - self.busy0) / secs - sum(out.values()))
+        busy, steal = machine_ticks()
+        out["everything else"] = max(0.0, (busy - self.busy0) / secs - sum(out.values()))
+        out["steal"] = (steal - self.steal0) / secs
         return out
 
     @staticmethod
     def describe(cores: dict[str, float]) -> str:
-        total = sum(cores.values())
-        parts = ", ".join(f"{k} {v:.2f}" for k, v in cores.items())
-        return f"{total:.2f} cores busy: {parts}"
+        total = sum(v for k, v in cores.items() if k != "steal")
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in cores.items() if k != "steal")
+        return f"{total:.2f} cores busy: {parts} (hypervisor steal {cores.get('steal', 0.0):.2f})"
 
 
 def service_groups(s: Settings) -> dict[str, Callable[[], int]]:
@@ -576,7 +583,7 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
     seconds, ents = raw_pipe(model, texts, processes, batch)
     cores = meter.cores()
     res.cpu_ceiling.append(CpuMeter.describe(cores))
-    res.cpu_others.append(cores["everything else"])
+    res.cpu_others.append(cores["everything else"] + cores["steal"])
     res.ceiling_rounds.append(n_articles / seconds)
     res.ceiling_texts, res.ceiling_entities = len(texts), ents
     log(f"ceiling ({label}): {n_articles / seconds:.1f} articles/s ({seconds:.1f}s, {ents} entities); "
@@ -629,7 +636,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
                            "throughput", worker.check_alive, tail=worker.tail)
         cores = meter.cores()
         res.cpu_pipeline = CpuMeter.describe(cores)
-        res.cpu_others.append(cores["everything else"])
+        res.cpu_others.append(cores["everything else"] + cores["steal"])
         after = worker.metrics()
         res.pipeline_seconds = t_end - t0
         res.publish_seconds = t_pub - t0
@@ -1019,7 +1026,8 @@ def main() -> int:
 
     if res.cpu_others and max(res.cpu_others) > QUIET_CORES:
         res.notes.append(
-            f"the machine was not quiet: processes outside the benchmark used up to "
+            f"the machine was not quiet: processes outside the benchmark (and hypervisor steal) "
+            f"took up to "
             f"{max(res.cpu_others):.2f} cores during a measured phase (see the CPU rows); the "
             "ceiling and the ratio are uncertain by about that share of the 2 cores")
     rows = table(res, s, args, n)
