@@ -1,15 +1,22 @@
 """Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
 
-Batches come from ``noack_take`` and go to the NER process pool in one call, so the event loop
-only awaits (heartbeats keep flowing). A batch's events are acked only after its documents (or
-dead letters) were handed to the producer, which Faust flushes before any commit.
-A batch that fails is retried article by article, so one poison article is dead-lettered alone.
+Batches come from ``noack_take`` and go to the NER process pool, so the event loop only awaits
+(heartbeats keep flowing). Two batches are in flight: while one is being finished (documents
+built and sent, events acked), the next is already in the pool, so the NER processes do not
+sit idle waiting for the slowest chunk of the previous batch. Batches are finished strictly in
+the order they were taken, and a batch's events are acked only after its documents (or dead
+letters) were handed to the producer, which Faust flushes before any commit. A batch that
+fails is retried article by article, so one poison article is dead-lettered alone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +27,19 @@ from streams.enrich import EnrichPool
 from streams.model import Article, DedupInfo
 
 log = logging.getLogger(__name__)
+
+IN_FLIGHT = 2  # batches in the pool at once: one being finished, one being computed
+
+
+@dataclass
+class Batch:
+    """One taken batch: its events (to ack), the parsed articles, and the pool's future."""
+
+    pool: EnrichPool
+    events: list[Any]
+    parsed: list[tuple[Any, Article, DedupInfo]]
+    started: float
+    results: asyncio.Future[list[Any]] | None = None
 
 
 def _now() -> str:
@@ -32,16 +52,26 @@ async def enrich(stream: Any) -> None:
     # is stopped mid-batch, which would commit articles whose documents were never sent.
     manual = stream.noack()
     async with EnrichPool(settings) as pool:
-        async for events in manual.noack_take(
-            settings.nlp_batch_size, within=settings.nlp_batch_seconds
-        ):
-            await process_batch(pool, events)
-            for event in events:
-                await manual.ack(event)
+        queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
+        finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
+        try:
+            async for events in manual.noack_take(
+                settings.nlp_batch_size, within=settings.nlp_batch_seconds
+            ):
+                batch = await _start(pool, events)
+                put = asyncio.ensure_future(queue.put(batch))
+                await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
+                if finisher.done():  # it only ends by failing: surface that, do not hang
+                    put.cancel()
+                    finisher.result()
+        finally:
+            finisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await finisher
 
 
-async def process_batch(pool: EnrichPool, events: list[Any]) -> None:
-    """Enrich one batch and send its documents; failures are dead-lettered one by one."""
+async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
+    """Parse a batch (bad internal messages to the DLQ) and hand its articles to the pool."""
     parsed: list[tuple[Any, Article, DedupInfo]] = []
     for event in events:
         try:
@@ -50,23 +80,39 @@ async def process_batch(pool: EnrichPool, events: list[Any]) -> None:
             parsed.append((event, article, DedupInfo.from_dict(value["dedup"])))
         except Exception as exc:
             await _dead(event, "bad_internal_message", exc)
-    if not parsed:
+    batch = Batch(pool, events, parsed, time.perf_counter())
+    if parsed:
+        # the batch keeps the reference until the finisher awaits it
+        batch.results = asyncio.ensure_future(pool.enrich([a for _, a, _ in parsed]))  # noqa: RUF006
+    return batch
+
+
+async def _finish_in_order(queue: asyncio.Queue[Batch], manual: Any) -> None:
+    while True:
+        batch = await queue.get()
+        await finish_batch(batch)
+        for event in batch.events:
+            await manual.ack(event)
+
+
+async def finish_batch(batch: Batch) -> None:
+    """Await a batch's NER results, then build and send its documents in order."""
+    if batch.results is None:
         return
-    started = time.perf_counter()
     results: list[Any]
     try:
-        results = list(await pool.enrich([a for _, a, _ in parsed]))
+        results = list(await batch.results)
     except Exception:
-        log.exception("NER batch failed; retrying one by one", extra={"size": len(parsed)})
+        log.exception("NER batch failed; retrying one by one", extra={"size": len(batch.parsed)})
         results = []
-        for _, article, _ in parsed:
+        for _, article, _ in batch.parsed:
             try:
-                results.extend(await pool.enrich([article]))
+                results.extend(await batch.pool.enrich([article]))
             except Exception as exc:
                 results.append(exc)
-    metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - started)
+    metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
     ingested_at = _now()
-    for (event, article, dedup), result in zip(parsed, results, strict=True):
+    for (event, article, dedup), result in zip(batch.parsed, results, strict=True):
         if isinstance(result, BaseException):
             await _dead(event, "nlp_error", result)
             continue
@@ -78,9 +124,7 @@ async def process_batch(pool: EnrichPool, events: list[Any]) -> None:
         metrics.ENRICHED.inc()
         for ent in result.entities:
             metrics.ENTITIES.labels(ent.label).inc()
-        await enriched_topic.send(
-            key=article.id.encode(), value=documents.document_message(doc)
-        )
+        await enriched_topic.send(key=article.id.encode(), value=documents.document_message(doc))
 
 
 async def _dead(event: Any, reason: str, exc: BaseException) -> None:
@@ -89,6 +133,4 @@ async def _dead(event: Any, reason: str, exc: BaseException) -> None:
 
 def _raw(event: Any) -> bytes:
     """The message as it was on the internal topic, for the DLQ envelope."""
-    import json
-
     return json.dumps(event.value, ensure_ascii=False, default=str).encode()
