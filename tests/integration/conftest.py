@@ -123,9 +123,10 @@ class Worker:
             self.proc.wait(timeout=30)
 
 
-@pytest.fixture()
-def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
-    """Start workers for this test's namespace; all are stopped at the end."""
+def worker_launcher(
+    namespace: Namespace, module: str = "streams.cli"
+) -> tuple[Callable[..., Worker], list[Worker]]:
+    """A function starting ``python -m MODULE worker`` in ``namespace``, and the list it fills."""
     workers: list[Worker] = []
 
     def start(name: str = "w", extra_env: dict[str, str] | None = None, timeout: float = 180) -> Worker:
@@ -134,9 +135,11 @@ def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
         env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(port)}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{name}")
         env.update(extra_env or {})
+        argv = [sys.executable, "-m", module, "worker"]
+        if module == "streams.cli":
+            argv += ["--loglevel", "info"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         worker = Worker(proc, log, port)
@@ -150,10 +153,21 @@ def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
             time.sleep(0.5)
         return worker
 
-    yield start
+    return start, workers
+
+
+def stop_workers(workers: list[Worker]) -> None:
     for w in workers:
         if w.proc.poll() is None:
             w.kill(signal.SIGTERM)
+
+
+@pytest.fixture()
+def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
+    """Start ``newsstream worker`` processes for this test's namespace; all stop at the end."""
+    start, workers = worker_launcher(namespace)
+    yield start
+    stop_workers(workers)
 
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:

@@ -9,12 +9,9 @@ Elasticsearch and checks what got indexed after two kill -9s.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -28,7 +25,13 @@ from kafka.partitioner.default import murmur2
 
 from streams import contract, kafka_io
 from streams import settings as settings_mod
-from tests.integration.conftest import ROOT, Namespace, Worker, _free_port, wait_for
+from tests.integration.conftest import (
+    Namespace,
+    Worker,
+    stop_workers,
+    wait_for,
+    worker_launcher,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -87,33 +90,9 @@ def ns(tmp_path: Path) -> Iterator[Namespace]:
 
 @pytest.fixture()
 def start(ns: Namespace) -> Iterator[Callable[..., Worker]]:
-    workers: list[Worker] = []
-
-    def run(name: str, timeout: float = 180) -> Worker:
-        port = _free_port()
-        log = ns.tmp / f"worker-{name}-{len(workers)}.log"
-        env = {**os.environ, **ns.env, "NEWSSTREAM_WEB_PORT": str(port)}
-        env["NEWSSTREAM_DATA_DIR"] = str(ns.tmp / f"faust-{name}")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.dedup_harness", "worker"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        w = Worker(proc, log, port)
-        workers.append(w)
-        deadline = time.monotonic() + timeout
-        while not w.health():
-            if proc.poll() is not None:
-                pytest.fail(f"worker exited with {proc.returncode}:\n{w.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"worker not healthy after {timeout}s:\n{w.log_tail()}")
-            time.sleep(0.5)
-        return w
-
+    run, workers = worker_launcher(ns, "tests.integration.dedup_harness")
     yield run
-    for w in workers:
-        if w.proc.poll() is None:
-            w.kill(signal.SIGTERM)
+    stop_workers(workers)
 
 
 def assigned(w: Worker) -> set[str]:
