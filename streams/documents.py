@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from streams.entities import LOCATION, ORG, PERSON, distinct_sorted
+from streams.entities import facets
 from streams.model import Article, DedupInfo, Entity, Language
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "document.schema.json"
@@ -70,18 +70,6 @@ def _document_language(article: Article, languages: Mapping[str, Language]) -> L
             assert lang is not None
             return lang
     return Language("und", 0.0)
-
-
-def facets(entities: Sequence[Entity]) -> dict[str, list[str]]:
-    """persons / organizations / locations: the entities' distinct normalized names.
-
-    Same rule as the enrich stage's own facets (``entities.distinct_sorted``: case-insensitive,
-    first spelling kept, sorted), so the keyword fields match what ``newsstream enrich`` shows.
-    """
-    return {
-        facet: distinct_sorted(e.normalized or e.text for e in entities if e.label == label)
-        for label, facet in ((PERSON, "persons"), (ORG, "organizations"), (LOCATION, "locations"))
-    }
 
 
 def build_document(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from streams.entities import LOCATION, ORG, PERSON, NerConfig, distinct_sorted
+from streams.entities import NerConfig, facets
 from streams.model import Article, Entity, Language
 from streams.nlp import (
     STATUS_EMPTY,
@@ -115,17 +115,12 @@ def assemble(
                 )
             )
 
-    def names(label: str) -> list[str]:
-        return distinct_sorted(e.normalized for e in entities if e.label == label)
-
     return EnrichResult(
         languages=languages,
         entities=entities,
         ner_status=summarize_status(status),
         field_status=status,
-        persons=names(PERSON),
-        organizations=names(ORG),
-        locations=names(LOCATION),
+        **facets(entities),
     )
 
 

@@ -443,3 +443,15 @@ def distinct_sorted(names: Iterable[str]) -> list[str]:
         if name and name.casefold() not in seen:
             seen[name.casefold()] = name
     return sorted(seen.values(), key=lambda n: (n.casefold(), n))
+
+
+def facets(entities: Iterable[Any]) -> dict[str, list[str]]:
+    """persons / organizations / locations: the entities' distinct normalized names.
+
+    The one rule behind both ``EnrichResult``'s facets and the indexed keyword fields.
+    """
+    ents = list(entities)
+    return {
+        facet: distinct_sorted(e.normalized or e.text for e in ents if e.label == label)
+        for label, facet in ((PERSON, "persons"), (ORG, "organizations"), (LOCATION, "locations"))
+    }
