@@ -35,6 +35,12 @@ from tests.integration.conftest import (
 
 pytestmark = pytest.mark.integration
 
+# A worker restarted after kill -9 was once seen (1 run in ~8) to finish its table recovery,
+# report "Worker ready" and then consume nothing for 3 minutes (Faust table-recovery stalls are
+# open upstream: faust-streaming#597, #651). Until that is understood, the restart tests get one
+# fresh second attempt (new namespace, new workers); they still fail if that stalls too.
+restart_flaky = pytest.mark.flaky(reruns=1)
+
 _rng = random.Random(11)
 _VOCAB = [
     "".join(_rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(_rng.randint(3, 9)))
@@ -158,6 +164,7 @@ def decide_partition(ns: Namespace) -> str:
     return f"{ns.settings().topic('dedup')}:0"
 
 
+@restart_flaky
 def test_restart_recovers_tables_and_still_catches_duplicates(
     ns: Namespace, start: Callable[..., Worker], outputs: Outputs
 ) -> None:
@@ -226,6 +233,7 @@ def test_two_workers_catch_a_near_duplicate_from_the_other_workers_partition(
     assert d["similarity"] >= 0.7
 
 
+@restart_flaky
 def test_kill_9_mid_stream_loses_nothing_and_never_self_duplicates(
     ns: Namespace, start: Callable[..., Worker], outputs: Outputs
 ) -> None:
@@ -308,6 +316,7 @@ def test_kill_9_mid_stream_loses_nothing_and_never_self_duplicates(
           f"first output died with the worker), {len(outputs.counts)} counts messages")
 
 
+@restart_flaky
 def test_end_to_end_kill_9_every_unique_article_indexed_once_duplicates_marked(
     namespace: Namespace, start_worker: Callable[..., Worker]
 ) -> None:
