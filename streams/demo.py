@@ -86,15 +86,23 @@ def stop_worker(s: Settings) -> str:
 
 
 def pipeline_lag(s: Settings) -> dict[str, int]:
-    """Messages the worker's consumer group has not yet committed, per pipeline topic."""
+    """Messages the worker's consumer group has not yet committed, per pipeline topic.
+
+    A partition the group never committed counts whole: a worker still loading its models has
+    processed nothing, which is not "no lag".
+    """
     kafka = status.kafka_status(s, timeout=10.0, extra_groups=[s.app_id])
     if not kafka["ok"]:
         raise SystemExit(f"error: {kafka['error']}")
-    return {
-        topic: int(info["groups"].get(s.app_id, 0))
-        for topic, info in kafka["topics"].items()
-        if topic != s.topic_dlq and not topic.startswith(s.app_id + "-")
-    }
+    lag: dict[str, int] = {}
+    for row in kafka["partitions"]:
+        topic = row["topic"]
+        if topic == s.topic_dlq or topic.startswith(s.app_id + "-"):
+            continue
+        group = row["groups"].get(s.app_id)
+        behind = group["lag"] if group else max(row["end"] - row["begin"], 0)
+        lag[topic] = lag.get(topic, 0) + int(behind)
+    return lag
 
 
 def wait_until_drained(s: Settings, published: int, timeout: float) -> dict[str, int]:
