@@ -39,15 +39,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def services() -> settings_mod.Settings:
-    """The running services (fail fast, with a clear message, if they are not up)."""
-    s = settings_mod.load()
+def require_kafka(s: settings_mod.Settings) -> None:
+    """Fail the test at once, with what to do, when Kafka does not answer."""
     host, _, port = s.kafka_bootstrap.split(",")[0].rpartition(":")
     try:
         socket.create_connection((host or "localhost", int(port)), timeout=5).close()
     except OSError as exc:
         pytest.fail(f"Kafka is not reachable at {s.kafka_bootstrap} ({exc}): run `make up`")
+
+
+@pytest.fixture(scope="session")
+def services() -> settings_mod.Settings:
+    """The running services (fail fast, with a clear message, if they are not up)."""
+    s = settings_mod.load()
+    require_kafka(s)
     try:
         urllib.request.urlopen(s.es_url, timeout=10).read()
     except OSError as exc:
@@ -76,9 +81,9 @@ class Namespace:
                     os.environ[k] = v
 
 
-@pytest.fixture()
-def namespace(services: settings_mod.Settings, tmp_path: Path) -> Iterator[Namespace]:
-    tag = "t" + uuid.uuid4().hex[:10]
+def new_namespace(prefix: str, tmp_path: Path, **extra: str) -> Namespace:
+    """Topic, alias, group and data-dir names no other test uses, plus ``extra`` variables."""
+    tag = prefix + uuid.uuid4().hex[:10]
     ns = Namespace(tag=tag, tmp=tmp_path)
     ns.env = {
         "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
@@ -89,9 +94,17 @@ def namespace(services: settings_mod.Settings, tmp_path: Path) -> Iterator[Names
         "NEWSSTREAM_DATA_DIR": str(tmp_path / "faust"),
         "NEWSSTREAM_PARTITIONS": os.environ.get("NEWSSTREAM_TEST_PARTITIONS", "2"),
         "NEWSSTREAM_LOG_FORMAT": "text",
-        "NEWSSTREAM_NLP_PROCESSES": os.environ.get("NEWSSTREAM_TEST_NLP_PROCESSES", "1"),
+        **extra,
     }
-    yield ns
+    return ns
+
+
+@pytest.fixture()
+def namespace(services: settings_mod.Settings, tmp_path: Path) -> Iterator[Namespace]:
+    yield new_namespace(
+        "t", tmp_path,
+        NEWSSTREAM_NLP_PROCESSES=os.environ.get("NEWSSTREAM_TEST_NLP_PROCESSES", "1"),
+    )
 
 
 @dataclass

@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import random
 import signal
-import socket
 import time
 import urllib.request
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +26,8 @@ from streams import settings as settings_mod
 from tests.integration.conftest import (
     Namespace,
     Worker,
+    new_namespace,
+    require_kafka,
     stop_workers,
     wait_for,
     worker_launcher,
@@ -73,23 +73,8 @@ def aid(rec: dict[str, Any]) -> str:
 @pytest.fixture()
 def ns(tmp_path: Path) -> Iterator[Namespace]:
     """Private topics and group; Kafka only (these tests need no Elasticsearch)."""
-    s = settings_mod.load()
-    host, _, port = s.kafka_bootstrap.split(",")[0].rpartition(":")
-    try:
-        socket.create_connection((host or "localhost", int(port)), timeout=5).close()
-    except OSError as exc:
-        pytest.fail(f"Kafka is not reachable at {s.kafka_bootstrap} ({exc}): run `make up`")
-    tag = "d" + uuid.uuid4().hex[:10]
-    ns = Namespace(tag=tag, tmp=tmp_path)
-    ns.env = {
-        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
-        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
-        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
-        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
-        "NEWSSTREAM_PARTITIONS": "2",
-        "NEWSSTREAM_STORE": "rocksdb://",
-        "NEWSSTREAM_LOG_FORMAT": "text",
-    }
+    require_kafka(settings_mod.load())
+    ns = new_namespace("d", tmp_path, NEWSSTREAM_STORE="rocksdb://")
     kafka_io.ensure_topics(ns.settings(), ns.settings().pipeline_topics())
     yield ns
 
