@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,7 +37,21 @@ NUL = b"\x00"
 # Stable reason slugs: they label metrics and select dead letters, so never rename them.
 REASONS = (
     "empty", "oversize", "invalid_utf8", "nul_bytes", "invalid_json", "not_object", "schema",
+    "surrogates", "control_chars", "too_deep", "non_finite", "id_too_long", "too_many",
 )
+
+#: Deepest nesting of arrays/objects accepted (the article itself is depth 1). Deeper input
+#: passes ``json.loads`` but breaks later steps (``dataclasses.asdict``, serializers).
+MAX_DEPTH = 64
+#: Elasticsearch refuses an ``_id`` longer than 512 bytes, and fails the whole bulk request.
+MAX_ID_BYTES = 512
+#: Fields whose value must be one line: no control characters at all (free text may hold
+#: tab, newline and CR).
+ONE_LINE_FIELDS = frozenset({"id", "url", "language", "published_at"})
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_ONE_LINE = re.compile("[\x01-\x1f\x7f]")
 
 
 class InvalidArticle(ValueError):
@@ -129,7 +144,11 @@ def decode(raw: bytes, max_bytes: int) -> dict[str, Any]:
         raise InvalidArticle(
             "invalid_json", f"{e.msg} (line {e.lineno}, column {e.colno}, char {e.pos})"
         ) from None
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise InvalidArticle(
+            "too_deep", f"arrays/objects nested deeper than Python's parser allows (limit {MAX_DEPTH})"
+        ) from None
+    except ValueError as e:
         raise InvalidArticle("invalid_json", str(e) or type(e).__name__) from None
     if not isinstance(obj, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
@@ -168,16 +187,98 @@ def normalize_published(value: str) -> tuple[str, bool]:
     return dt.replace(tzinfo=None).isoformat(timespec=spec) + "Z", assumed
 
 
+def _check_text(text: str, where: str, one_line: bool) -> None:
+    m = _SURROGATE.search(text)
+    if m:
+        raise InvalidArticle(
+            "surrogates",
+            f"{where}: lone surrogate U+{ord(m.group()):04X} at character {m.start()}"
+            " (not a Unicode character; it cannot be encoded as UTF-8)",
+        )
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InvalidArticle("nul_bytes", f"{where} contains U+0000 at character {nul}")
+    m = (_CONTROL_ONE_LINE if one_line else _CONTROL).search(text)
+    if m:
+        raise InvalidArticle(
+            "control_chars",
+            f"{where}: control character U+{ord(m.group()):04X} at character {m.start()}",
+        )
+
+
+def check_structure(obj: Any) -> None:
+    """Refuse what JSON Schema cannot express (pure; iterative, so any depth is safe).
+
+    Lone surrogates (``"\\ud800"`` is valid JSON but no UTF-8 can carry it), NUL and control
+    characters, nesting deeper than :data:`MAX_DEPTH`, non-finite numbers (``1e999`` parses as
+    infinity). Each has its own reason.
+    """
+    stack: list[tuple[Any, str, int, bool]] = [(obj, "", 1, False)]
+    while stack:
+        value, where, depth, one_line = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, where or "/", one_line)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidArticle("non_finite", f"{where or '/'}: {value} is not a finite number")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InvalidArticle(
+                    "too_deep", f"{where}: arrays/objects nested deeper than {MAX_DEPTH}"
+                )
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    key = str(k)
+                    child = f"{where}/{_pointer([key])[1:]}"
+                    _check_text(key, f"{where or '/'} (a key)", True)
+                    stack.append((v, child, depth + 1, depth == 1 and key in ONE_LINE_FIELDS))
+            else:
+                for i, v in enumerate(value):
+                    stack.append((v, f"{where}/{i}", depth + 1, one_line))
+
+
+def _check_counts(obj: dict[str, Any]) -> None:
+    props = schema()["properties"]
+    for name in ("authors", "tags", "title_translations"):
+        value = obj.get(name)
+        spec = props[name]
+        limit = spec.get("maxItems", spec.get("maxProperties"))
+        if isinstance(value, list | dict) and limit is not None and len(value) > limit:
+            raise InvalidArticle("too_many", f"/{name}: {len(value)} entries, at most {limit}")
+
+
+def normalize_id(value: Any) -> str | None:
+    """The article id as text: an integer id (or an integral float) is its decimal string."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _clean(value)
+
+
+def _check_id(obj: dict[str, Any]) -> None:
+    given = obj.get("id")
+    if isinstance(given, str | int) and not isinstance(given, bool):
+        text = normalize_id(given) or ""
+        size = len(text.encode("utf-8"))
+        if size > MAX_ID_BYTES:
+            raise InvalidArticle(
+                "id_too_long",
+                f"/id: {size} bytes in UTF-8, more than Elasticsearch's _id limit of"
+                f" {MAX_ID_BYTES}",
+            )
+
+
 def validate_record(obj: dict[str, Any]) -> Article:
-    """An already-parsed record -> Article, or :class:`InvalidArticle` (reason ``schema``)."""
+    """An already-parsed record -> Article, or :class:`InvalidArticle` with its reason."""
     if not isinstance(obj, dict):
         raise InvalidArticle("not_object", f"expected an object, got {type(obj).__name__}")
+    check_structure(obj)
+    _check_counts(obj)
+    _check_id(obj)
     problem = _schema_error(obj)
     if problem:
         raise InvalidArticle("schema", problem)
-    for key in ("title", "body", "summary"):
-        if isinstance(obj.get(key), str) and "\x00" in obj[key]:
-            raise InvalidArticle("nul_bytes", f"/{key} contains U+0000")
 
     extra = {k: v for k, v in obj.items() if k not in KNOWN_FIELDS}
     published = None
@@ -193,10 +294,7 @@ def validate_record(obj: dict[str, Any]) -> Article:
 
     url = _clean(obj.get("url"))
     canonical = urls.canonicalize(url) if url else None
-    given_id = obj.get("id")
-    if isinstance(given_id, float) and not math.isfinite(given_id):  # pragma: no cover
-        given_id = None
-    art_id = _clean(given_id) if given_id is not None else None
+    art_id = normalize_id(obj.get("id"))
     if art_id is None:
         if canonical is None:  # the schema's anyOf makes this unreachable; keep the guard
             raise InvalidArticle("schema", "/: needs a `url` (absolute http/https) or an `id`")

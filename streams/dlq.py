@@ -1,15 +1,25 @@
 """The dead-letter topic: one envelope shape for every stage, ``newsstream dlq list|replay``.
 
 Why one envelope: a message can fail in any stage (contract, dedup, NER, indexing); keeping
-the original bytes, the stage, the reason and the source position in the same JSON shape lets
-one ``replay`` re-inject any of them into ``articles`` once the cause is fixed.
+the original bytes, the stage, the reason, the topic the stage read it from and the source
+position in the same JSON shape lets one ``replay`` put each of them back where it failed once
+the cause is fixed: a validate letter onto ``articles``, a dedup letter onto the topic the dedup
+agent read (``articles.valid`` or the internal decide topic), an enrich letter onto
+``articles.unique``, an index letter onto ``articles.enriched``. Replaying a later stage's
+internal JSON onto ``articles`` would only fail the contract and be dead-lettered again.
 
 Envelope (JSON, UTF-8), keyed ``<stage>/<reason>``::
 
     {"v": 1, "stage": "validate", "reason": "invalid_json", "error": "...",
      "topic": "articles", "partition": 0, "offset": 42, "timestamp": "2026-...Z",
+     "input_topic": "articles",
      "original_b64": "...", "original_size": 123, "original_sha256": "...",
      "original_truncated": false, "preview": "first characters, for people"}
+
+``topic/partition/offset`` is where the article entered the pipeline (later stages carry it
+along); ``input_topic`` is the topic the failing stage consumed, the one replay sends to.
+Envelopes encode anything: the original is base64 of its exact bytes, and any text field
+holding a lone surrogate (an exception message, say) is written as a JSON ``\\udXXX`` escape.
 
 Originals larger than the article limit keep only their head (plus size and SHA-256): such a
 message can never pass the contract as it is, and a whole 10 MB original (13 MB in base64)
@@ -55,6 +65,7 @@ def make_envelope(
     key: bytes | None = None,
     max_original: int | None = None,
     timestamp: str | None = None,
+    input_topic: str | None = None,
 ) -> dict[str, Any]:
     """The dead-letter envelope of one message (pure; ``max_original`` defaults to the limit)."""
     if max_original is None:
@@ -72,6 +83,7 @@ def make_envelope(
         "partition": partition,
         "offset": offset,
         "timestamp": timestamp or _now_rfc3339(),
+        "input_topic": input_topic if input_topic is not None else topic,
         "original_b64": base64.b64encode(kept).decode("ascii") if raw is not None else None,
         "original_size": len(data),
         "original_sha256": hashlib.sha256(data).hexdigest(),
@@ -89,7 +101,13 @@ def envelope_key(envelope: dict[str, Any]) -> bytes:
 
 
 def encode_envelope(envelope: dict[str, Any]) -> bytes:
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """UTF-8 JSON that never fails to encode.
+
+    Every string in JSON text sits inside quotes, so ``backslashreplace`` turns a lone surrogate
+    into the escape ``\\ud800``: valid JSON that decodes back to the same string.
+    """
+    text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"), default=repr)
+    return text.encode("utf-8", "backslashreplace")
 
 
 envelope_bytes = encode_envelope
@@ -131,6 +149,10 @@ class DeadLetter:
     @property
     def reason(self) -> str:
         return str(self.envelope.get("reason"))
+
+    @property
+    def stage(self) -> str:
+        return str(self.envelope.get("stage"))
 
     def sort_key(self) -> tuple[str, int, int, int]:
         return (str(self.envelope.get("timestamp") or ""), self.kafka_ts, self.partition,
@@ -273,6 +295,40 @@ def replay_key(raw: bytes, envelope: dict[str, Any], max_bytes: int) -> bytes | 
         return None
 
 
+def stage_inputs(s: settings.Settings) -> dict[str, str]:
+    """The topic each stage reads: where a letter of that stage goes back to."""
+    return {
+        "validate": s.topic_articles,
+        "dedup": s.topic("valid"),
+        "enrich": s.topic("unique"),
+        "index": s.topic("enriched"),
+    }
+
+
+def replay_target(envelope: dict[str, Any], s: settings.Settings) -> tuple[str | None, str]:
+    """(topic to send the original to, or None with why it cannot be replayed) (pure).
+
+    The envelope's ``input_topic`` when it is one of this pipeline's topics; else, for
+    envelopes written before that field existed, the stage's input topic, except for a later
+    stage whose ``topic`` is the input topic (old envelopes said where the article entered):
+    those bytes are internal JSON that belong to a topic the envelope does not name.
+    """
+    stage = str(envelope.get("stage"))
+    inputs = stage_inputs(s)
+    known = {*inputs.values(), s.topic("dedup")}
+    given = envelope.get("input_topic")
+    if given:
+        if given in known:
+            return str(given), ""
+        return None, f"input topic {given!r} is not one of this pipeline's topics"
+    if stage not in inputs:
+        return None, f"unknown stage {stage!r}: no topic to replay it to"
+    if stage != "validate":
+        return None, (f"a {stage} letter without input_topic (an older envelope): "
+                      f"send it with --topic (the {stage} stage reads {inputs[stage]})")
+    return inputs[stage], ""
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     s = settings.load()
     if not (args.all or args.reason or args.offset):
@@ -291,12 +347,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"dlq replay: {d.id} skipped: original "
               f"{'truncated' if d.envelope.get('original_truncated') else 'missing'}",
               file=sys.stderr)
-    todo = [(d, raw) for d, raw in replayable if raw is not None]
-    target = args.topic or s.topic_articles
+    todo: list[tuple[DeadLetter, bytes, str]] = []
+    for d, raw in replayable:
+        if raw is None:
+            continue
+        target, why = (args.topic, "") if args.topic else replay_target(d.envelope, s)
+        if target is None:
+            skipped.append(d)
+            print(f"dlq replay: {d.id} refused: {why}", file=sys.stderr)
+            continue
+        todo.append((d, raw, target))
+    targets = ", ".join(sorted({t for _, _, t in todo})) or "-"
     if args.dry_run:
-        for d, raw in todo:
-            print(f"would replay {d.id} ({d.reason}, {len(raw)} bytes) -> {target}")
-        print(f"dry run: {len(todo)} would be replayed to {target}, {len(skipped)} skipped",
+        for d, raw, target in todo:
+            print(f"would replay {d.id} ({d.stage}/{d.reason}, {len(raw)} bytes) -> {target}")
+        print(f"dry run: {len(todo)} would be replayed to {targets}, {len(skipped)} skipped",
               file=sys.stderr)
         return 1 if errors else 0
     failed = 0
@@ -306,7 +371,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         producer = kafka_io.producer(s, max_request_size=max(2 * s.topic_max_bytes, 1 << 20))
         try:
             futures = []
-            for d, raw in todo:
+            for d, raw, target in todo:
                 headers = [(REPLAY_HEADER, f"{s.topic_dlq}/{d.id}".encode())]
                 key = replay_key(raw, d.envelope, s.max_message_bytes)
                 futures.append((d, producer.send(target, value=raw, key=key, headers=headers)))
@@ -319,7 +384,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                     print(f"dlq replay: {d.id} failed: {exc}", file=sys.stderr)
         finally:
             producer.close()
-    print(f"replayed {len(todo) - failed} to {target}; {len(skipped)} skipped, {failed} failed",
+    print(f"replayed {len(todo) - failed} to {targets}; {len(skipped)} skipped, {failed} failed",
           file=sys.stderr)
     return 1 if (errors or failed) else 0
 
@@ -334,11 +399,13 @@ def add_parser(sub: Any) -> None:
     lp.add_argument("--json", action="store_true", help="one JSON envelope per line")
     lp.add_argument("--width", type=int, default=200, help="cut table lines at this width")
     lp.set_defaults(func=cmd_list)
-    rp = dsub.add_parser("replay", help="re-inject the original bytes into the input topic")
+    rp = dsub.add_parser("replay", help="re-inject the original bytes into the topic of the "
+                         "stage that refused them")
     rp.add_argument("--reason", help="replay the dead letters of this reason")
     rp.add_argument("--offset", action="append", metavar="P:O",
                     help="replay this one (ID from `dlq list`: partition:offset); repeatable")
     rp.add_argument("--all", action="store_true", help="replay every dead letter")
-    rp.add_argument("--topic", help="target topic (default: the input topic)")
+    rp.add_argument("--topic", help="target topic (default: the input topic of the letter's "
+                    "stage: articles, articles.valid, articles.unique or articles.enriched)")
     rp.add_argument("--dry-run", action="store_true", help="show what would be replayed")
     rp.set_defaults(func=cmd_replay)

@@ -26,7 +26,7 @@ def poison_set() -> list[tuple[str, bytes, str]]:
                       "body": "x" * (10 * 1024 * 1024)}).encode()
     out.append(("oversize_10mb_body", big, "oversize"))
     out.append(("deep_nesting", b'{"id": "d", "title": "t", "x": ' + b"[" * 100_000 + b"]" *
-                100_000 + b"}", "invalid_json"))
+                100_000 + b"}", "too_deep"))
     assert {n for n, _, _ in out} >= set(manifest["_generated"])
     return out
 
@@ -173,3 +173,46 @@ def test_arbitrary_records_are_accepted_or_refused_with_a_reason(obj: dict) -> N
         return
     assert a.id
     assert (a.title or "").strip() or (a.body or "").strip()
+
+
+def test_hostile_but_valid_input_passes_normalized() -> None:
+    """Integer ids are their decimal string; free text keeps tab/newline/CR; Cyrillic is fine."""
+    art = validate_record({"id": 12345678901234567890, "title": "Line one\nline\ttwo\r"})
+    assert art.id == "12345678901234567890"
+    assert validate_record({"id": 7.0, "title": "t"}).id == "7"
+    body = "Москва " * 110_000  # 1.4 MB of UTF-8
+    raw = json.dumps({"url": "https://ru.example/big", "title": "Большая статья", "body": body},
+                     ensure_ascii=False).encode()
+    assert parse_article(raw, LIMIT).body == body.strip()
+    at_limit = "ж" * 256  # 512 bytes: exactly Elasticsearch's _id limit
+    assert validate_record({"id": at_limit, "title": "t"}).id == at_limit
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"id": "x", "title": "t", "extra": {"k\ud800": 1}}, "surrogates"),
+    ({"id": "x", "title": "t", "tags": ["a\x1bb"]}, "control_chars"),
+    ({"id": "x", "title": "t", "deep": [[[[1]]]]}, None),
+    ({"id": "x", "title": "t", "v": float("nan")}, "non_finite"),
+    ({"id": "x", "title": "t", "tags": ["t"] * 501}, "too_many"),
+    ({"id": "x" * 513, "title": "t"}, "id_too_long"),
+    ({"url": "https://e.example/\ttab", "title": "t"}, "control_chars"),
+])
+def test_structural_rules_each_have_their_reason(record: dict, reason: str | None) -> None:
+    if reason is None:
+        validate_record(record)
+        return
+    with pytest.raises(InvalidArticle) as info:
+        validate_record(record)
+    assert info.value.reason == reason, info.value.message
+
+
+def test_nesting_limit_is_exact() -> None:
+    def nested(depth: int) -> dict:
+        value: object = 1
+        for _ in range(depth - 1):  # the article object itself is depth 1
+            value = [value]
+        return {"id": "x", "title": "t", "x": value}
+    validate_record(nested(contract.MAX_DEPTH))
+    with pytest.raises(InvalidArticle) as info:
+        validate_record(nested(contract.MAX_DEPTH + 1))
+    assert info.value.reason == "too_deep"

@@ -99,3 +99,43 @@ def test_format_row_shows_id_reason_source_and_error() -> None:
     assert row.split()[0] == "1:5"
     for part in ("invalid_json", "articles/2@77", "Expecting value", "| {}"):
         assert part in row
+
+
+def test_envelopes_encode_lone_surrogates_and_keep_the_original_bytes() -> None:
+    raw = '{"id": "a\ud800"}'.encode("utf-8", "surrogatepass")  # not valid UTF-8 itself
+    env = dlq.make_envelope(raw, "enrich", "nlp_error", "TypeError: bad \udc80 char",
+                            topic="t", input_topic="t.unique", key="k\ud800".encode(
+                                "utf-8", "surrogatepass"))
+    env["extra"] = "lang \udcff"
+    encoded = dlq.encode_envelope(env)
+    encoded.decode("utf-8")  # strict UTF-8 on the wire
+    back = dlq.decode_envelope(encoded)
+    assert back["error"] == "TypeError: bad \udc80 char"
+    assert back["extra"] == "lang \udcff"
+    assert dlq.original_bytes(back) == raw
+    assert back["input_topic"] == "t.unique"
+
+
+def test_replay_goes_to_the_input_topic_of_the_letter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams import settings as settings_mod
+
+    monkeypatch.setenv("NEWSSTREAM_TOPIC_ARTICLES", "in")
+    monkeypatch.setenv("NEWSSTREAM_TOPIC_PREFIX", "in")
+    s = settings_mod.load()
+
+    def env(stage: str, input_topic: str | None, topic: str = "in") -> dict:
+        e = dlq.make_envelope(b"{}", stage, "r", "e", topic=topic, input_topic=input_topic)
+        if input_topic is None:
+            del e["input_topic"]  # as written before the field existed
+        return e
+
+    assert dlq.replay_target(env("validate", "in"), s) == ("in", "")
+    assert dlq.replay_target(env("dedup", "in.valid"), s) == ("in.valid", "")
+    assert dlq.replay_target(env("dedup", "in.dedup"), s) == ("in.dedup", "")
+    assert dlq.replay_target(env("enrich", "in.unique"), s) == ("in.unique", "")
+    assert dlq.replay_target(env("index", "in.enriched"), s) == ("in.enriched", "")
+    assert dlq.replay_target(env("validate", None), s) == ("in", "")
+    target, why = dlq.replay_target(env("enrich", None), s)
+    assert target is None and "--topic" in why
+    target, why = dlq.replay_target(env("index", "elsewhere"), s)
+    assert target is None and "not one of this pipeline's topics" in why
