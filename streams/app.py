@@ -17,6 +17,7 @@ from typing import Any
 
 import faust
 
+from streams.agents.wire import INTERNAL_CODEC
 from streams.settings import Settings, load
 
 settings: Settings = load()
@@ -64,7 +65,7 @@ app = faust.App(
 )
 
 
-def _topic(name: str, value_serializer: str = "json") -> faust.TopicT:
+def _topic(name: str, value_serializer: str = INTERNAL_CODEC) -> faust.TopicT:
     return app.topic(
         name,
         key_type=bytes,

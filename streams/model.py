@@ -6,6 +6,7 @@ Every stage is a pure function between these records; Kafka carries them as JSON
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -102,3 +103,33 @@ class Entity:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# --- The wire format of the internal topics ---------------------------------------------------
+
+#: Key of the stand-in value a message that cannot be decoded becomes.
+UNDECODABLE = "__undecodable__"
+
+
+def encode_internal(value: Any) -> bytes:
+    """JSON as UTF-8 text, not ``\\uXXXX`` escapes: Cyrillic text would triple in size.
+
+    Strict UTF-8: a lone surrogate raises here, in the sending stage, where the message can
+    still be dead-lettered, instead of reaching a consumer that cannot decode it.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_internal(raw: bytes | str | None) -> Any:
+    """Never raises: a message that is not UTF-8 JSON becomes ``{UNDECODABLE: why}``.
+
+    Faust's own codecs raise, and a decode error thrown into an agent's stream crashes the
+    agent; this stand-in instead fails the agent's field access and goes to the DLQ with the
+    message's bytes like any other bad internal message.
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else str(raw)
+        return json.loads(text)
+    except Exception as exc:
+        return {UNDECODABLE: f"{type(exc).__name__}: {exc}"[:500]}
+

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import multiprocessing
 import os
 import time
@@ -27,6 +28,8 @@ from typing import Any
 from streams import language
 from streams.entities import Extractor, NerConfig, RawEntity
 from streams.model import UNDETERMINED, Language
+
+log = logging.getLogger(__name__)
 
 #: One field to analyse: (text, declared language or None). The declared language (a
 #: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
@@ -132,6 +135,9 @@ class NlpPool:
         self.processes = max(1, processes)
         self._executor: ProcessPoolExecutor | None = None
         self.pids: list[int] = []
+        self.generation = 0  # bumped by every start: tells a caller whether a restart happened
+        self.restarts = 0
+        self._restart_lock = asyncio.Lock()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -155,10 +161,36 @@ class NlpPool:
             if len(pids) >= self.processes:
                 break
         self.pids = sorted(pids)
+        self.generation += 1
+
+    async def restart(self, generation: int) -> None:
+        """Replace a broken pool once, however many callers saw it break.
+
+        Every caller whose batch failed on pool ``generation`` asks; the first (under the
+        lock) restarts, the others wait for the lock and find the generation moved on. While
+        the restart runs the executor is None, so :meth:`analyze` waits for the lock too
+        instead of failing healthy articles.
+        """
+        async with self._restart_lock:
+            if self.generation != generation:
+                return
+            log.warning("NER pool broken (a process died); restarting it",
+                        extra={"generation": generation})
+            self.restarts += 1
+            await self.close()
+            await self.start()
 
     async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
-        """Outcomes in the order of ``jobs``; the batch is spread over all processes."""
-        if self._executor is None:
+        """Outcomes in the order of ``jobs``; the batch is spread over all processes.
+
+        Raises ``BrokenProcessPool`` if a process died during the batch; the pool has been
+        replaced by then, so the caller can retry on the new one.
+        """
+        if self._executor is None and self._restart_lock.locked():
+            async with self._restart_lock:  # a restart is under way: wait for the new pool
+                pass
+        executor, generation = self._executor, self.generation
+        if executor is None:
             raise RuntimeError("NlpPool not started")
         if not jobs:
             return []
@@ -166,16 +198,16 @@ class NlpPool:
         loop = asyncio.get_running_loop()
         try:
             answers = await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._executor, _run, [jobs[i] for i in g])
-                    for g in groups
-                )
+                *(loop.run_in_executor(executor, _run, [jobs[i] for i in g]) for g in groups)
             )
         except BrokenProcessPool:
-            # A worker died (OOM kill, segfault): start a fresh pool so the caller can retry.
-            await self.close()
-            await self.start()
+            # A worker died (OOM kill, segfault): one fresh pool so the caller can retry.
+            await self.restart(generation)
             raise
+        except RuntimeError as exc:  # "cannot schedule new futures after shutdown"
+            if executor is self._executor:
+                raise
+            raise BrokenProcessPool("the NER pool was replaced during this batch") from exc
         out: list[Outcome | None] = [None] * len(jobs)
         for g, res in zip(groups, answers, strict=True):
             for i, outcome in zip(g, res, strict=True):

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: ``retry_on_conflict`` of each update: ES re-reads and re-applies the partial doc itself.
 RETRY_ON_CONFLICT = 3
+#: Elasticsearch's limit on ``_id``; a longer one fails the whole bulk request with a 400.
+MAX_ID_BYTES = 512
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,6 +124,19 @@ def is_retryable_exception(exc: BaseException) -> bool:
     return False
 
 
+def is_request_rejection(exc: BaseException) -> bool:
+    """Whether Elasticsearch refused a whole bulk request for its content (400 or 413) (pure).
+
+    Not an outage and not credentials: some item in it is malformed (or the request is too
+    large), so the batch is split to find it rather than retried or raised.
+    """
+    from elasticsearch import ApiError
+
+    return isinstance(exc, ApiError) and exc.meta.status in (400, 413) and not (
+        is_retryable_exception(exc)
+    )
+
+
 def backoff_delay(
     attempt: int, initial: float, cap: float, rand: Callable[[], float] = random.random
 ) -> float:
@@ -191,6 +206,18 @@ class OffsetTracker:
             raise ValueError(f"offset {offset} of {tp!r} already released (next is {done})")
         q.append(offset)
 
+    def is_redelivery(self, tp: Hashable, offset: int) -> bool:
+        """Whether ``offset`` is at or below one already tracked or released for ``tp``.
+
+        After a rebalance Faust seeks the partition back to its committed offset, so offsets
+        this tracker already released (acked but not yet committed) come back.
+        """
+        q = self._sent.get(tp)
+        if q and offset <= q[-1]:
+            return True
+        done = self._committable.get(tp)
+        return done is not None and offset < done
+
     def ack(self, tp: Hashable, offset: int) -> None:
         """Mark a tracked offset as acknowledged by Elasticsearch (or dead-lettered)."""
         q = self._sent.get(tp)
@@ -226,6 +253,27 @@ class OffsetTracker:
             self._sent.pop(tp, None)
             self._acked.pop(tp, None)
             self._committable.pop(tp, None)
+
+
+def redelivery_segments(docs: Sequence[PendingDoc]) -> list[list[PendingDoc]]:
+    """Cut a batch where some partition's offsets stop increasing (pure).
+
+    Within each segment every partition's offsets strictly increase, so the tracker accepts
+    it; a cut marks a partition delivered again from an earlier offset.
+    """
+    out: list[list[PendingDoc]] = []
+    current: list[PendingDoc] = []
+    last: dict[Hashable, int] = {}
+    for d in docs:
+        prev = last.get(d.tp)
+        if prev is not None and d.offset <= prev:
+            out.append(current)
+            current, last = [], {}
+        current.append(d)
+        last[d.tp] = d.offset
+    if current:
+        out.append(current)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +315,8 @@ def pending_doc(tp: Hashable, offset: int, value: Any, raw: bytes, token: Any = 
         doc_id = str(value["id"])
         if not doc_id:
             raise ValueError("empty id")
+        if len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
+            raise ValueError(f"id over Elasticsearch's {MAX_ID_BYTES}-byte _id limit")
         item.message = value
         item.doc_id = doc_id
         item.body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -483,7 +533,29 @@ class BulkSink:
         return cls(client, s.es_alias, dead_letter, **opts)
 
     async def write(self, docs: Sequence[PendingDoc], on_release: Release | None = None) -> None:
-        """Write ``docs`` (in offset order per partition); returns when all are done."""
+        """Write ``docs`` (in offset order per partition); returns when all are done.
+
+        A partition delivered again from an earlier offset (a rebalance moved it away and
+        back, or Faust re-read from its last commit) is not an error: the batch is cut there,
+        the part before it finishes first, and that partition's bookkeeping restarts at the
+        redelivered offset. Every redelivered document is written again: upserts of the same
+        values, so the index does not change, and its offset is acked again (harmless).
+        """
+        for segment in redelivery_segments(docs):
+            for d in segment:
+                if self.tracker.is_redelivery(d.tp, d.offset):
+                    log.info("partition redelivered from an earlier offset; restarting its "
+                             "bookkeeping", extra={"partition": str(d.tp), "offset": d.offset})
+                    self.tracker.forget([d.tp])
+            await self._write_segment(segment, on_release)
+
+    def forget(self, tps: Iterable[Hashable]) -> None:
+        """Drop the bookkeeping of revoked partitions (call between writes)."""
+        self.tracker.forget(tps)
+
+    async def _write_segment(
+        self, docs: Sequence[PendingDoc], on_release: Release | None = None
+    ) -> None:
         for d in docs:
             self.tracker.track(d.tp, d.offset)
         metrics.PENDING_ACKS.set(self.tracker.pending())
@@ -514,6 +586,7 @@ class BulkSink:
         pending = chunk
         attempt = 0
         while pending:
+            in_bulk = False
             try:
                 write_index, found = await self.resolver.resolve([d.doc_id for d in pending])
                 lines: list[bytes] = []
@@ -521,12 +594,16 @@ class BulkSink:
                     lines.append(action_line(d.doc_id, found.get(d.doc_id, write_index)))
                     lines.append(d.body)
                 started = time.perf_counter()
+                in_bulk = True
                 resp = await self._client.bulk(
                     operations=lines,
                     filter_path="errors,items.*.status,items.*.error",
                 )
                 metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             except Exception as exc:
+                if in_bulk and is_request_rejection(exc):
+                    await self._split_rejected(pending, release, exc)
+                    return
                 if not is_retryable_exception(exc):
                     raise
                 attempt += 1
@@ -561,6 +638,28 @@ class BulkSink:
             if pending:
                 attempt += 1
                 await self._backoff(attempt, pending, _short_error(retry_errors[0]))
+
+    async def _split_rejected(
+        self, pending: list[PendingDoc], release: Callable[[], Awaitable[None]], exc: Exception
+    ) -> None:
+        """A whole bulk request refused (400/413): halve it until the offending item is alone.
+
+        One bad item (a malformed id, say) makes Elasticsearch reject the request, not the
+        item; bisecting costs ``log2(n)`` extra requests and dead-letters only that item.
+        """
+        if len(pending) > 1:
+            mid = len(pending) // 2
+            log.warning("bulk request rejected (%s); splitting %d docs to find the offender",
+                        _short_error(exc), len(pending))
+            await self._write_chunk(pending[:mid], release)
+            await self._write_chunk(pending[mid:], release)
+            return
+        d = pending[0]
+        error = json.dumps({"status": getattr(getattr(exc, "meta", None), "status", None),
+                            "error": _short_error(exc)}, ensure_ascii=False)
+        await self._dead_letter_forever(d, "es_request_rejected", error)
+        self.tracker.ack(d.tp, d.offset)
+        await release()
 
     async def _backoff(self, attempt: int, pending: list[PendingDoc], error: str) -> None:
         delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max, self.rand)

@@ -47,7 +47,6 @@ stream write them) removes up to ``SWEEP_BUDGET`` expired documents per tick.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from pathlib import Path
@@ -56,7 +55,14 @@ from typing import Any
 import faust
 
 from streams import dedup, documents, metrics
-from streams.agents.common import dead_letter, handle_then_ack
+from streams.agents.common import (
+    Delivery,
+    dead_letter_event,
+    failure_reason,
+    handle_then_ack,
+    send,
+)
+from streams.agents.wire import INTERNAL_CODEC
 from streams.app import app, enriched_topic, settings, unique_topic, valid_topic
 from streams.model import Article
 
@@ -66,12 +72,13 @@ DECIDE_PARTITIONS = 1  # the design above: every article must meet every other
 SWEEP_INTERVAL = 60.0
 SWEEP_BUDGET = 20_000
 SWEEP_KEY = b"__sweep__"
+STAGE = "dedup"
 
 decide_topic = app.topic(
     settings.topic("dedup"),
     key_type=bytes,
     key_serializer="raw",
-    value_serializer="json",
+    value_serializer=INTERNAL_CODEC,
     partitions=DECIDE_PARTITIONS,
     internal=True,
     config={"max.message.bytes": str(settings.topic_max_bytes)},
@@ -126,74 +133,67 @@ async def rebuild_index() -> None:
              extra={"documents": done, "seconds": round(time.perf_counter() - started, 2)})
 
 
-def _raw(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, default=str).encode()
-
-
 @app.agent(valid_topic, concurrency=1)
 async def dedup_prepare(stream: Any) -> None:
     """Fingerprint each valid article and route it to the single decide partition."""
-    await handle_then_ack(stream, _prepare_one)
+    await handle_then_ack(stream, STAGE, _prepare_one)
 
 
-async def _prepare_one(event: Any) -> None:
+async def _prepare_one(event: Any) -> list[Delivery]:
     value = event.value
     try:
         article = Article.from_dict(value["article"])
         prepared = dedup.prepare(article)
     except Exception as exc:
-        source = value.get("source_offset") if isinstance(value, dict) else None
-        await dead_letter(_raw(value), "dedup", "bad_internal_message", repr(exc),
-                          event.message, source=source)
-        return
-    await decide_topic.send(
-        key=article.id.encode(),
-        value={
+        return [await dead_letter_event(event, STAGE, "bad_internal_message", exc)]
+    try:
+        return [await send(decide_topic, article.id.encode("utf-8"), {
             **value,
             "prep": prepared.to_dict(),
             # the time the article entered the pipeline: identical on every redelivery
             "seen_at": float(event.message.timestamp or time.time()),
-        },
-    )
+        })]
+    except Exception as exc:
+        return [await dead_letter_event(event, STAGE, failure_reason(exc), exc)]
 
 
 @app.agent(decide_topic, concurrency=1)
 async def dedup_decide(stream: Any) -> None:
     """The stateful decision; see the module docstring."""
-    await handle_then_ack(stream, _decide_one)
+    await handle_then_ack(stream, STAGE, _decide_one)
 
 
-async def _decide_one(event: Any) -> None:
+async def _decide_one(event: Any) -> list[Delivery]:
     value = event.value
     if event.key == SWEEP_KEY:
         _sweep()
-        return
+        return []
     try:
         article = Article.from_dict(value["article"])
         prepared = dedup.Prepared.from_dict(value["prep"])
         decision = deduplicator.decide(article, float(value["seen_at"]), prepared)
     except Exception as exc:
         log.exception("dedup decision failed")
-        source = value.get("source_offset") if isinstance(value, dict) else None
-        await dead_letter(_raw(value), "dedup", "dedup_error", repr(exc), event.message,
-                          source=source)
-        return
+        return [await dead_letter_event(event, STAGE, "dedup_error", exc)]
     metrics.DEDUP_DECISIONS.labels(decision.info.kind).inc()
-    if decision.emit:
-        await unique_topic.send(
-            key=article.id.encode(),
-            value={
+    deliveries: list[Delivery] = []
+    try:
+        if decision.emit:
+            deliveries.append(await send(unique_topic, article.id.encode("utf-8"), {
                 "article": value["article"],
                 "dedup": decision.info.to_dict(),
                 "source_offset": value.get("source_offset"),
-            },
-        )
-    if decision.counts is not None:
-        c = decision.counts
-        await enriched_topic.send(
-            key=c.id.encode(),
-            value=documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources),
-        )
+            }))
+        if decision.counts is not None:
+            c = decision.counts
+            deliveries.append(await send(
+                enriched_topic, c.id.encode("utf-8"),
+                documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources),
+            ))
+    except Exception as exc:
+        # the decision is stored: a replay of this letter is a ``replay`` and is emitted again
+        deliveries.append(await dead_letter_event(event, STAGE, failure_reason(exc), exc))
+    return deliveries
 
 
 def _sweep() -> None:

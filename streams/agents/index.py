@@ -20,6 +20,15 @@ faust/transport/consumer.py):
 * concurrency=1: with more, Faust can commit past a message another actor still holds
   (faust-streaming#606).
 
+* A dead letter counts as done only once Kafka confirmed its delivery (the sink awaits
+  :func:`_dead_letter`, which awaits the delivery future), so its offset is never committed
+  ahead of the envelope. If the DLQ cannot be written, the sink retries with backoff and
+  reads nothing more: the same backpressure as an Elasticsearch outage.
+* Rebalance: Faust seeks a partition back to its committed offset when it is assigned again,
+  so offsets the sink already released can come back. :class:`streams.sink.BulkSink` treats
+  an offset at or below one it has seen as the start of a new delivery of that partition and
+  writes it again (idempotent upserts) instead of failing.
+
 Known edge: an outage longer than the consumer's ``broker_max_poll_interval`` makes the
 consumer leave its group; the batch in hand is still written (idempotently) when ES returns,
 and the partition's new owner re-reads from the last commit.
@@ -27,34 +36,30 @@ and the partition's new owner re-reads from the last commit.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from streams import es_client
-from streams.agents.common import dead_letter
+from streams.agents.common import raw_of, send_dead_letter
 from streams.app import app, enriched_topic, settings
 from streams.sink import BulkSink, PendingDoc, pending_doc
 
 log = logging.getLogger(__name__)
 
 
-def _raw(event: Any) -> bytes:
-    """The message bytes as they were on the topic (for the DLQ envelope)."""
-    value = getattr(event.message, "value", None)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    return json.dumps(event.value, ensure_ascii=False, default=str).encode()
-
-
 def to_pending(event: Any) -> PendingDoc:
     """One Faust event -> one sink item, carrying the event as the ack token."""
     msg = event.message
-    return pending_doc(msg.tp, msg.offset, event.value, _raw(event), token=event)
+    return pending_doc(msg.tp, msg.offset, event.value, raw_of(event), token=event)
 
 
 async def _dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
-    await dead_letter(doc.raw, "index", reason, error, doc.token.message)
+    """Dead-letter one document and wait until Kafka has the envelope (raises if it failed)."""
+    value = doc.token.value if doc.token is not None else None
+    carried = value.get("source_offset") if isinstance(value, dict) else None
+    fut = await send_dead_letter(doc.raw, "index", reason, error, doc.token.message,
+                                 carried if isinstance(carried, dict) else None)
+    await fut
 
 
 @app.agent(enriched_topic, concurrency=1)

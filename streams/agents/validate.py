@@ -1,7 +1,8 @@
 """Validate stage: raw bytes from ``articles`` -> ``articles.valid`` keyed by article id.
 
-Anything that fails the contract goes to the dead-letter topic with its reason; the agent never
-crashes on input (at-least-once: the DLQ send is flushed before Faust commits the offset).
+Anything that fails the contract goes to the dead-letter topic with its reason; so does a
+message whose valid form cannot be sent (too large, a producer error). The agent never crashes
+on input, and acks a message only once its output or dead letter has a delivery result.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import logging
 from typing import Any
 
 from streams import contract, metrics
-from streams.agents.common import dead_letter, handle_then_ack
+from streams.agents.common import Delivery, dead_letter, failure_reason, handle_then_ack, send
 from streams.app import app, articles_topic, settings, valid_topic
 
 log = logging.getLogger(__name__)
+
+STAGE = "validate"
 
 
 def valid_message(article: Any, topic: str, partition: int, offset: int) -> dict[str, Any]:
@@ -26,25 +29,27 @@ def valid_message(article: Any, topic: str, partition: int, offset: int) -> dict
 
 @app.agent(articles_topic, concurrency=1)
 async def validate(stream: Any) -> None:
-    await handle_then_ack(stream, handle)
+    await handle_then_ack(stream, STAGE, handle)
 
 
-async def handle(event: Any) -> None:
+async def handle(event: Any) -> list[Delivery]:
     """Validate one raw message: on to ``articles.valid``, or to the DLQ with its reason."""
     msg = event.message
     metrics.ARTICLES_IN.inc()
-    raw: bytes | None = event.value
+    raw = event.value if isinstance(event.value, bytes | bytearray) else None
     try:
-        article = contract.parse_article(raw or b"", settings.max_message_bytes)
+        if raw is None:
+            raise contract.InvalidArticle("empty", "the message has no value")
+        article = contract.parse_article(bytes(raw), settings.max_message_bytes)
     except contract.InvalidArticle as exc:
-        await dead_letter(raw, "validate", exc.reason, exc.message, msg)
-        return
+        return [await dead_letter(raw, STAGE, exc.reason, exc.message, msg)]
     except Exception as exc:  # a bug must not stop the stream: quarantine and go on
         log.exception("validate failed", extra={"offset": msg.offset})
-        await dead_letter(raw, "validate", "internal_error", repr(exc), msg)
-        return
+        return [await dead_letter(raw, STAGE, "internal_error", repr(exc), msg)]
     metrics.ARTICLES_VALID.inc()
-    await valid_topic.send(
-        key=article.id.encode(),
-        value=valid_message(article, msg.topic, msg.partition, msg.offset),
-    )
+    try:
+        value = valid_message(article, msg.topic, msg.partition, msg.offset)
+        return [await send(valid_topic, article.id.encode("utf-8"), value)]
+    except Exception as exc:
+        return [await dead_letter(raw, STAGE, failure_reason(exc), f"{type(exc).__name__}: {exc}",
+                                  msg)]

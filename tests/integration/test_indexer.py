@@ -198,6 +198,55 @@ def test_mapping_rejection_goes_to_the_dlq_and_the_rest_is_indexed(es_ns: Settin
     assert [d.offset for d in run.released] == list(range(11))
 
 
+def test_a_whole_request_400_is_split_and_only_the_offender_dead_lettered(
+    es_ns: Settings,
+) -> None:
+    """An id over 512 bytes makes Elasticsearch refuse the whole bulk request, not the item."""
+    s = es_ns
+    run = SinkRun(s)
+
+    async def go() -> None:
+        client = es_client.make_async_client(s)
+        try:
+            sink = BulkSink.from_settings(client, s, run._dead_letter)
+            docs = [pending_doc(("enriched", 0), i, doc_message(i), b"raw") for i in range(9)]
+            docs[5].doc_id = "x" * 600  # past the sink's own check: what ES does with it
+            await sink.write(docs, on_release=run.released.extend)
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    assert total(s) == 8
+    assert [(d.offset, reason) for d, reason, _ in run.dead] == [(5, "es_request_rejected")]
+    assert json.loads(run.dead[0][2])["status"] == 400
+    assert [d.offset for d in run.released] == list(range(9))
+
+
+def test_redelivered_offsets_are_written_again_not_refused(es_ns: Settings) -> None:
+    """After a rebalance Faust re-reads from the last commit: offsets the sink already released."""
+    s = es_ns
+    run = SinkRun(s)
+
+    async def go() -> None:
+        client = es_client.make_async_client(s)
+        try:
+            sink = BulkSink.from_settings(client, s, run._dead_letter)
+            tp = ("enriched", 0)
+            first = [pending_doc(tp, i, doc_message(i), b"raw") for i in range(10)]
+            await sink.write(first, on_release=run.released.extend)
+            # the partition comes back from offset 4, in one batch with a jump backwards too
+            again = [pending_doc(tp, i, doc_message(i), b"raw") for i in (4, 5, 6, 2, 3, 10)]
+            await sink.write(again, on_release=run.released.extend)
+            assert sink.tracker.committable(tp) == 11
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+    assert total(s) == 11
+    assert run.dead == []
+    assert [d.offset for d in run.released] == [*range(10), 4, 5, 6, 2, 3, 10]
+
+
 def test_rollover_never_duplicates_an_id(es_ns: Settings) -> None:
     s = es_ns
     es = es_client.make_client(s)

@@ -1,5 +1,9 @@
 """The poison set through a real worker: every bad message ends in the DLQ with its reason,
-the worker keeps going, and the good articles around them are indexed."""
+the worker keeps going, and the good articles around and after them are indexed.
+
+The poison set holds the hostile cases too (lone surrogates in id, language and title, deep
+nesting, a 600-digit integer id, too many translations, ...); hostile but valid input (a
+1.4 MB Cyrillic article, a long integer id) must be indexed, not dead-lettered."""
 
 from __future__ import annotations
 
@@ -26,8 +30,27 @@ def _poison_set() -> list[tuple[str, bytes, str]]:
     cases.append(("oversize_10mb_body",
                   json.dumps({"url": "https://big.example/1", "body": body}).encode(), "oversize"))
     cases.append(("deep_nesting", b'{"url": "https://d.example/1", "x": ' + b"[" * 100_000
-                  + b"]" * 100_000 + b"}", "invalid_json"))
+                  + b"]" * 100_000 + b"}", "too_deep"))
     return cases
+
+
+def _valid_hostile() -> list[tuple[str, bytes]]:
+    """(id, raw): input that looks hostile but keeps the contract, so it must be indexed."""
+    # Ukrainian: Cyrillic (two bytes a letter in UTF-8, six as a \\uXXXX escape) in a language
+    # without an NER model, so the test measures transport and not minutes of NER
+    body = "\n\n".join(
+        f"Абзац {i}: в Одесі міська рада затвердила план розширення порту, "
+        "повідомили в адміністрації області." for i in range(7_500)
+    )  # about 1.4 MB of UTF-8: over 4 MB if serialized with ASCII escapes
+    big = json.dumps({"id": "cyrillic-1", "title": "Порт Одеси розширять",
+                      "body": body, "language": "uk"}, ensure_ascii=False).encode()
+    assert 1_300_000 < len(big) < 1_600_000
+    long_int = 10**150 + 7
+    return [
+        ("cyrillic-1", big),
+        (str(long_int), json.dumps({"id": long_int, "title": "An integer id of 151 digits",
+                                    "body": "Valid, if unusual."}).encode()),
+    ]
 
 
 def _good(i: int) -> bytes:
@@ -47,10 +70,16 @@ def test_every_poison_message_is_dead_lettered_and_the_worker_keeps_going(
     s = namespace.settings()
     cases = _poison_set()
 
+    valid = _valid_hostile()
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, max_request_size=16 * 1024 * 1024)
     for i, (_, raw, _) in enumerate(cases):
         producer.send(s.topic_articles, key=f"good-{i}".encode(), value=_good(i))
         producer.send(s.topic_articles, key=f"poison-{i}".encode(), value=raw)
+    for key, raw in valid:
+        producer.send(s.topic_articles, key=key.encode(), value=raw)
+    after = len(cases)
+    for i in range(after, after + 5):  # good articles sent after all the hostile ones
+        producer.send(s.topic_articles, key=f"good-{i}".encode(), value=_good(i))
     producer.flush()
     producer.close()
 
@@ -62,7 +91,10 @@ def test_every_poison_message_is_dead_lettered_and_the_worker_keeps_going(
         es.indices.refresh(index=s.es_alias)
         return int(es.count(index=s.es_alias)["count"])
 
-    wait_for(lambda: indexed() == len(cases), 300, f"{len(cases)} good articles indexed")
+    expected = len(cases) + len(valid) + 5
+    wait_for(lambda: indexed() >= expected, 600, f"{expected} articles indexed")
+    for doc_id, _ in valid:
+        assert es.exists(index=s.es_alias, id=doc_id), doc_id
 
     consumer = kafka_io.consumer(s, s.topic_dlq, auto_offset_reset="earliest",
                                  consumer_timeout_ms=5000)
@@ -79,4 +111,6 @@ def test_every_poison_message_is_dead_lettered_and_the_worker_keeps_going(
         assert env["stage"] == "validate"
         assert env["error"]
         assert env["topic"] == s.topic_articles
+    assert indexed() == expected
     assert worker.proc.poll() is None, worker.log_tail()
+    assert "Traceback" not in worker.log.read_text(errors="replace"), worker.log_tail(200)

@@ -286,3 +286,16 @@ def test_pending_doc_builds_a_partial_upsert() -> None:
 def test_pending_doc_marks_unusable_messages(value: object) -> None:
     d = pending_doc("p", 1, value, b"raw")
     assert d.invalid
+
+
+def test_redelivery_segments_cut_where_a_partition_goes_back() -> None:
+    from streams.sink import PendingDoc, redelivery_segments
+
+    def d(tp: str, off: int) -> PendingDoc:
+        return PendingDoc(tp=tp, offset=off, raw=b"")
+
+    docs = [d("a", 5), d("b", 1), d("a", 6), d("a", 2), d("b", 2), d("b", 0)]
+    segs = redelivery_segments(docs)
+    assert [[(x.tp, x.offset) for x in s] for s in segs] == [
+        [("a", 5), ("b", 1), ("a", 6)], [("a", 2), ("b", 2)], [("b", 0)]]
+    assert redelivery_segments([]) == []
