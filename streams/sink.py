@@ -518,6 +518,7 @@ class BulkSink:
         self.sleep = sleep
         self.rand = rand
         self.tracker = OffsetTracker()
+        self._revoked: set[Hashable] = set()
 
     @classmethod
     def from_settings(cls, client: Any, s: Any, dead_letter: DeadLetter, **kw: Any) -> BulkSink:
@@ -541,6 +542,9 @@ class BulkSink:
         redelivered offset. Every redelivered document is written again: upserts of the same
         values, so the index does not change, and its offset is acked again (harmless).
         """
+        if self._revoked:
+            self.tracker.forget(self._revoked)
+            self._revoked.clear()
         for segment in redelivery_segments(docs):
             for d in segment:
                 if self.tracker.is_redelivery(d.tp, d.offset):
@@ -550,8 +554,12 @@ class BulkSink:
             await self._write_segment(segment, on_release)
 
     def forget(self, tps: Iterable[Hashable]) -> None:
-        """Drop the bookkeeping of revoked partitions (call between writes)."""
-        self.tracker.forget(tps)
+        """Drop the bookkeeping of revoked partitions before the next write.
+
+        Safe to call at any time (a rebalance signal arrives while a write may be running):
+        the write in progress finishes with its own bookkeeping, the next one starts clean.
+        """
+        self._revoked.update(tps)
 
     async def _write_segment(
         self, docs: Sequence[PendingDoc], on_release: Release | None = None

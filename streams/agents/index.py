@@ -27,7 +27,8 @@ faust/transport/consumer.py):
 * Rebalance: Faust seeks a partition back to its committed offset when it is assigned again,
   so offsets the sink already released can come back. :class:`streams.sink.BulkSink` treats
   an offset at or below one it has seen as the start of a new delivery of that partition and
-  writes it again (idempotent upserts) instead of failing.
+  writes it again (idempotent upserts) instead of failing; revoked partitions are also
+  dropped from its bookkeeping before its next write (``on_partitions_revoked``).
 
 Known edge: an outage longer than the consumer's ``broker_max_poll_interval`` makes the
 consumer leave its group; the batch in hand is still written (idempotently) when ES returns,
@@ -62,10 +63,23 @@ async def _dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
     await fut
 
 
+_sinks: list[BulkSink] = []
+
+
+async def forget_revoked(sender: Any, revoked: Any = (), **kwargs: Any) -> None:
+    """Faust seeks an assigned partition to its committed offset: drop our bookkeeping of it."""
+    for sink in _sinks:
+        sink.forget(revoked)
+
+
+app.on_partitions_revoked.connect(forget_revoked)
+
+
 @app.agent(enriched_topic, concurrency=1)
 async def index(stream: Any) -> None:
     client = es_client.make_async_client(settings)
     sink = BulkSink.from_settings(client, settings, _dead_letter)
+    _sinks.append(sink)
     manual = stream.noack()
 
     async def ack(done: list[PendingDoc]) -> None:
@@ -78,4 +92,5 @@ async def index(stream: Any) -> None:
         ):
             await sink.write([to_pending(e) for e in events], on_release=ack)
     finally:
+        _sinks.remove(sink)
         await client.close()

@@ -299,3 +299,28 @@ def test_redelivery_segments_cut_where_a_partition_goes_back() -> None:
     assert [[(x.tp, x.offset) for x in s] for s in segs] == [
         [("a", 5), ("b", 1), ("a", 6)], [("a", 2), ("b", 2)], [("b", 0)]]
     assert redelivery_segments([]) == []
+
+
+def test_sink_forgets_revoked_partitions_before_its_next_write() -> None:
+    import asyncio
+
+    from streams.sink import BulkSink
+
+    class Client:
+        def options(self, **kw: object) -> Client:
+            return self
+
+    async def dead(*a: object) -> None:
+        return None
+
+    async def go() -> None:
+        sink = BulkSink(Client(), "alias", dead)
+        sink.tracker.track("a", 5)
+        sink.tracker.ack("a", 5)
+        sink.tracker.release()
+        sink.forget(["a"])  # while "a" may still be in a write: applied at the next one
+        assert sink.tracker.committable("a") == 6
+        await sink.write([])
+        assert sink.tracker.committable("a") is None
+
+    asyncio.run(go())
