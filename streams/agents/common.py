@@ -28,6 +28,10 @@ ACK_WINDOW = 256
 #: Seconds the worker gets to stop cleanly after a fatal error before the process exits.
 FATAL_GRACE_SECONDS = 30.0
 
+#: An envelope keeps this much of the error text (the original is capped by the dlq module),
+#: so an envelope always fits the producer's request limit.
+MAX_ERROR_CHARS = 10_000
+
 Delivery = Awaitable[Any]
 
 
@@ -114,7 +118,7 @@ async def send_dead_letter(
         raw,
         stage=stage,
         reason=reason,
-        error=error,
+        error=error[:MAX_ERROR_CHARS],
         topic=src.get("topic"),
         partition=src.get("partition"),
         offset=src.get("offset"),
