@@ -1,7 +1,9 @@
 """``newsstream worker``: run every stage's agent in one Faust worker.
 
 Also serves ``/metrics`` (Prometheus) and ``/health`` on the worker's web port (127.0.0.1 by
-default: set NEWSSTREAM_WEB_HOST to expose it).
+default: set NEWSSTREAM_WEB_HOST to expose it). ``/health`` answers 503 with the reason when an
+assigned partition has lag and has not moved for NEWSSTREAM_STALL_SECONDS (``streams.liveness``),
+so a supervisor can restart a worker that is up but silently consumes nothing.
 """
 
 from __future__ import annotations
@@ -21,11 +23,27 @@ AGENT_MODULES = [
 _pages_added = False
 
 
+def add_health_page(app: Any, monitor: Any, **extra: Any) -> None:
+    """``/health``: assignment, rebalancing and liveness; HTTP 503 with the reason on a stall."""
+
+    @app.page("/health")
+    async def health_page(web: Any, request: Any) -> Any:
+        status, body = monitor.health()
+        body.update(
+            rebalancing=bool(app.rebalancing),
+            assigned=sorted(f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives()),
+            stall_seconds=monitor.stall_seconds,
+            **extra,
+        )
+        return web.json(body, status=status)
+
+
 def load_agents() -> Any:
     """Import the app and register every agent and web page; returns the app."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from streams.app import app
+    from streams import liveness
+    from streams.app import app, settings
     from streams.metrics import REGISTRY
 
     for name in AGENT_MODULES:
@@ -34,6 +52,7 @@ def load_agents() -> Any:
     global _pages_added
     if not _pages_added:
         _pages_added = True
+        monitor = liveness.install(app, settings.stall_seconds)
 
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
@@ -41,18 +60,7 @@ def load_agents() -> Any:
             media_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
             return web.bytes(generate_latest(REGISTRY), content_type=media_type)
 
-        @app.page("/health")
-        async def health_page(web: Any, request: Any) -> Any:
-            return web.json(
-                {
-                    "status": "ok",
-                    "rebalancing": bool(app.rebalancing),
-                    "agents": sorted(a.name for a in app.agents.values()),
-                    "assigned": sorted(
-                        f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives()
-                    ),
-                }
-            )
+        add_health_page(app, monitor, agents=sorted(a.name for a in app.agents.values()))
 
     return app
 

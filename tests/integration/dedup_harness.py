@@ -41,18 +41,13 @@ def main() -> None:
 
         assert streams.agents.dedup.dedup_decide and streams.agents.validate.validate
 
-    @app.page("/health")
-    async def health(web: Any, request: Any) -> Any:
-        return web.json(
-            {
-                "rebalancing": bool(app.rebalancing),
-                "assigned": sorted(
-                    f"{tp.topic}:{tp.partition}" for tp in app.assignor.assigned_actives()
-                ),
-            }
-        )
+    from streams import liveness
+    from streams.app import settings
+    from streams.worker import add_health_page
 
-    worker = faust.Worker(app, loglevel="info", quiet=True, redirect_stdouts=False)
+    add_health_page(app, liveness.install(app, settings.stall_seconds))
+
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 
