@@ -17,6 +17,7 @@ from typing import Any
 
 import faust
 
+from streams.recovery import SeekFirstTableManager
 from streams.settings import Settings, load
 
 settings: Settings = load()
@@ -61,6 +62,9 @@ app = faust.App(
     broker_commit_interval=1.0,
     autodiscover=False,
     logging_config=None,
+    # seek the stream partitions before resuming them after a table recovery: see
+    # streams.recovery and docs/reliability.md ("Post-recovery stall")
+    TableManager=SeekFirstTableManager,
 )
 
 

@@ -23,8 +23,20 @@ AGENT_MODULES = [
 _pages_added = False
 
 
-def add_health_page(app: Any, monitor: Any, **extra: Any) -> None:
-    """``/health``: assignment, rebalancing and liveness; HTTP 503 with the reason on a stall."""
+def add_web_pages(app: Any, monitor: Any, **extra: Any) -> None:
+    """``/metrics`` (Prometheus) and ``/health`` (assignment, rebalancing, liveness).
+
+    ``/health`` answers HTTP 503 with the reason when the monitor finds a stalled partition.
+    """
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from streams.metrics import REGISTRY
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # aiohttp wants the charset apart from the media type
+        media_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
+        return web.bytes(generate_latest(REGISTRY), content_type=media_type)
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
@@ -40,11 +52,8 @@ def add_health_page(app: Any, monitor: Any, **extra: Any) -> None:
 
 def load_agents() -> Any:
     """Import the app and register every agent and web page; returns the app."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
     from streams import liveness
     from streams.app import app, settings
-    from streams.metrics import REGISTRY
 
     for name in AGENT_MODULES:
         importlib.import_module(name)
@@ -53,14 +62,7 @@ def load_agents() -> Any:
     if not _pages_added:
         _pages_added = True
         monitor = liveness.install(app, settings.stall_seconds)
-
-        @app.page("/metrics")
-        async def metrics_page(web: Any, request: Any) -> Any:
-            # aiohttp wants the charset apart from the media type
-            media_type = CONTENT_TYPE_LATEST.split("; charset=")[0]
-            return web.bytes(generate_latest(REGISTRY), content_type=media_type)
-
-        add_health_page(app, monitor, agents=sorted(a.name for a in app.agents.values()))
+        add_web_pages(app, monitor, agents=sorted(a.name for a in app.agents.values()))
 
     return app
 
