@@ -18,6 +18,7 @@ from typing import Any
 import faust
 
 from streams.agents.wire import INTERNAL_CODEC
+from streams.recovery import SeekFirstTableManager
 from streams.settings import Settings, load
 
 settings: Settings = load()
@@ -62,6 +63,9 @@ app = faust.App(
     broker_commit_interval=1.0,
     autodiscover=False,
     logging_config=None,
+    # seek the stream partitions before resuming them after a table recovery: see
+    # streams.recovery and docs/reliability.md ("Post-recovery stall")
+    TableManager=SeekFirstTableManager,
 )
 
 

@@ -52,3 +52,16 @@ PENDING_ACKS = Gauge(
     "newsstream_index_pending", "Documents sent to Elasticsearch and not yet acknowledged",
     registry=REGISTRY,
 )
+PARTITION_LAG = Gauge(
+    "newsstream_partition_lag",
+    "Messages between the group's committed offset and the end of each assigned partition",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+PARTITION_STALLED = Gauge(
+    "newsstream_partition_stalled",
+    "1 when an assigned partition has lag and its committed offset has not moved for"
+    " NEWSSTREAM_STALL_SECONDS (the worker's /health then answers 503)",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)

@@ -104,6 +104,11 @@ class Settings:
     store: str = _doc("NEWSSTREAM_STORE", "table store: rocksdb:// or memory://")
     web_host: str = _doc("NEWSSTREAM_WEB_HOST", "worker web server bind address")
     web_port: int = _doc("NEWSSTREAM_WEB_PORT", "worker web server port (/metrics, health)")
+    stall_seconds: float = _doc(
+        "NEWSSTREAM_STALL_SECONDS",
+        "an assigned partition with lag whose committed offset has not moved for this long is"
+        " stalled: /health answers 503 (see docs/reliability.md)",
+    )
     nlp_processes: int = _doc("NEWSSTREAM_NLP_PROCESSES", "NER worker processes")
     nlp_batch_size: int = _doc("NEWSSTREAM_NLP_BATCH", "articles per NER batch")
     nlp_batch_seconds: float = _doc("NEWSSTREAM_NLP_BATCH_SECONDS", "max wait to fill a NER batch")
@@ -229,6 +234,10 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_STORE": "rocksdb://",
     "NEWSSTREAM_WEB_HOST": "127.0.0.1",
     "NEWSSTREAM_WEB_PORT": "6066",
+    # longer than any healthy pause between two commits (an NER batch, an Elasticsearch retry
+    # backoff of at most NEWSSTREAM_BULK_BACKOFF_MAX), short enough that a supervisor restarts
+    # a silently stuck worker within minutes
+    "NEWSSTREAM_STALL_SECONDS": "300",
     "NEWSSTREAM_NLP_PROCESSES": "2",
     "NEWSSTREAM_NLP_BATCH": "32",
     "NEWSSTREAM_NLP_BATCH_SECONDS": "0.5",

@@ -203,6 +203,20 @@ def es_status(s: Settings, timeout: float) -> dict[str, Any]:
     return out
 
 
+def _read_health(url: str, timeout: float) -> dict[str, Any]:
+    """The JSON of ``/health``; a 503 carrying a JSON body is a stalled worker, not an error."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return dict(json.loads(r.read().decode("utf-8")))
+    except urllib.error.HTTPError as exc:
+        if exc.code != 503:
+            raise
+        try:
+            return dict(json.loads(exc.read().decode("utf-8")))
+        except ValueError:
+            raise exc from None
+
+
 def worker_status(s: Settings, timeout: float) -> dict[str, Any]:
     """The worker's /health page (and a few counters from /metrics); refused = not running."""
     host = "127.0.0.1" if s.web_host in ("0.0.0.0", "") else s.web_host
@@ -211,8 +225,7 @@ def worker_status(s: Settings, timeout: float) -> dict[str, Any]:
     base = f"http://{host}:{s.web_port}"
     out: dict[str, Any] = {"url": base, "running": False}
     try:
-        with urllib.request.urlopen(f"{base}/health", timeout=timeout) as r:
-            health = json.loads(r.read().decode("utf-8"))
+        health = _read_health(f"{base}/health", timeout)
     except urllib.error.HTTPError as exc:
         out["state"] = f"answering with HTTP {exc.code} (an old worker without /health?)"
         out["running"] = True
@@ -226,6 +239,9 @@ def worker_status(s: Settings, timeout: float) -> dict[str, Any]:
     out["state"] = "rebalancing" if health.get("rebalancing") else health.get("status", "ok")
     out["agents"] = health.get("agents", [])
     out["assigned"] = health.get("assigned", [])
+    out["stalled"] = [p for p in health.get("partitions", []) if p.get("stalled")]
+    if health.get("reason"):
+        out["reason"] = health["reason"]
     try:
         with urllib.request.urlopen(f"{base}/metrics", timeout=timeout) as r:
             out["counters"] = parse_metrics(r.read().decode("utf-8", "replace"))
@@ -305,6 +321,9 @@ def render(st: dict[str, Any]) -> str:
     if w["running"] and "agents" in w:
         lines.append(f"Worker {w['url']}: {w['state']}, {len(w['agents'])} agents, "
                      f"{len(w['assigned'])} partitions assigned")
+        for p in w.get("stalled", []):
+            lines.append(f"  STALLED {p['topic']}:{p['partition']}: lag {p['lag']}, committed offset"
+                         f" {p['committed']} unchanged for {p['idle_seconds']:.0f}s")
         if w.get("counters"):
             lines.append("  " + ", ".join(f"{name} {int(v)}" for name, v in w["counters"].items()))
         elif w.get("metrics_error"):

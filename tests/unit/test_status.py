@@ -65,3 +65,18 @@ def test_render_shows_errors_and_numbers() -> None:
     assert "Dead-lettered (articles.dlq): 2" in text and "not running" in text
     line = next(x for x in text.splitlines() if x.strip().startswith("articles ") and "app" in x)
     assert line.split()[-1] == "3"  # lag 4 - 1
+
+
+def test_render_names_each_stalled_partition() -> None:
+    st = {
+        "kafka": {"bootstrap": "k:9092", "ok": False, "error": "x"},
+        "elasticsearch": {"url": "http://e:9200", "alias": "articles", "ok": False, "error": "y"},
+        "worker": {"url": "http://127.0.0.1:6066", "running": True, "state": "stalled",
+                   "agents": ["a"], "assigned": ["articles:0", "articles:1"],
+                   "stalled": [{"topic": "articles", "partition": 1, "lag": 7, "committed": 3,
+                                "idle_seconds": 312.4, "stalled": True}]},
+        "dead_lettered": None, "dlq_topic": "articles.dlq",
+    }
+    text = status.render(st)
+    assert "Worker http://127.0.0.1:6066: stalled, 1 agents, 2 partitions assigned" in text
+    assert "STALLED articles:1: lag 7, committed offset 3 unchanged for 312s" in text
