@@ -282,15 +282,28 @@ class Worker:
                 pids.append(int(stat.parent.name))
         return sorted(pids)
 
-    def log_evidence(self, n: int = 12) -> list[str]:
-        """Error lines of the worker log (tracebacks' last lines, ERROR/CRITICAL records)."""
+    def log_evidence(self, n: int = 10) -> list[str]:
+        """Distinct ERROR/CRITICAL records of the worker log, each with its count and first time."""
         try:
             lines = self.log.read_text(errors="replace").splitlines()
         except OSError:
             return []
-        hits = [ln for ln in lines if re.search(
-            r"\b(ERROR|CRITICAL|Traceback|Error:|Exception|crashed|stopped)\b", ln)]
-        return hits[-n:]
+        seen: dict[str, list[Any]] = {}
+        for ln in lines:
+            m = re.match(r"^\[([^\]]+)\] \[\d+\] \[(ERROR|CRITICAL)\] (.*)$", ln)
+            if m:
+                text = re.sub(r"chaosmk-[a-z0-9]+-\d+|\b[0-9a-f]{16,}\b|\d+", "#", m.group(3))[:160]
+                seen.setdefault(text, [m.group(1), 0])[1] += 1
+        return [f"{count}x from {first}: {text}" for text, (first, count) in list(seen.items())[:n]]
+
+    def crashes(self) -> Counter[str]:
+        """Agent crashes in the log: ``agent: ExceptionType`` -> count."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return Counter()
+        return Counter(f"{a.rsplit('.', 1)[-1]}: {e}" for a, e in re.findall(
+            r"Agent\*: ([\w.]+)\]: Crashed reason=(\w+)", text))
 
 
 class Workers:
@@ -345,8 +358,14 @@ class Workers:
     def evidence(self) -> list[str]:
         out = []
         for w in self.all:
-            out += [f"{w.log.name}: {line[:240]}" for line in w.log_evidence()]
+            out += [f"{w.log.name}: {line}" for line in w.log_evidence()]
         return out
+
+    def crashes(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for w in self.all:
+            total += w.crashes()
+        return total
 
 
 # --- sending ----------------------------------------------------------------------------------

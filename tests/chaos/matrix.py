@@ -233,6 +233,10 @@ def _finish(res: Result, ledger: Ledger, workers: Workers, drain: Drain) -> None
     if t.es_error:
         res.notes.append(f"ES unreadable: {t.es_error}")
     res.notes += workers.restarts
+    crashes = workers.crashes()
+    if crashes:
+        res.notes.append("agent crashes in worker logs: "
+                         + ", ".join(f"{k} x{v}" for k, v in crashes.most_common(5)))
     if not res.ok:
         res.evidence = workers.evidence()
 
