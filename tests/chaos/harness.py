@@ -499,45 +499,7 @@ class Ledger:
             docs = self._es_docs()
         except Exception as exc:
             docs, es_error = {}, repr(exc)[:200]
-        by_pos = {(s.partition, s.offset): s for s in self.sent}
-        dead: Counter[str] = Counter()
-        reasons: dict[str, str] = {}
-        for env in self.envelopes:
-            raw = b""
-            with contextlib.suppress(Exception):
-                raw = base64.b64decode(env.get("original_b64") or "")
-            raw += str(env.get("preview") or "").encode("utf-8", "surrogatepass")
-            found = _MARKER.search(raw)
-            ident = None
-            if found:
-                ident = found.group().decode()
-            elif env.get("topic") == self.s.topic_articles and (
-                    env.get("partition"), env.get("offset")) in by_pos:
-                ident = by_pos[(env["partition"], env["offset"])].identity
-            if ident:
-                dead[ident] += 1
-                reasons[ident] = f"{env.get('stage')}/{env.get('reason')}"
-        kinds = {s.identity: s.kind for s in self.sent}
-        idx = {i for i in kinds if docs.get(i)}
-        dl = {i for i in kinds if dead.get(i)}
-        lost = set(kinds) - idx - dl
-        by_id: dict[str, set[str]] = defaultdict(set)
-        for pairs in docs.values():
-            for index, _id in pairs:
-                by_id[_id].add(index)
-        doubled = {i for i in idx if len(docs[i]) > 1}
-        doubled |= {m for m, pairs in docs.items() if m in kinds and any(
-            len(by_id[_id]) > 1 for _, _id in pairs)}
-        return Tally(
-            sent=len(self.sent), unique=len(kinds), indexed=len(idx), dead=len(dl - idx),
-            lost=len(lost), doubled=len(doubled), both=len(idx & dl),
-            dlq_copies=sum(1 for i in dl if dead[i] > 1),
-            good_dead=Counter(reasons[i] for i in dl - idx if kinds[i] == "good"),
-            dead_reasons=Counter(reasons[i] for i in dl - idx),
-            lost_kinds=Counter(kinds[i] for i in lost),
-            doubled_examples=[f"{m}: {sorted(docs[m])}" for m in sorted(doubled)[:3]],
-            es_error=es_error,
-        )
+        return account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error)
 
     def lag(self) -> dict[str, int] | None:
         from streams import demo
@@ -552,6 +514,54 @@ class Ledger:
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 self._consumer.close()
+
+
+def account(sent: list[Sent], envelopes: list[dict[str, Any]],
+            docs: dict[str, set[tuple[str, str]]], input_topic: str,
+            es_error: str | None = None) -> Tally:
+    """Tally ``sent`` against dead-letter ``envelopes`` and ``docs`` (marker -> {(index, _id)}).
+
+    An envelope belongs to the message whose marker its original bytes contain, or, without a
+    marker, to the message at the input position it names. A message is doubled when it has
+    more than one document, or its document's id is in more than one index.
+    """
+    by_pos = {(s.partition, s.offset): s for s in sent}
+    dead: Counter[str] = Counter()
+    reasons: dict[str, str] = {}
+    for env in envelopes:
+        raw = b""
+        with contextlib.suppress(Exception):
+            raw = base64.b64decode(env.get("original_b64") or "")
+        raw += str(env.get("preview") or "").encode("utf-8", "surrogatepass")
+        found = _MARKER.search(raw)
+        ident = None
+        if found:
+            ident = found.group().decode()
+        elif env.get("topic") == input_topic and (env.get("partition"), env.get("offset")) in by_pos:
+            ident = by_pos[(env["partition"], env["offset"])].identity
+        if ident:
+            dead[ident] += 1
+            reasons[ident] = f"{env.get('stage')}/{env.get('reason')}"
+    kinds = {s.identity: s.kind for s in sent}
+    idx = {i for i in kinds if docs.get(i)}
+    dl = {i for i in kinds if dead.get(i)}
+    lost = set(kinds) - idx - dl
+    by_id: dict[str, set[str]] = defaultdict(set)
+    for pairs in docs.values():
+        for index, _id in pairs:
+            by_id[_id].add(index)
+    doubled = {i for i in idx if len(docs[i]) > 1}
+    doubled |= {m for m in idx if any(len(by_id[_id]) > 1 for _, _id in docs[m])}
+    return Tally(
+        sent=len(sent), unique=len(kinds), indexed=len(idx), dead=len(dl - idx),
+        lost=len(lost), doubled=len(doubled), both=len(idx & dl),
+        dlq_copies=sum(1 for i in dl if dead[i] > 1),
+        good_dead=Counter(reasons[i] for i in dl - idx if kinds[i] == "good"),
+        dead_reasons=Counter(reasons[i] for i in dl - idx),
+        lost_kinds=Counter(kinds[i] for i in lost),
+        doubled_examples=[f"{m}: {sorted(docs[m])}" for m in sorted(doubled)[:3]],
+        es_error=es_error,
+    )
 
 
 @dataclass

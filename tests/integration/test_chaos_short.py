@@ -29,6 +29,8 @@ def _free_base() -> int:
     raise RuntimeError("no free port pair for a private Elasticsearch")
 
 
+# Passing rows take a few minutes; a row that does not drain waits out its own timeout first.
+@pytest.mark.timeout(1800)
 def test_short_fault_matrix_loses_and_doubles_nothing(
     services: settings_mod.Settings, tmp_path: Path
 ) -> None:
