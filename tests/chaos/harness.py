@@ -572,19 +572,24 @@ class Drain:
     seconds: float
     tally: Tally
     lag: dict[str, int] | None
+    stalled_for: float = 0.0
 
 
 def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
-                 need_lag_zero: bool = True,
+                 need_lag_zero: bool = True, stall_after: float | None = None,
                  done: Callable[[Tally], bool] | None = None) -> Drain:
     """Poll until every message is accounted for and the group has no lag (or ``timeout``).
 
     ``since`` is the monotonic time of the fault; the recovery time is measured from it to the
-    first poll that sees the pipeline drained. Dead workers are restarted meanwhile.
+    first poll that sees the pipeline drained. Dead workers are restarted meanwhile. With
+    ``stall_after``, give up early when nothing moved (indexed, dead-lettered, lag) for that
+    long: the row then reports a stall instead of waiting out the whole timeout.
     """
     deadline = time.monotonic() + timeout
     last_log = 0.0
     first_zero: float | None = None
+    state: tuple[Any, ...] = ()
+    moved = time.monotonic()
     while True:
         workers.supervise()
         tally = ledger.tally()
@@ -599,8 +604,12 @@ def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
             first_zero = now
         else:
             first_zero = None
-        if now > deadline:
-            return Drain(False, now - since, tally, lag if lag is not None else ledger.lag())
+        lag = lag if lag is not None else ledger.lag()
+        new_state = (tally.indexed, tally.dead, tuple(sorted((lag or {}).items())))
+        if new_state != state:
+            state, moved = new_state, now
+        if now > deadline or (stall_after is not None and now - moved > stall_after):
+            return Drain(False, now - since, tally, lag, stalled_for=now - moved)
         if now - last_log > 20:
             last_log = now
             log(f"  waiting: indexed={tally.indexed} dead={tally.dead} lost={tally.lost} "

@@ -28,7 +28,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tests.chaos import corpus
@@ -67,10 +67,11 @@ class Size:
     hostile: int = 1000
     es_outage: float = 60.0
     timeout: float = 900.0
+    stall: float = 240.0  # nothing moved for this long: a stall, stop waiting
 
 
 FULL = Size()
-SHORT = Size(good=200, replay=500, hostile=100, es_outage=20.0, timeout=300.0)
+SHORT = Size(good=200, replay=500, hostile=100, es_outage=20.0, timeout=300.0, stall=150.0)
 
 
 @dataclass
@@ -203,7 +204,7 @@ def _row(ctx: Context, name: str, messages: list[corpus.Message], fault: FaultFn
             f = fault(ctx, workers, w, n)
             res.notes.append(f.note)
             t0 = f.at
-        drain = wait_drained(ledger, workers, t0, ctx.size.timeout)
+        drain = wait_drained(ledger, workers, t0, ctx.size.timeout, stall_after=ctx.size.stall)
         _finish(res, ledger, workers, drain)
     finally:
         workers.stop_all()
@@ -218,7 +219,10 @@ def _finish(res: Result, ledger: Ledger, workers: Workers, drain: Drain) -> None
     res.drained = drain.drained and t.lost == 0
     res.recover = drain.seconds if drain.drained else None
     if not drain.drained:
-        res.notes.append(f"NOT DRAINED after {drain.seconds:.0f}s, lag {drain.lag}")
+        lag = {k.rsplit(".", 1)[-1]: v for k, v in (drain.lag or {}).items() if v}
+        why = (f"stalled (nothing moved for {drain.stalled_for:.0f}s)"
+               if drain.stalled_for >= 60 else "timed out")
+        res.notes.append(f"NOT DRAINED: {why} {drain.seconds:.0f}s after the fault, lag {lag}")
     if t.lost_kinds:
         res.notes.append("lost: " + ", ".join(f"{k}={v}" for k, v in t.lost_kinds.most_common(6)))
     if t.good_dead:
@@ -290,13 +294,15 @@ def row_replay(ctx: Context, res: Result) -> None:
         w = workers.start("a")
         t0 = time.monotonic()
         ledger.add(send(ns, messages))
-        first = wait_drained(ledger, workers, t0, ctx.size.timeout * 3)
+        first = wait_drained(ledger, workers, t0, ctx.size.timeout * 3,
+                             stall_after=ctx.size.stall)
         res.notes.append(f"first pass drained in {first.seconds:.0f}s" if first.drained
                          else f"first pass NOT drained after {first.seconds:.0f}s")
         before = w.metrics()
         t1 = time.monotonic()
         ledger.add(send(ns, messages))
-        drain = wait_drained(ledger, workers, t1, ctx.size.timeout * 3)
+        drain = wait_drained(ledger, workers, t1, ctx.size.timeout * 3,
+                             stall_after=ctx.size.stall)
         after = workers.all[-1].metrics() if workers.all[-1] is not w else w.metrics()
         replays = after.get("newsstream_dedup_decisions", 0) - before.get(
             "newsstream_dedup_decisions", 0)
@@ -324,8 +330,9 @@ ROWS: dict[str, tuple[str, Callable[[Context, Result], None], frozenset[str]]] =
 }
 
 
-def run_rows(ctx: Context, names: list[str]) -> list[Result]:
-    results = []
+def run_rows(ctx: Context, names: list[str],
+             after_row: Callable[[list[Result]], None] | None = None) -> list[Result]:
+    results: list[Result] = []
     for name in names:
         title, fn, kills = ROWS[name]
         res = Result(name)
@@ -344,6 +351,8 @@ def run_rows(ctx: Context, names: list[str]) -> list[Result]:
         for line in res.evidence:
             log(f"  evidence {line}")
         results.append(res)
+        if after_row is not None:
+            after_row(results)
     return results
 
 
@@ -386,10 +395,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-services", action="store_true",
                    help="leave the own services running at the end")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/reliability.md")
-    p.add_argument("--save", type=Path, help="also write the results as JSON to this file")
+    p.add_argument("--save", type=Path, help="also write the results as JSON (after each row)")
+    p.add_argument("--good", type=int, help="good articles per fault row (default 1000)")
+    p.add_argument("--replay", type=int, help="articles of the replay row (default 10000)")
+    p.add_argument("--hostile", type=int, help="hostile (and as many good) messages (default 1000)")
     p.add_argument("--render", type=Path, nargs="+", metavar="JSON",
                    help="run nothing: combine saved results (rows in matrix order) into the table")
     args = p.parse_args(argv)
+    # a TERM (timeout, CI cancel) must still stop this run's workers and services
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.render:
         saved = [Result(**r) for f in args.render for r in json.loads(f.read_text())["results"]]
         order = list(ROWS)
@@ -406,16 +420,22 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     services = Services(args.port_base, args.services_dir or work / "services")
     log(f"work dir {base}; own services in {services.dir}")
-    ctx = Context(services, base, SHORT if args.short else FULL)
+    size = replace(SHORT if args.short else FULL, **{
+        k: v for k, v in (("good", args.good), ("replay", args.replay), ("hostile", args.hostile))
+        if v is not None})
+    ctx = Context(services, base, size)
+
+    def save(results: list[Result]) -> None:
+        if args.save:
+            args.save.write_text(json.dumps({"short": args.short, "size": asdict(size),
+                                             "results": [asdict(r) for r in results]}, indent=1))
+
     try:
         services.up()
-        results = run_rows(ctx, names)
+        results = run_rows(ctx, names, save)
     finally:
         if not args.keep_services:
             services.down()
-    if args.save:
-        args.save.write_text(json.dumps({"short": args.short,
-                                         "results": [asdict(r) for r in results]}, indent=1))
     return _report(results, args.short, args.no_doc, str(base))
 
 
