@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -438,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep_services:
             services.down()
+            if args.services_dir is None:  # ours alone: the data of killed brokers is no evidence
+                shutil.rmtree(services.dir, ignore_errors=True)
     return _report(results, args.short, args.no_doc, str(base), _sizes([size]))
 
 
