@@ -421,6 +421,7 @@ class Tally:
     lost_kinds: Counter[str] = field(default_factory=Counter)
     doubled_examples: list[str] = field(default_factory=list)
     es_error: str | None = None
+    lost_ids: list[str] = field(default_factory=list)
 
     @property
     def accounted(self) -> bool:
@@ -436,6 +437,7 @@ class Ledger:
         self.sent: list[Sent] = []
         self.envelopes: list[dict[str, Any]] = []
         self._consumer: Any = None
+        self._last_lost: list[str] = []
 
     def add(self, sent: list[Sent]) -> None:
         self.sent += sent
@@ -499,7 +501,37 @@ class Ledger:
             docs = self._es_docs()
         except Exception as exc:
             docs, es_error = {}, repr(exc)[:200]
-        return account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error)
+        tally = account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error)
+        self._last_lost = tally.lost_ids
+        return tally
+
+    def trace(self, markers: list[str]) -> dict[str, list[str]]:
+        """Where each marker appears on the pipeline's topics (``stage:partition:offset``).
+
+        For the notes of a row that lost messages: the last topic a lost message reached names
+        the stage that dropped it.
+        """
+        from streams import kafka_io
+
+        s = self.s
+        topics = [s.topic_articles, s.topic("valid"), s.topic("dedup"), s.topic("unique"),
+                  s.topic("enriched"), s.topic_dlq]
+        wanted = {m.encode(): m for m in markers}
+        out: dict[str, list[str]] = {m: [] for m in markers}
+        try:
+            c = kafka_io.consumer(s, *topics, consumer_timeout_ms=8000)
+            for r in c:
+                for m in set(_MARKER.findall(r.value or b"")) & set(wanted):
+                    out[wanted[m]].append(f"{r.topic[len(s.topic_prefix) + 1:] or 'articles'}"
+                                          f":{r.partition}:{r.offset}")
+            c.close()
+        except Exception as exc:
+            log(f"trace failed: {exc!r}")
+        return out
+
+    def lost_markers(self, n: int = 5) -> list[str]:
+        """Up to ``n`` markers of messages neither indexed nor dead-lettered (last tally)."""
+        return list(self._last_lost[:n])
 
     def lag(self) -> dict[str, int] | None:
         from streams import demo
@@ -561,6 +593,7 @@ def account(sent: list[Sent], envelopes: list[dict[str, Any]],
         lost_kinds=Counter(kinds[i] for i in lost),
         doubled_examples=[f"{m}: {sorted(docs[m])}" for m in sorted(doubled)[:3]],
         es_error=es_error,
+        lost_ids=sorted(lost),
     )
 
 

@@ -226,6 +226,9 @@ def _finish(res: Result, ledger: Ledger, workers: Workers, drain: Drain) -> None
         res.notes.append(f"NOT DRAINED: {why} {drain.seconds:.0f}s after the fault, lag {lag}")
     if t.lost_kinds:
         res.notes.append("lost: " + ", ".join(f"{k}={v}" for k, v in t.lost_kinds.most_common(6)))
+        trace = ledger.trace(t.lost_ids[:3])
+        res.notes.append("lost e.g. " + "; ".join(
+            f"{m} seen at {' '.join(where) or 'no topic'}" for m, where in trace.items()))
     if t.good_dead:
         res.notes.append("good articles dead-lettered: "
                          + ", ".join(f"{k}={v}" for k, v in t.good_dead.most_common(4)))
