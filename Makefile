@@ -7,13 +7,14 @@ NS := $(VENV)/bin/newsstream
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint up down status worker bench clean
+.PHONY: help install demo test unit lint up down status worker bench chaos clean
 
 help:
 	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
 	@echo "make test    unit + integration tests against real Kafka and Elasticsearch"
 	@echo "make up      start local Kafka + Elasticsearch      make down   stop worker and services"
 	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
+	@echo "make chaos   fault matrix on its own Kafka + Elasticsearch (writes docs/reliability.md)"
 
 $(STAMP): pyproject.toml requirements/models.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11+"; exit 1; }
@@ -60,6 +61,12 @@ bench: install
 	$(NS) services up
 	$(NS) setup
 	$(PY) bench/bench_pipeline.py
+
+# The fault matrix kills and restarts its OWN Kafka and Elasticsearch (ports 19492-19501, a
+# temporary services dir), never the ones of `make up`. CHAOS_ARGS=--short, --rows kill-enrich,...
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m tests.chaos.matrix $(CHAOS_ARGS)
 
 clean: down
 	rm -rf .services
