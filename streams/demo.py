@@ -20,10 +20,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from streams import es_client, kafka_io, status
-from streams.settings import REPO_ROOT, Settings, load
+from streams import es_client, kafka_io, resources, status
+from streams.settings import Settings, load
 
-EXAMPLES = REPO_ROOT / "examples"
+# examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.
+EXAMPLES = resources.directory(resources.EXAMPLES)
 
 
 def _worker_dir(s: Settings) -> Path:
@@ -50,7 +51,7 @@ def start_worker(s: Settings, timeout: float = 180.0) -> str:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker"],
-            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     (wdir / "worker.pid").write_text(str(proc.pid))
@@ -170,7 +171,7 @@ def example_searches(s: Settings) -> None:
         shown = " ".join(a if a.isascii() and " " not in a else repr(a) for a in argv)
         print(f"\n$ newsstream {shown}")
         sys.stdout.flush()
-        subprocess.run([sys.executable, "-m", "streams.cli", *argv], cwd=REPO_ROOT, check=False)
+        subprocess.run([sys.executable, "-m", "streams.cli", *argv], check=False)
 
 
 def publish_bad_records(s: Settings, path: Path) -> int:
@@ -193,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     articles = Path(args.file)
     before = sum(1 for _ in articles.open("rb"))
     proc = subprocess.run([sys.executable, "-m", "streams.cli", "produce", str(articles)],
-                          cwd=REPO_ROOT, check=False)
+                          check=False)
     if proc.returncode != 0:
         return proc.returncode
     bad = publish_bad_records(s, EXAMPLES / "bad_records.jsonl") if not args.no_bad else 0

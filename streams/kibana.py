@@ -15,19 +15,27 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from streams import resources
 from streams.settings import Settings, load
 
-KIBANA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "kibana"
 DEFAULT_PATTERN = "articles*"
 
 
-def load_objects(paths: list[Path] | None = None) -> list[dict[str, Any]]:
+def packaged_files() -> list[Traversable]:
+    """The ndjson files of schemas/kibana/, shipped in the package streams.schemas."""
+    folder = resources.resource(resources.SCHEMAS, "kibana")
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".ndjson")), key=lambda f: f.name)
+
+
+def load_objects(paths: Sequence[Path | Traversable] | None = None) -> list[dict[str, Any]]:
     """Every saved object of the ndjson files, in file order."""
     objects: list[dict[str, Any]] = []
-    for path in paths or sorted(KIBANA_DIR.glob("*.ndjson")):
+    for path in paths or packaged_files():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 objects.append(json.loads(line))

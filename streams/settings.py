@@ -12,7 +12,27 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# The checkout this module runs from; in an installed wheel this is site-packages, so nothing
+# may read data through it (packaged files go through streams.resources).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_checkout() -> bool:
+    """True when running from a source checkout (editable install), not an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "schemas").is_dir()
+
+
+def default_home() -> Path:
+    """Where local state goes by default: ``.services`` of a checkout, else a user data dir.
+
+    An installed wheel must never write next to its code (site-packages may be shared or
+    read-only), so outside a checkout this is ``$XDG_DATA_HOME/newsstream`` (default
+    ``~/.local/share/newsstream``).
+    """
+    if in_checkout():
+        return REPO_ROOT / ".services"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "newsstream"
 
 
 def _env(name: str, default: str) -> str:
@@ -100,7 +120,10 @@ class Settings:
 
     # --- Worker --------------------------------------------------------------------------------
     app_id: str = _doc("NEWSSTREAM_APP_ID", "Faust app id (consumer group prefix)")
-    data_dir: str = _doc("NEWSSTREAM_DATA_DIR", "Faust data dir (table stores)")
+    data_dir: str = _doc(
+        "NEWSSTREAM_DATA_DIR",
+        "Faust data dir (table stores; outside a checkout: ~/.local/share/newsstream/faust)",
+    )
     store: str = _doc("NEWSSTREAM_STORE", "table store: rocksdb:// or memory://")
     web_host: str = _doc("NEWSSTREAM_WEB_HOST", "worker web server bind address")
     web_port: int = _doc("NEWSSTREAM_WEB_PORT", "worker web server port (/metrics, health)")
@@ -139,7 +162,9 @@ class Settings:
 
     # --- Local services (`newsstream services`) ------------------------------------------------
     services_dir: str = _doc(
-        "NEWSSTREAM_SERVICES_DIR", "data, logs and pid files of the local Kafka/Elasticsearch"
+        "NEWSSTREAM_SERVICES_DIR",
+        "data, logs and pid files of the local Kafka/Elasticsearch and the demo worker"
+        " (installed outside a checkout: $XDG_DATA_HOME/newsstream, ~/.local/share/newsstream)",
     )
     cache_dir: str = _doc("NEWSSTREAM_CACHE_DIR", "downloaded Kafka/Elasticsearch jars (outside git)")
     kafka_port: int = _doc("NEWSSTREAM_KAFKA_PORT", "port of the local Kafka broker")
@@ -225,7 +250,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_BULK_TIMEOUT": "30",
     "KIBANA_URL": "http://localhost:5601",
     "NEWSSTREAM_APP_ID": "newsstream",
-    "NEWSSTREAM_DATA_DIR": str(REPO_ROOT / ".services" / "faust"),
+    "NEWSSTREAM_DATA_DIR": str(default_home() / "faust"),
     "NEWSSTREAM_STORE": "rocksdb://",
     "NEWSSTREAM_WEB_HOST": "127.0.0.1",
     "NEWSSTREAM_WEB_PORT": "6066",
@@ -241,7 +266,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
     "NEWSSTREAM_LOG_LEVEL": "INFO",
     "NEWSSTREAM_LOG_FORMAT": "json",
-    "NEWSSTREAM_SERVICES_DIR": str(REPO_ROOT / ".services"),
+    "NEWSSTREAM_SERVICES_DIR": str(default_home()),
     "NEWSSTREAM_CACHE_DIR": str(Path.home() / ".cache" / "newsstream"),
     "NEWSSTREAM_KAFKA_PORT": "9092",
     "NEWSSTREAM_KAFKA_CONTROLLER_PORT": "9093",
