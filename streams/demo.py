@@ -10,9 +10,6 @@ Every figure it prints is read back from Kafka or Elasticsearch, never from the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,16 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from streams import es_client, kafka_io, resources, status
-from streams.settings import Settings, load
+from streams.services.base import pid_is_ours, read_pid, stop_pid, write_pid
+from streams.settings import Settings, load, private_dir
 
 # examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.
 EXAMPLES = resources.directory(resources.EXAMPLES)
 
 
+# In the command line of the background worker and of nothing else we would ever signal.
+WORKER_MARKER = "-m streams.cli worker"
+
+
 def _worker_dir(s: Settings) -> Path:
-    d = Path(s.services_dir) / "worker"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    private_dir(s.services_dir)
+    return private_dir(Path(s.services_dir) / "worker")
 
 
 def worker_healthy(s: Settings) -> bool:
@@ -50,11 +51,11 @@ def start_worker(s: Settings, timeout: float = 180.0) -> str:
     log = wdir / "worker.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, *WORKER_MARKER.split()],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    (wdir / "worker.pid").write_text(str(proc.pid))
+    write_pid(wdir / "worker.pid", proc.pid)
     deadline = time.monotonic() + timeout
     while not worker_healthy(s):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -65,25 +66,19 @@ def start_worker(s: Settings, timeout: float = 180.0) -> str:
 
 
 def stop_worker(s: Settings) -> str:
-    """Stop the background worker of our pid file (SIGTERM, then SIGKILL)."""
+    """Stop the background worker of our pid file (SIGTERM, then SIGKILL).
+
+    Only a pid above 1 that is alive and runs our worker command line is signalled: an empty or
+    stale pid file (the pid reused by another program) is removed, nothing is killed.
+    """
     pid_file = _worker_dir(s) / "worker.pid"
     if not pid_file.exists():
         return "not running"
-    pid = int(pid_file.read_text().strip() or 0)
+    pid = read_pid(pid_file)
     pid_file.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return "not running"
-    for _ in range(60):
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return f"stopped (pid {pid})"
-        time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    return f"killed (pid {pid})"
+    if pid is None or not pid_is_ours(pid, WORKER_MARKER):
+        return "not running (stale pid file removed)"
+    return f"stopped (pid {pid})" if stop_pid(pid, timeout=30) else f"still running (pid {pid})"
 
 
 def pipeline_lag(s: Settings) -> dict[str, int]:

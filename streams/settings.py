@@ -23,6 +23,30 @@ def in_checkout() -> bool:
     return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "schemas").is_dir()
 
 
+def private_dir(path: str | Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only (0700); return it.
+
+    Why: the directories hold table stores with article text, pid files, broker configs with
+    keystore passwords and logs; other local users have no business reading them. An existing
+    directory of ours is tightened too, so an old world-readable one is fixed on the next run.
+    """
+    p = Path(path).expanduser()
+    p.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if p.stat().st_uid == os.getuid() and p.stat().st_mode & 0o077:
+        p.chmod(0o700)
+    return p
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only (0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
 def default_home() -> Path:
     """Where local state goes by default: ``.services`` of a checkout, else a user data dir.
 
