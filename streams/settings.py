@@ -234,6 +234,19 @@ class Settings:
     kafka_controller_port: int = _doc(
         "NEWSSTREAM_KAFKA_CONTROLLER_PORT", "KRaft controller port of the local broker"
     )
+    kafka_ssl_port: int = _doc(
+        "NEWSSTREAM_KAFKA_SSL_PORT",
+        "port of an extra TLS (SSL) listener of the local broker; 0 = none (needs the keystore)",
+    )
+    kafka_ssl_keystore: str | None = _doc(
+        "NEWSSTREAM_KAFKA_SSL_KEYSTORE",
+        "the local broker's TLS key and certificate chain: a PEM file (key first) or .p12",
+    )
+    kafka_ssl_keystore_password: str | None = _doc(
+        "NEWSSTREAM_KAFKA_SSL_KEYSTORE_PASSWORD",
+        "password of that .p12 keystore or encrypted PEM key",
+        secret=True,
+    )
     kafka_version: str = _doc("NEWSSTREAM_KAFKA_VERSION", "Apache Kafka version to run locally")
     kafka_heap: str = _doc("NEWSSTREAM_KAFKA_HEAP", "local Kafka JVM heap")
     es_port: int = _doc("NEWSSTREAM_ES_PORT", "HTTP port of the local Elasticsearch node")
@@ -382,6 +395,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_CACHE_DIR": str(Path.home() / ".cache" / "newsstream"),
     "NEWSSTREAM_KAFKA_PORT": "9092",
     "NEWSSTREAM_KAFKA_CONTROLLER_PORT": "9093",
+    "NEWSSTREAM_KAFKA_SSL_PORT": "0",
     "NEWSSTREAM_KAFKA_VERSION": "4.1.1",
     "NEWSSTREAM_KAFKA_HEAP": "512m",
     "NEWSSTREAM_ES_PORT": "9200",
