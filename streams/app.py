@@ -19,7 +19,7 @@ import faust
 
 from streams.agents.wire import INTERNAL_CODEC
 from streams.recovery import SeekFirstTableManager
-from streams.settings import Settings, load
+from streams.settings import Settings, load, private_dir
 
 settings: Settings = load()
 
@@ -48,8 +48,10 @@ app = faust.App(
     broker=_broker_url(settings),
     broker_credentials=broker_credentials(settings),
     store=settings.store,
-    datadir=settings.data_dir,
+    datadir=str(private_dir(settings.data_dir)),
     web_enabled=True,
+    web_tables_enabled=False,  # /table would serve the dedup tables' contents to anyone
+    web_router_enabled=False,  # /router: key -> worker map, only useful with /table
     web_bind=settings.web_host,
     web_host=settings.web_host,
     web_port=settings.web_port,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from streams import logs, settings
@@ -47,18 +48,21 @@ def _config(args: argparse.Namespace) -> int:
         name = next(
             f for f in current.__dataclass_fields__.values() if f.metadata["env"] == env
         ).name
-        value = getattr(current, name)
-        if "PASSWORD" in env or "API_KEY" in env:
-            value = "***" if value else None
-        print(f"{env}={value if value is not None else ''}    # {meaning} (default {default})")
+        print(f"{env}={current.display(name)}    # {meaning} (default {default})")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    s = settings.load()
-    logs.setup(s.log_level, s.log_format if args.command == "worker" else "text")
+    try:
+        s = settings.load()
+    except settings.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(s.log_level, s.log_format if args.command == "worker" else "text", redact=s.redact)
+    for warning in s.warnings():
+        logging.getLogger("streams.settings").warning(warning)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # `newsstream enrich | head`: the reader left, not an error

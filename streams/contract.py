@@ -21,9 +21,9 @@ from jsonschema.exceptions import ValidationError
 
 from streams import urls
 from streams.model import Article
-from streams.settings import REPO_ROOT
+from streams.resources import schema_json
 
-SCHEMA_PATH = REPO_ROOT / "schemas" / "article.schema.json"
+SCHEMA_FILE = "article.schema.json"  # in the package streams.schemas (top-level schemas/)
 
 KNOWN_FIELDS = frozenset(
     {
@@ -66,8 +66,8 @@ class InvalidArticle(ValueError):
 @functools.cache
 def schema() -> dict[str, Any]:
     """The article JSON Schema, read once."""
-    with open(SCHEMA_PATH, encoding="utf-8") as f:
-        return json.load(f)
+    loaded: dict[str, Any] = schema_json(SCHEMA_FILE)
+    return loaded
 
 
 @functools.cache

@@ -10,9 +10,6 @@ Every figure it prints is read back from Kafka or Elasticsearch, never from the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,16 +17,21 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from streams import es_client, kafka_io, status
-from streams.settings import REPO_ROOT, Settings, load
+from streams import es_client, kafka_io, resources, status
+from streams.services.base import pid_is_ours, read_pid, stop_pid, write_pid
+from streams.settings import Settings, load, private_dir
 
-EXAMPLES = REPO_ROOT / "examples"
+# examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.
+EXAMPLES = resources.directory(resources.EXAMPLES)
+
+
+# In the command line of the background worker and of nothing else we would ever signal.
+WORKER_MARKER = "-m streams.cli worker"
 
 
 def _worker_dir(s: Settings) -> Path:
-    d = Path(s.services_dir) / "worker"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    private_dir(s.services_dir)
+    return private_dir(Path(s.services_dir) / "worker")
 
 
 def worker_healthy(s: Settings) -> bool:
@@ -49,11 +51,11 @@ def start_worker(s: Settings, timeout: float = 180.0) -> str:
     log = wdir / "worker.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
-            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, *WORKER_MARKER.split()],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    (wdir / "worker.pid").write_text(str(proc.pid))
+    write_pid(wdir / "worker.pid", proc.pid)
     deadline = time.monotonic() + timeout
     while not worker_healthy(s):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -64,25 +66,19 @@ def start_worker(s: Settings, timeout: float = 180.0) -> str:
 
 
 def stop_worker(s: Settings) -> str:
-    """Stop the background worker of our pid file (SIGTERM, then SIGKILL)."""
+    """Stop the background worker of our pid file (SIGTERM, then SIGKILL).
+
+    Only a pid above 1 that is alive and runs our worker command line is signalled: an empty or
+    stale pid file (the pid reused by another program) is removed, nothing is killed.
+    """
     pid_file = _worker_dir(s) / "worker.pid"
     if not pid_file.exists():
         return "not running"
-    pid = int(pid_file.read_text().strip() or 0)
+    pid = read_pid(pid_file)
     pid_file.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return "not running"
-    for _ in range(60):
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return f"stopped (pid {pid})"
-        time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    return f"killed (pid {pid})"
+    if pid is None or not pid_is_ours(pid, WORKER_MARKER):
+        return "not running (stale pid file removed)"
+    return f"stopped (pid {pid})" if stop_pid(pid, timeout=30) else f"still running (pid {pid})"
 
 
 def pipeline_lag(s: Settings) -> dict[str, int]:
@@ -170,7 +166,7 @@ def example_searches(s: Settings) -> None:
         shown = " ".join(a if a.isascii() and " " not in a else repr(a) for a in argv)
         print(f"\n$ newsstream {shown}")
         sys.stdout.flush()
-        subprocess.run([sys.executable, "-m", "streams.cli", *argv], cwd=REPO_ROOT, check=False)
+        subprocess.run([sys.executable, "-m", "streams.cli", *argv], check=False)
 
 
 def publish_bad_records(s: Settings, path: Path) -> int:
@@ -193,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     articles = Path(args.file)
     before = sum(1 for _ in articles.open("rb"))
     proc = subprocess.run([sys.executable, "-m", "streams.cli", "produce", str(articles)],
-                          cwd=REPO_ROOT, check=False)
+                          check=False)
     if proc.returncode != 0:
         return proc.returncode
     bad = publish_bad_records(s, EXAMPLES / "bad_records.jsonl") if not args.no_bad else 0

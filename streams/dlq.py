@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams import contract, settings
+from streams import contract, settings, terminal
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,7 @@ def format_row(dl: DeadLetter, width: int = 160) -> str:
         line += "  [original truncated]"
     if preview:
         line += f"  | {preview}"
+    line = terminal.safe(line).replace("\n", " ").replace("\t", " ")
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
@@ -237,8 +238,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     letters, total = read_dead_letters(s, reason=args.reason, limit=args.limit)
     if args.json:
         for dl in letters:
-            print(json.dumps({"dlq_partition": dl.partition, "dlq_offset": dl.offset,
-                              **dl.envelope}, ensure_ascii=False))
+            print(terminal.json_safe(json.dumps({"dlq_partition": dl.partition,
+                                                 "dlq_offset": dl.offset, **dl.envelope},
+                                                ensure_ascii=False)))
         return 0
     if letters:
         print(f"{'ID':>8}  {'TIME (UTC)':24}  {'STAGE':9}  {'REASON':13}  {'SOURCE':24}  "

@@ -19,16 +19,15 @@ by key, so a key that a revision drops stays until the document is reindexed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Protocol
 
 from streams.entities import facets
 from streams.model import Article, DedupInfo, Entity, Language
+from streams.resources import schema_json
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "document.schema.json"
+SCHEMA_FILE = "document.schema.json"  # in the package streams.schemas (top-level schemas/)
 
 # The two fields only a "counts" message may carry (see module docstring).
 COUNT_FIELDS: tuple[str, ...] = ("duplicate_count", "duplicate_sources")
@@ -158,4 +157,4 @@ def bulk_lines(message: Mapping[str, Any], index: str) -> tuple[dict[str, Any], 
 @lru_cache(maxsize=1)
 def load_schema() -> dict[str, Any]:
     """The document JSON Schema (tests validate build_document's output against it)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema_json(SCHEMA_FILE)

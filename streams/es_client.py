@@ -69,7 +69,8 @@ def describe_error(exc: BaseException, s: Settings) -> str:
 
     if isinstance(exc, TransportConnectionError):
         return (
-            f"cannot reach Elasticsearch at {s.es_url}: start it (`newsstream services up`) "
+            f"cannot reach Elasticsearch at {s.display('es_url')}: start it "
+            "(`newsstream services up`) "
             "or set NEWSSTREAM_ES_URL"
         )
     if isinstance(exc, AuthenticationException):
@@ -81,5 +82,5 @@ def describe_error(exc: BaseException, s: Settings) -> str:
         reason = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else exc.body
         if isinstance(reason, dict):
             reason = reason.get("reason") or reason.get("type") or reason
-        return f"Elasticsearch error {exc.meta.status}: {' '.join(str(reason).split())}"
-    return f"Elasticsearch call failed: {exc}"
+        return s.redact(f"Elasticsearch error {exc.meta.status}: {' '.join(str(reason).split())}")
+    return s.redact(f"Elasticsearch call failed: {exc}")

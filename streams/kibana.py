@@ -15,19 +15,27 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from streams.settings import Settings, load
+from streams import resources
+from streams.settings import Settings, load, redact_url
 
-KIBANA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "kibana"
 DEFAULT_PATTERN = "articles*"
 
 
-def load_objects(paths: list[Path] | None = None) -> list[dict[str, Any]]:
+def packaged_files() -> list[Traversable]:
+    """The ndjson files of schemas/kibana/, shipped in the package streams.schemas."""
+    folder = resources.resource(resources.SCHEMAS, "kibana")
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".ndjson")), key=lambda f: f.name)
+
+
+def load_objects(paths: Sequence[Path | Traversable] | None = None) -> list[dict[str, Any]]:
     """Every saved object of the ndjson files, in file order."""
     objects: list[dict[str, Any]] = []
-    for path in paths or sorted(KIBANA_DIR.glob("*.ndjson")):
+    for path in paths or packaged_files():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 objects.append(json.loads(line))
@@ -63,8 +71,33 @@ def _auth_header(s: Settings) -> str | None:
     return None
 
 
+class CredentialsRefused(ValueError):
+    """The credentials would travel unencrypted: the user must opt in or use https."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect: urllib would repeat the Authorization header to any host."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirected to {redact_url(newurl)}: not followed (set KIBANA_URL "
+            "to the final address)", headers, fp,
+        )
+
+
 def import_objects(s: Settings, objects: list[dict[str, Any]], url: str) -> dict[str, Any]:
-    """POST the objects to Kibana's saved-objects import API; returns Kibana's answer."""
+    """POST the objects to Kibana's saved-objects import API; returns Kibana's answer.
+
+    The Elasticsearch credentials go only to an https:// Kibana, or to http:// when
+    NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS says so; redirects are never followed.
+    """
+    auth = _auth_header(s)
+    if auth and not url.lower().startswith("https://") and not s.kibana_allow_http_credentials:
+        raise CredentialsRefused(
+            f"not sending the Elasticsearch credentials to {redact_url(url)} over plain http: "
+            "use an https:// KIBANA_URL or set NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS=true"
+        )
     payload = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects).encode()
     body, boundary = _multipart("newsstream.ndjson", payload)
     req = urllib.request.Request(
@@ -73,7 +106,6 @@ def import_objects(s: Settings, objects: list[dict[str, Any]], url: str) -> dict
         method="POST",
         headers={"kbn-xsrf": "true", "Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
-    auth = _auth_header(s)
     if auth:
         req.add_header("Authorization", auth)
     ctx = None
@@ -84,7 +116,8 @@ def import_objects(s: Settings, objects: list[dict[str, Any]], url: str) -> dict
         if not s.es_verify_certs:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(req, timeout=60, context=ctx) as resp:
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=ctx))
+    with opener.open(req, timeout=60) as resp:
         answer: dict[str, Any] = json.loads(resp.read())
         return answer
 
@@ -94,19 +127,24 @@ def run_import(args: argparse.Namespace) -> int:
     url = args.url or s.kibana_url
     files = [Path(p) for p in args.file] if args.file else None
     objects = for_alias(load_objects(files), s.es_alias)
+    shown = redact_url(url)
     try:
         answer = import_objects(s, objects, url)
+    except CredentialsRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:500]
-        print(f"error: Kibana at {url} answered {exc.code}: {detail}", file=sys.stderr)
+        detail = (exc.read() if exc.fp else b"").decode(errors="replace")[:500] or exc.msg
+        print(s.redact(f"error: Kibana at {shown} answered {exc.code}: {detail}"), file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"error: cannot reach Kibana at {url} ({exc}): set KIBANA_URL", file=sys.stderr)
+        print(s.redact(f"error: cannot reach Kibana at {shown} ({exc}): set KIBANA_URL"),
+              file=sys.stderr)
         return 1
     errors = answer.get("errors") or []
     for err in errors:
         print(f"error: {err.get('type')} {err.get('id')}: {err.get('error')}", file=sys.stderr)
-    print(f"imported {answer.get('successCount', 0)} of {len(objects)} saved objects into {url}")
+    print(f"imported {answer.get('successCount', 0)} of {len(objects)} saved objects into {shown}")
     return 0 if answer.get("success") and not errors else 1
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -51,10 +52,31 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def setup(level: str = "INFO", fmt: str = "json") -> None:
-    """Configure the root logger once (idempotent)."""
+class RedactingFormatter(logging.Formatter):
+    """Pass every finished line (message, fields, traceback) through ``redact``.
+
+    Why on the whole line: a secret can hide in a message argument, an ``extra=`` field or an
+    exception text (a URL with ``user:password@``), and one place catches them all.
+    """
+
+    def __init__(self, inner: logging.Formatter, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
+def setup(
+    level: str = "INFO", fmt: str = "json", redact: Callable[[str], str] | None = None
+) -> None:
+    """Configure the root logger once (idempotent); ``redact`` hides secrets in every line."""
+    from streams.settings import redact_url
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    inner: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
+    handler.setFormatter(RedactingFormatter(inner, redact or redact_url))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

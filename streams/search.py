@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from streams import es_client
+from streams import es_client, terminal
 from streams.settings import load
 
 HL_PRE, HL_POST = "[[", "]]"
@@ -195,7 +195,7 @@ def _emphasize(text: str, color: bool) -> str:
 
 
 def _oneline(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(terminal.safe(text).split())
 
 
 def format_hits(resp: dict[str, Any], req: SearchRequest, color: bool = False) -> str:
@@ -223,7 +223,7 @@ def format_hits(resp: dict[str, Any], req: SearchRequest, color: bool = False) -
             facts.append(f"+{src['duplicate_count']} copies")
         if src.get("duplicate_of"):
             facts.append(f"near duplicate of {src['duplicate_of']}")
-        out.append("   " + " · ".join(facts))
+        out.append("   " + _oneline(" · ".join(str(f) for f in facts)))
         snippets = _best(hl, "body") or _best(hl, "summary")
         if not snippets and src.get("summary"):
             snippets = [src["summary"][:200]]
@@ -288,8 +288,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         hits = resp["hits"]
-        print(json.dumps({"total": hits["total"]["value"], "hits": hits["hits"]},
-                         ensure_ascii=False, indent=2))
+        print(terminal.json_safe(json.dumps({"total": hits["total"]["value"], "hits": hits["hits"]},
+                                            ensure_ascii=False, indent=2)))
         return 0
     print(format_hits(resp, req, color=sys.stdout.isatty()))
     return 0

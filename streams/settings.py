@@ -8,11 +8,56 @@ Secrets (passwords, API keys) are only ever read from the environment, never wri
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# The checkout this module runs from; in an installed wheel this is site-packages, so nothing
+# may read data through it (packaged files go through streams.resources).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_checkout() -> bool:
+    """True when running from a source checkout (editable install), not an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "schemas").is_dir()
+
+
+def private_dir(path: str | Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the owner only (0700); return it.
+
+    Why: the directories hold table stores with article text, pid files, broker configs with
+    keystore passwords and logs; other local users have no business reading them. An existing
+    directory of ours is tightened too, so an old world-readable one is fixed on the next run.
+    """
+    p = Path(path).expanduser()
+    p.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if p.stat().st_uid == os.getuid() and p.stat().st_mode & 0o077:
+        p.chmod(0o700)
+    return p
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only (0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def default_home() -> Path:
+    """Where local state goes by default: ``.services`` of a checkout, else a user data dir.
+
+    An installed wheel must never write next to its code (site-packages may be shared or
+    read-only), so outside a checkout this is ``$XDG_DATA_HOME/newsstream`` (default
+    ``~/.local/share/newsstream``).
+    """
+    if in_checkout():
+        return REPO_ROOT / ".services"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "newsstream"
 
 
 def _env(name: str, default: str) -> str:
@@ -39,8 +84,34 @@ def _env_opt(name: str) -> str | None:
     return raw if raw else None
 
 
-def _doc(env: str, help: str) -> Any:
-    return field(metadata={"env": env, "help": help})
+def _doc(env: str, help: str, secret: bool = False) -> Any:
+    """A documented field; ``secret`` ones stay out of repr() and print as ``***``."""
+    return field(repr=not secret, metadata={"env": env, "help": help, "secret": secret})
+
+
+class ConfigError(ValueError):
+    """A setting that would silently do the wrong thing: one line that names the variable."""
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+# What both clients (aiokafka through Faust, kafka-python) implement with a user and password.
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+DEFAULT_SASL_MECHANISM = "PLAIN"
+
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?P<pw>:[^/@\s]*)?@"
+)
+
+
+def redact_url(text: str) -> str:
+    """Hide the password of every ``scheme://user:password@`` in ``text`` (``user:***@``).
+
+    A URL with a user but no password keeps nothing either (``***@``): that user part is often
+    a token.
+    """
+    return _URL_USERINFO.sub(
+        lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else f"{m['scheme']}***@", text
+    )
 
 
 @dataclass(frozen=True)
@@ -50,13 +121,17 @@ class Settings:
     # --- Kafka -----------------------------------------------------------------------------
     kafka_bootstrap: str = _doc("NEWSSTREAM_KAFKA_BOOTSTRAP", "Kafka bootstrap servers, comma separated")
     kafka_security_protocol: str = _doc(
-        "NEWSSTREAM_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+        "NEWSSTREAM_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (any case; checked at startup)",
     )
     kafka_sasl_mechanism: str | None = _doc(
-        "NEWSSTREAM_KAFKA_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*)"
+        "NEWSSTREAM_KAFKA_SASL_MECHANISM",
+        "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*; unset means PLAIN for every client)",
     )
     kafka_sasl_username: str | None = _doc("NEWSSTREAM_KAFKA_SASL_USERNAME", "SASL user name")
-    kafka_sasl_password: str | None = _doc("NEWSSTREAM_KAFKA_SASL_PASSWORD", "SASL password")
+    kafka_sasl_password: str | None = _doc(
+        "NEWSSTREAM_KAFKA_SASL_PASSWORD", "SASL password", secret=True
+    )
     kafka_ssl_cafile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_CAFILE", "CA bundle for Kafka TLS")
     kafka_ssl_certfile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_CERTFILE", "client cert (mTLS)")
     kafka_ssl_keyfile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_KEYFILE", "client key (mTLS)")
@@ -79,8 +154,12 @@ class Settings:
     # --- Elasticsearch -----------------------------------------------------------------------
     es_url: str = _doc("NEWSSTREAM_ES_URL", "Elasticsearch URL")
     es_username: str | None = _doc("NEWSSTREAM_ES_USERNAME", "Elasticsearch basic-auth user")
-    es_password: str | None = _doc("NEWSSTREAM_ES_PASSWORD", "Elasticsearch basic-auth password")
-    es_api_key: str | None = _doc("NEWSSTREAM_ES_API_KEY", "Elasticsearch API key (instead of user)")
+    es_password: str | None = _doc(
+        "NEWSSTREAM_ES_PASSWORD", "Elasticsearch basic-auth password", secret=True
+    )
+    es_api_key: str | None = _doc(
+        "NEWSSTREAM_ES_API_KEY", "Elasticsearch API key (instead of user)", secret=True
+    )
     es_ca_certs: str | None = _doc("NEWSSTREAM_ES_CA_CERTS", "CA bundle for Elasticsearch TLS")
     es_verify_certs: bool = _doc("NEWSSTREAM_ES_VERIFY_CERTS", "verify Elasticsearch TLS certs")
     es_alias: str = _doc("NEWSSTREAM_ES_ALIAS", "write alias the indexer writes to")
@@ -97,10 +176,17 @@ class Settings:
         "NEWSSTREAM_BULK_TIMEOUT", "timeout of one bulk request before it is retried (seconds)"
     )
     kibana_url: str = _doc("KIBANA_URL", "Kibana URL for `newsstream kibana import`")
+    kibana_allow_http_credentials: bool = _doc(
+        "NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS",
+        "let `kibana import` send the Elasticsearch credentials to an http:// (unencrypted) Kibana",
+    )
 
     # --- Worker --------------------------------------------------------------------------------
     app_id: str = _doc("NEWSSTREAM_APP_ID", "Faust app id (consumer group prefix)")
-    data_dir: str = _doc("NEWSSTREAM_DATA_DIR", "Faust data dir (table stores)")
+    data_dir: str = _doc(
+        "NEWSSTREAM_DATA_DIR",
+        "Faust data dir (table stores; outside a checkout: ~/.local/share/newsstream/faust)",
+    )
     store: str = _doc("NEWSSTREAM_STORE", "table store: rocksdb:// or memory://")
     web_host: str = _doc("NEWSSTREAM_WEB_HOST", "worker web server bind address")
     web_port: int = _doc("NEWSSTREAM_WEB_PORT", "worker web server port (/metrics, health)")
@@ -144,12 +230,27 @@ class Settings:
 
     # --- Local services (`newsstream services`) ------------------------------------------------
     services_dir: str = _doc(
-        "NEWSSTREAM_SERVICES_DIR", "data, logs and pid files of the local Kafka/Elasticsearch"
+        "NEWSSTREAM_SERVICES_DIR",
+        "data, logs and pid files of the local Kafka/Elasticsearch and the demo worker"
+        " (installed outside a checkout: $XDG_DATA_HOME/newsstream, ~/.local/share/newsstream)",
     )
     cache_dir: str = _doc("NEWSSTREAM_CACHE_DIR", "downloaded Kafka/Elasticsearch jars (outside git)")
     kafka_port: int = _doc("NEWSSTREAM_KAFKA_PORT", "port of the local Kafka broker")
     kafka_controller_port: int = _doc(
         "NEWSSTREAM_KAFKA_CONTROLLER_PORT", "KRaft controller port of the local broker"
+    )
+    kafka_ssl_port: int = _doc(
+        "NEWSSTREAM_KAFKA_SSL_PORT",
+        "port of an extra TLS (SSL) listener of the local broker; 0 = none (needs the keystore)",
+    )
+    kafka_ssl_keystore: str | None = _doc(
+        "NEWSSTREAM_KAFKA_SSL_KEYSTORE",
+        "the local broker's TLS key and certificate chain: a PEM file (key first) or .p12",
+    )
+    kafka_ssl_keystore_password: str | None = _doc(
+        "NEWSSTREAM_KAFKA_SSL_KEYSTORE_PASSWORD",
+        "password of that .p12 keystore or encrypted PEM key",
+        secret=True,
     )
     kafka_version: str = _doc("NEWSSTREAM_KAFKA_VERSION", "Apache Kafka version to run locally")
     kafka_heap: str = _doc("NEWSSTREAM_KAFKA_HEAP", "local Kafka JVM heap")
@@ -164,11 +265,59 @@ class Settings:
         "NEWSSTREAM_SERVICE_TIMEOUT", "seconds to wait for a local service to become healthy"
     )
 
+    def __repr__(self) -> str:
+        """Like the dataclass repr, with secrets left out and URL passwords hidden."""
+        shown = ", ".join(
+            f"{f.name}={redact_url(repr(getattr(self, f.name)))}" for f in fields(self) if f.repr
+        )
+        return f"Settings({shown})"
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds: secret fields and passwords inside URLs."""
+        found = [str(getattr(self, f.name)) for f in fields(self) if f.metadata["secret"]]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                found += [m["pw"][1:] for m in _URL_USERINFO.finditer(value) if m["pw"]]
+        return [v for v in found if v and v != "None"]
+
+    def redact(self, text: str) -> str:
+        """``text`` with URL passwords and every configured secret replaced by ``***``."""
+        text = redact_url(text)
+        for secret in sorted(self.secret_values(), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def display(self, name: str) -> str:
+        """A field's value as it may be printed (``newsstream config``, status, errors)."""
+        value = getattr(self, name)
+        if value is None:
+            return ""
+        if next(f for f in fields(self) if f.name == name).metadata["secret"]:
+            return "***"
+        return redact_url(str(value))
+
+    def warnings(self) -> list[str]:
+        """Settings that work but leak: credentials that would cross the network unencrypted."""
+        out = []
+        plain = [u for u in self.es_url.split(",") if u.strip().lower().startswith("http://")]
+        if plain and (self.es_api_key or self.es_username or "@" in self.es_url):
+            out.append(
+                "Elasticsearch credentials go over plain http:// "
+                f"({redact_url(plain[0].strip())}): use https:// (NEWSSTREAM_ES_URL)"
+            )
+        if self.kafka_security_protocol == "SASL_PLAINTEXT":
+            out.append(
+                "Kafka SASL credentials go over an unencrypted connection (SASL_PLAINTEXT): "
+                "use SASL_SSL"
+            )
+        return out
+
     def kafka_client_options(self) -> dict[str, Any]:
         """Security options in kafka-python/aiokafka spelling (shared names)."""
         opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
-        if self.kafka_sasl_mechanism:
-            opts["sasl_mechanism"] = self.kafka_sasl_mechanism
+        if self.kafka_security_protocol.startswith("SASL"):
+            opts["sasl_mechanism"] = self.kafka_sasl_mechanism or DEFAULT_SASL_MECHANISM
             opts["sasl_plain_username"] = self.kafka_sasl_username
             opts["sasl_plain_password"] = self.kafka_sasl_password
         return opts
@@ -229,8 +378,9 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_BULK_BACKOFF_MAX": "30",
     "NEWSSTREAM_BULK_TIMEOUT": "30",
     "KIBANA_URL": "http://localhost:5601",
+    "NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS": "false",
     "NEWSSTREAM_APP_ID": "newsstream",
-    "NEWSSTREAM_DATA_DIR": str(REPO_ROOT / ".services" / "faust"),
+    "NEWSSTREAM_DATA_DIR": str(default_home() / "faust"),
     "NEWSSTREAM_STORE": "rocksdb://",
     "NEWSSTREAM_WEB_HOST": "127.0.0.1",
     "NEWSSTREAM_WEB_PORT": "6066",
@@ -250,10 +400,11 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
     "NEWSSTREAM_LOG_LEVEL": "INFO",
     "NEWSSTREAM_LOG_FORMAT": "json",
-    "NEWSSTREAM_SERVICES_DIR": str(REPO_ROOT / ".services"),
+    "NEWSSTREAM_SERVICES_DIR": str(default_home()),
     "NEWSSTREAM_CACHE_DIR": str(Path.home() / ".cache" / "newsstream"),
     "NEWSSTREAM_KAFKA_PORT": "9092",
     "NEWSSTREAM_KAFKA_CONTROLLER_PORT": "9093",
+    "NEWSSTREAM_KAFKA_SSL_PORT": "0",
     "NEWSSTREAM_KAFKA_VERSION": "4.1.1",
     "NEWSSTREAM_KAFKA_HEAP": "512m",
     "NEWSSTREAM_ES_PORT": "9200",
@@ -288,7 +439,42 @@ def load() -> Settings:
             values[f.name] = _env_bool(env, default == "true")
         else:
             values[f.name] = _env(env, default)
+    values.update(_kafka_security(values))
     return Settings(**values)
+
+
+def _kafka_security(values: dict[str, Any]) -> dict[str, Any]:
+    """Normalize (any case, surrounding blanks) and check the Kafka security settings.
+
+    Why at load time: a value the clients do not recognise (``sasl_ssl`` in lower case) made
+    Faust connect without TLS or credentials while kafka-python did something else.
+    """
+    protocol = str(values["kafka_security_protocol"]).strip().upper().replace("-", "_")
+    if protocol not in KAFKA_PROTOCOLS:
+        raise ConfigError(
+            f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={values['kafka_security_protocol']!r} is not one "
+            f"of {', '.join(KAFKA_PROTOCOLS)}"
+        )
+    raw = values.get("kafka_sasl_mechanism")
+    mechanism = str(raw).strip().upper().replace("_", "-") if raw else None
+    if protocol.startswith("SASL"):
+        mechanism = mechanism or DEFAULT_SASL_MECHANISM
+        if mechanism not in KAFKA_SASL_MECHANISMS:
+            raise ConfigError(
+                f"NEWSSTREAM_KAFKA_SASL_MECHANISM={raw!r} is not one of "
+                f"{', '.join(KAFKA_SASL_MECHANISMS)}"
+            )
+        if not values.get("kafka_sasl_username") or not values.get("kafka_sasl_password"):
+            raise ConfigError(
+                f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                "NEWSSTREAM_KAFKA_SASL_USERNAME and NEWSSTREAM_KAFKA_SASL_PASSWORD"
+            )
+    elif mechanism:
+        raise ConfigError(
+            f"NEWSSTREAM_KAFKA_SASL_MECHANISM={raw!r} is set but "
+            f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} uses no SASL: use SASL_SSL"
+        )
+    return {"kafka_security_protocol": protocol, "kafka_sasl_mechanism": mechanism}
 
 
 def describe() -> list[tuple[str, str, str]]:

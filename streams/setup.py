@@ -19,20 +19,19 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from streams import es_client
+from streams import es_client, resources
 from streams.settings import Settings, load
 
 log = logging.getLogger(__name__)
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "elasticsearch"
-TEMPLATE_FILE = SCHEMA_DIR / "articles-template.json"
-BOOTSTRAP_FILE = SCHEMA_DIR / "articles-bootstrap.json"
-ILM_FILE = SCHEMA_DIR / "articles-ilm-policy.json"
+# Files under schemas/elasticsearch/, shipped as the package streams.schemas (streams.resources).
+TEMPLATE_FILE = "articles-template.json"
+BOOTSTRAP_FILE = "articles-bootstrap.json"
+ILM_FILE = "articles-ilm-policy.json"
 TEMPLATE_ALIAS = "articles"  # the alias name written in the files above
 
 
@@ -52,8 +51,9 @@ class Change:
         return f"{self.what}: {self.status}" + (f" ({self.note})" if self.note else "")
 
 
-def _load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = resources.schema_json("elasticsearch", name)
+    return loaded
 
 
 def checksum(body: dict[str, Any]) -> str:
@@ -252,8 +252,38 @@ def _partition_counts(s: Settings, names: list[str]) -> dict[str, int]:
         client.close()
 
 
+def dry_run(s: Settings, args: argparse.Namespace) -> list[str]:
+    """What setup would send, built from the packaged files, without contacting anything.
+
+    It reads and renders every file setup needs, so it also proves an installation complete.
+    """
+    lines: list[str] = []
+    if not args.skip_elasticsearch:
+        body = template_body(s.es_alias, f"{s.es_alias}-rollover")
+        lines.append(
+            f"index template {s.es_alias}: patterns {body['index_patterns']}, "
+            f"{len(body['template']['mappings']['properties'])} fields, "
+            f"checksum {body['_meta']['checksum'][:12]}"
+        )
+        lines.append(f"ilm policy {s.es_alias}-rollover (if the cluster has ILM): "
+                     f"{', '.join(_load(ILM_FILE)['policy']['phases'])}")
+        lines.append(f"write alias {s.es_alias} -> {first_index(s.es_alias)}")
+        lines.append(f"language subfields: {', '.join(sorted(language_subfields()))}")
+    if not args.skip_kafka:
+        for name in s.pipeline_topics():
+            lines.append(
+                f"topic {name}: {s.partitions} partitions, replication {s.replication_factor}"
+            )
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     s = load()
+    if args.dry_run:
+        for line in dry_run(s, args):
+            print(f"would ensure {line}")
+        print("setup: dry run, nothing contacted")
+        return 0
     es_client.quiet_client_logs("kafka")
     changes: list[Change] = []
     try:
@@ -295,6 +325,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--skip-kafka", action="store_true", help="only Elasticsearch")
     p.add_argument("--skip-elasticsearch", action="store_true", help="only the Kafka topics")
+    p.add_argument(
+        "--dry-run", action="store_true",
+        help="print what would be created from the packaged schemas; contact nothing",
+    )
     p.add_argument(
         "--rollover", action="store_true",
         help="start a new backing index (after a template change that cannot apply in place)",

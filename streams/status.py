@@ -173,7 +173,7 @@ def es_status(s: Settings, timeout: float) -> dict[str, Any]:
 
     from streams import es_client
 
-    out: dict[str, Any] = {"url": s.es_url, "alias": s.es_alias, "ok": False}
+    out: dict[str, Any] = {"url": s.display("es_url"), "alias": s.es_alias, "ok": False}
     es = es_client.make_client(s, request_timeout=timeout, max_retries=0, retry_on_timeout=False)
     try:
         out["documents"] = int(es.count(index=s.es_alias)["count"])
@@ -193,9 +193,13 @@ def es_status(s: Settings, timeout: float) -> dict[str, Any]:
     except NotFoundError as exc:
         body = exc.body if isinstance(exc.body, dict) else {}
         if (body.get("error") or {}).get("type") == "index_not_found_exception":
-            out["error"] = f"no index or alias {s.es_alias!r} at {s.es_url}: run `newsstream setup`"
+            out["error"] = (
+                f"no index or alias {s.es_alias!r} at {s.display('es_url')}: run `newsstream setup`"
+            )
         else:
-            out["error"] = f"{s.es_url} answered 404: is NEWSSTREAM_ES_URL an Elasticsearch node?"
+            out["error"] = (
+                f"{s.display('es_url')} answered 404: is NEWSSTREAM_ES_URL an Elasticsearch node?"
+            )
     except Exception as exc:
         out["error"] = es_client.describe_error(exc, s)
     finally:
@@ -339,10 +343,11 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     s = load()
     st = collect(s, timeout=args.timeout, groups=args.group)
+    # every line passes the redactor: an error text may quote a URL with its password
     if args.json:
-        print(json.dumps(st, indent=2, default=str))
+        print(s.redact(json.dumps(st, indent=2, default=str)))
     else:
-        print(render(st))
+        print(s.redact(render(st)))
     return 0 if st["kafka"].get("ok") and st["elasticsearch"].get("ok") else 1
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
+from streams.settings import private_dir, write_private
+
 MIN_JAVA = 17
 DEPENDENCY_PLUGIN = "3.8.1"  # pinned: the super-POM's default is ancient and slow to resolve
 
@@ -178,20 +180,22 @@ def free_port() -> int:
 
 
 def write_pid(path: Path, pid: int) -> None:
-    """Write ``pid`` atomically (a half-written pid file must never be read)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(f"{pid}\n")
-    tmp.replace(path)
+    """Write ``pid`` atomically (a half-written pid file must never be read), mode 0600."""
+    private_dir(path.parent)
+    write_private(path, f"{pid}\n")
 
 
 def read_pid(path: Path) -> int | None:
-    """The pid in ``path``, or None when the file is missing or garbage."""
+    """The pid in ``path``, or None when the file is missing, garbage, 0 or 1.
+
+    0 and 1 are refused: ``kill(0)``/``killpg(0)`` would signal our own process group, and 1
+    is init; neither can be a service we started.
+    """
     try:
         text = path.read_text().strip()
     except OSError:
         return None
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdigit() and int(text) > 1 else None
 
 
 def _reap(pid: int) -> None:
@@ -258,8 +262,10 @@ def spawn(
 def stop_pid(pid: int, timeout: float = 30.0) -> bool:
     """SIGTERM the process (its whole group when it leads one), SIGKILL after ``timeout``.
 
-    Returns True when the process is gone at the end.
+    Returns True when the process is gone at the end. Never signals pid 0/1 or our own group.
     """
+    if pid <= 1 or pid in (os.getpid(), os.getpgrp()):
+        raise ValueError(f"refusing to signal pid {pid}")
     if not pid_alive(pid):
         return True
     try:
@@ -474,10 +480,9 @@ def _mvn_reason(output: str) -> str:
 
 
 def service_dir(services_dir: str | Path, name: str) -> Path:
-    """``<services_dir>/<name>``, created; data, logs and the pid file live there."""
-    path = Path(services_dir).expanduser().resolve() / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """``<services_dir>/<name>``, created 0700 (its parent too); data, logs and the pid file."""
+    root = private_dir(Path(services_dir).expanduser().resolve())
+    return private_dir(root / name)
 
 
 class JvmService:

@@ -26,6 +26,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+from streams.resources import JVM_SOURCES, directory
 from streams.services.base import (
     JvmService,
     ServiceError,
@@ -33,9 +34,10 @@ from streams.services.base import (
     java_home,
     port_open,
 )
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import Settings
 
-SOURCES = REPO_ROOT / "services"
+# The Maven project of services/ (top level), shipped in the package as streams.services.jvm.
+SOURCES = directory(JVM_SOURCES)
 LAUNCHER = "io.newsstream.es.Launcher"
 # Checked: the server and transport-netty4 both on Central, the launcher builds and runs (Java 17).
 KNOWN_GOOD_VERSION = "8.19.21"
@@ -56,7 +58,7 @@ def sources_digest(root: Path = SOURCES) -> str:
     if not files:
         raise ServiceError(
             f"elasticsearch: launcher sources not found under {root}: "
-            "run newsstream from a checkout of the repository"
+            "reinstall newsstream (the wheel ships them as streams/services/jvm)"
         )
     for p in files:
         h.update(str(p.relative_to(root)).encode())

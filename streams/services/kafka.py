@@ -22,7 +22,7 @@ from streams.services.base import (
     maven_fetch,
     port_open,
 )
-from streams.settings import Settings
+from streams.settings import Settings, write_private
 
 # The slf4j binding Kafka's own distribution ships but its Maven POM leaves to the user;
 # without it the broker logs nothing at all, not even why it failed to start.
@@ -80,6 +80,42 @@ def new_cluster_id() -> str:
             return cid
 
 
+def ssl_listener(s: Settings) -> dict[str, str]:
+    """Properties of the optional TLS listener (``NEWSSTREAM_KAFKA_SSL_PORT``); {} when off.
+
+    Why a second listener rather than TLS everywhere: the PLAINTEXT one on 127.0.0.1 keeps the
+    health probe and inter-broker traffic simple, while clients that bootstrap through the TLS
+    port are only ever told the TLS address (Kafka answers metadata per listener). The key and
+    chain come from a PEM file (unencrypted PKCS#8 key, or encrypted with the password) or a
+    PKCS#12 keystore.
+    """
+    if not s.kafka_ssl_port:
+        return {}
+    if not s.kafka_ssl_keystore:
+        raise ServiceError(
+            "kafka: NEWSSTREAM_KAFKA_SSL_PORT is set but NEWSSTREAM_KAFKA_SSL_KEYSTORE is not: "
+            "give the broker's key and certificate chain (PEM or .p12)"
+        )
+    keystore = Path(s.kafka_ssl_keystore).expanduser().resolve()
+    if not keystore.is_file():
+        raise ServiceError(f"kafka: NEWSSTREAM_KAFKA_SSL_KEYSTORE {keystore} does not exist")
+    pkcs12 = keystore.suffix.lower() in (".p12", ".pfx")
+    props = {
+        "listeners": f"SSL://127.0.0.1:{s.kafka_ssl_port}",
+        "advertised.listeners": f"SSL://127.0.0.1:{s.kafka_ssl_port}",
+        "listener.security.protocol.map": "SSL:SSL",
+        "ssl.keystore.type": "PKCS12" if pkcs12 else "PEM",
+        "ssl.keystore.location": str(keystore),
+        "ssl.client.auth": "none",
+        "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+    }
+    if s.kafka_ssl_keystore_password:
+        props["ssl.keystore.password" if pkcs12 else "ssl.key.password"] = (
+            s.kafka_ssl_keystore_password
+        )
+    return props
+
+
 def server_properties(s: Settings, data_dir: Path) -> str:
     """The broker config: one combined KRaft node on 127.0.0.1, sized for a laptop.
 
@@ -118,6 +154,9 @@ def server_properties(s: Settings, data_dir: Path) -> str:
         "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         "log.cleaner.threads": "1",
     }
+    for key, value in ssl_listener(s).items():
+        joined = key in ("listeners", "advertised.listeners", "listener.security.protocol.map")
+        props[key] = f"{props[key]},{value}" if joined else value
     if _major(s.kafka_version) >= 4:
         props["share.coordinator.state.topic.replication.factor"] = "1"
         props["share.coordinator.state.topic.min.isr"] = "1"
@@ -139,10 +178,13 @@ class KafkaService(JvmService):
         self.artifacts = Path(settings.cache_dir).expanduser() / f"kafka-{self.version}"
 
     def ports(self) -> dict[int, str]:
-        return {
+        ports = {
             self.s.kafka_port: "NEWSSTREAM_KAFKA_PORT",
             self.s.kafka_controller_port: "NEWSSTREAM_KAFKA_CONTROLLER_PORT",
         }
+        if self.s.kafka_ssl_port:
+            ports[self.s.kafka_ssl_port] = "NEWSSTREAM_KAFKA_SSL_PORT"
+        return ports
 
     # --- artifacts ----------------------------------------------------------------------------
 
@@ -181,7 +223,8 @@ class KafkaService(JvmService):
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "logs").mkdir(exist_ok=True)
-        self.config.write_text(server_properties(self.s, self.data_dir))
+        # 0600: it may hold the keystore password
+        write_private(self.config, server_properties(self.s, self.data_dir))
         (self.dir / "log4j2.properties").write_text(_LOG4J2)
         (self.dir / "log4j.properties").write_text(_LOG4J1)
 

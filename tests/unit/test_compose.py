@@ -49,3 +49,21 @@ def test_compose_config_with_docker_cli_when_it_can() -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_service_has_a_healthcheck_and_the_worker_uses_its_health_page() -> None:
+    services = _compose()["services"]
+    missing = [name for name, svc in services.items() if "healthcheck" not in svc]
+    assert not missing, missing
+    assert "/health" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_dockerfile_pins_the_base_by_digest_and_installs_the_tested_wheel() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    images = re.findall(r"^ARG PYTHON_IMAGE=(\S+)", text, re.M)
+    assert images and re.fullmatch(r"python:3\.11[\w.-]*@sha256:[0-9a-f]{64}", images[0]), images
+    froms = re.findall(r"^FROM (\S+)", text, re.M)
+    assert froms and all(f == "${PYTHON_IMAGE}" for f in froms), froms
+    assert "pip wheel" in text and "newsstream-*.whl" in text
+    assert "--require-hashes -r /tmp/requirements/lock.txt" in text
+    assert "HEALTHCHECK" in text and "/health" in text

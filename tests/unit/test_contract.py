@@ -136,7 +136,8 @@ def test_utf8_bom_is_tolerated() -> None:
 
 
 def test_the_code_validates_with_the_schema_file() -> None:
-    on_disk = json.loads(contract.SCHEMA_PATH.read_text())
+    top_level = Path(__file__).resolve().parents[2] / "schemas" / contract.SCHEMA_FILE
+    on_disk = json.loads(top_level.read_text())
     assert contract.schema() == on_disk
     assert on_disk["$schema"].endswith("/draft/2020-12/schema")
     assert contract._validator() is contract._validator()  # compiled once

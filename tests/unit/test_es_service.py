@@ -38,7 +38,7 @@ def test_digest_follows_the_java_sources_only(tmp_path: Path) -> None:
 
 
 def test_digest_without_sources_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ServiceError, match="checkout"):
+    with pytest.raises(ServiceError, match="reinstall newsstream"):
         sources_digest(tmp_path)
 
 

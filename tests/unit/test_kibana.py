@@ -50,7 +50,7 @@ def referenced_fields() -> list[tuple[str, str, bool]]:
 
 
 def test_every_line_is_a_saved_object() -> None:
-    for path in sorted(kibana.KIBANA_DIR.glob("*.ndjson")):
+    for path in kibana.packaged_files():
         for n, line in enumerate(path.read_text().splitlines(), 1):
             obj = json.loads(line)
             assert {"id", "type", "attributes", "references"} <= set(obj), (path.name, n)

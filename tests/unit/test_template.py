@@ -12,7 +12,7 @@ import pytest
 from streams import documents, setup
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = json.loads(setup.TEMPLATE_FILE.read_text())
+TEMPLATE = json.loads((ROOT / "schemas" / "elasticsearch" / setup.TEMPLATE_FILE).read_text())
 MAPPINGS = TEMPLATE["template"]["mappings"]
 PROPS = MAPPINGS["properties"]
 SCHEMA = documents.load_schema()

@@ -1,0 +1,1 @@
+"""Data only: the sample articles, shipped as streams.examples for ``newsstream demo``."""
