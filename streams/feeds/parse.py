@@ -20,6 +20,7 @@ from typing import Any
 
 from streams import contract, urls
 from streams.contract import InvalidArticle
+from streams.feeds.fastparse import fast_parse
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
 _MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
@@ -177,6 +178,7 @@ class Item:
     url: str | None = None
     language: str | None = None
     body_len: int = 0
+    checked: bool = True  # False until validated (only new items are: see validate_items)
 
 
 @dataclass
@@ -200,10 +202,14 @@ def seen_key(record: dict[str, Any], raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None) -> Item:
+def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None,
+              validate: bool = True) -> Item:
     """Serialize and validate one record (the same contract the worker applies)."""
     raw = json.dumps(record, ensure_ascii=False).encode("utf-8")
     key = key or seen_key(record, raw)
+    if not validate:
+        return Item(key, raw, None, url=record.get("url"), language=record.get("language"),
+                    checked=False)
     try:
         article = contract.parse_article(raw, max_bytes)
     except InvalidArticle as exc:
@@ -211,6 +217,24 @@ def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None) ->
                     record.get("language"))
     return Item(key, raw, contract.message_key(article), url=article.url,
                 language=record.get("language"), body_len=len(article.body or ""))
+
+
+def validate_items(items: list[Item], max_bytes: int) -> list[Item]:
+    """Validate items parsed with ``validate=False`` (the contract check is the costly part of
+    parsing, so the poller runs it on the new items only)."""
+    out = []
+    for it in items:
+        if it.checked:
+            out.append(it)
+            continue
+        try:
+            article = contract.parse_article(it.raw, max_bytes)
+        except InvalidArticle as exc:
+            out.append(Item(it.key, it.raw, None, exc.reason, exc.message, it.url, it.language))
+            continue
+        out.append(Item(it.key, it.raw, contract.message_key(article), url=article.url,
+                        language=it.language, body_len=len(article.body or "")))
+    return out
 
 
 def update_hint(feed: Any) -> float | None:
@@ -228,12 +252,15 @@ def update_hint(feed: Any) -> float | None:
 
 
 def parse_feed(content: bytes, content_type: str | None, feed_url: str, max_bytes: int,
-               source_name: str | None = None, language_hint: str | None = None) -> ParsedFeed:
+               source_name: str | None = None, language_hint: str | None = None,
+               fast: bool = True, validate: bool = True) -> ParsedFeed:
     """Bytes as served (any charset the headers or the XML prolog declare) -> items."""
-    import feedparser
+    parsed: Any = fast_parse(content, content_type) if fast else None
+    if parsed is None:  # not plain well-formed RSS/Atom: feedparser's tolerance
+        import feedparser
 
-    headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+        headers = {"content-type": content_type} if content_type else {}
+        parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
     feed = parsed.get("feed", {})
     title = clean_text(feed.get("title"), single_line=True)
     language = feed.get("language")
@@ -247,7 +274,7 @@ def parse_feed(content: bytes, content_type: str | None, feed_url: str, max_byte
         return out
     seen: set[str] = set()
     for record in records:
-        item = make_item(record, max_bytes)
+        item = make_item(record, max_bytes, validate=validate)
         if item.key not in seen:
             seen.add(item.key)
             out.items.append(item)
@@ -255,11 +282,13 @@ def parse_feed(content: bytes, content_type: str | None, feed_url: str, max_byte
     return out
 
 
-def parse_and_validate(content: bytes, content_type: str | None, feed_url: str, max_bytes: int,
-                       source_name: str | None, language_hint: str | None) -> ParsedFeed:
+def parse_in_pool(content: bytes, content_type: str | None, feed_url: str, max_bytes: int,
+                  source_name: str | None, language_hint: str | None,
+                  validate: bool = False) -> ParsedFeed:
     """Pool entry point: never raises (a parser bug in one feed must not kill the pool)."""
     try:
-        out = parse_feed(content, content_type, feed_url, max_bytes, source_name, language_hint)
+        out = parse_feed(content, content_type, feed_url, max_bytes, source_name, language_hint,
+                         validate=validate)
         out.records = []  # not needed across the pool boundary
         return out
     except Exception as exc:  # feedparser or a cleaner bug

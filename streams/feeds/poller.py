@@ -33,7 +33,7 @@ from streams import dlq
 from streams import metrics as core_metrics
 from streams.feeds import metrics as m
 from streams.feeds.fetch import ACCEPT, FetchResult, HostGate, IPNetwork, fetch, host_of
-from streams.feeds.parse import Item, ParsedFeed, full_text_item, parse_and_validate
+from streams.feeds.parse import Item, ParsedFeed, full_text_item, parse_in_pool, validate_items
 from streams.feeds.schedule import (
     Policy,
     classify,
@@ -207,7 +207,7 @@ class Poller:
             if res.status == 200 and res.content is not None:
                 content, res.content = res.content, None
                 parsed = await self._in_pool(
-                    parse_and_validate, content, res.content_type, feed.url,
+                    parse_in_pool, content, res.content_type, feed.url,
                     self.cfg.article_max_bytes, feed.name, feed.language)
             return await self._record(feed, res, parsed)
         finally:
@@ -227,6 +227,8 @@ class Poller:
             seen = self.store.seen_keys([it.key for it in parsed.items])
             new = [it for it in parsed.items if it.key not in seen]
             out.new = len(new)
+            if any(not it.checked for it in new):
+                new = await self._in_pool(validate_items, new, self.cfg.article_max_bytes)
             if new and self.cfg.full_text:
                 new = await self._full_text(new)
             acked = await self._publish(feed, new, out)

@@ -231,8 +231,8 @@ def test_body_naming_a_local_path_is_not_opened(tmp_path: Path) -> None:
     local = tmp_path / "local.xml"
     local.write_bytes((FEEDS_DIR / "rss2_utf8.xml").read_bytes())
     for body in (b"/dev/zero", str(local).encode()):
-        parsed = P.parse_and_validate(body, "application/rss+xml", "http://127.0.0.1/x",
-                                      1 << 20, None, None)
+        parsed = P.parse_in_pool(body, "application/rss+xml", "http://127.0.0.1/x",
+                                 1 << 20, None, None)
         assert parsed.items == [] and parsed.not_a_feed
 
 
@@ -529,3 +529,34 @@ def test_article_pages_are_capped_at_the_article_limit(server: FeedServer,
 ])
 def test_clean_text(html: str, expected: str) -> None:
     assert P.clean_text(html) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CONTENT_TYPES))
+def test_fast_path_maps_like_feedparser(name: str) -> None:
+    """lxml's fast path and feedparser give the same records (or the fast path steps aside)."""
+    body = (FEEDS_DIR / name).read_bytes()
+    ctype = CONTENT_TYPES[name]
+    fast = P.parse_feed(body, ctype, "http://127.0.0.1/f", 1 << 21, "Src", "de", fast=True)
+    slow = P.parse_feed(body, ctype, "http://127.0.0.1/f", 1 << 21, "Src", "de", fast=False)
+    assert [i.raw for i in fast.items] == [i.raw for i in slow.items]
+    assert (fast.title, fast.language, fast.not_a_feed is None) == (
+        slow.title, slow.language, slow.not_a_feed is None)
+    if name in ("broken.xml", "not_a_feed.html"):
+        from streams.feeds.fastparse import fast_parse
+
+        assert fast_parse(body, ctype) is None  # feedparser's tolerance takes over
+
+
+def test_fast_path_dates_and_entities() -> None:
+    from streams.feeds.fastparse import fast_parse, parse_date
+
+    assert time.strftime("%Y-%m-%dT%H:%M:%SZ", parse_date("Tue, 05 Mar 2024 10:15:00 +0200")
+                         ) == "2024-03-05T08:15:00Z"
+    assert time.strftime("%Y-%m-%dT%H:%M:%SZ", parse_date("2024-03-05T10:15:00+02:00")
+                         ) == "2024-03-05T08:15:00Z"
+    assert parse_date("not a date") is None
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            b'<rss version="2.0"><channel><title>&b;</title></channel></rss>')
+    parsed = fast_parse(bomb, "application/rss+xml")
+    assert parsed is None or "aaaaaaaaaa" not in parsed["feed"].get("title", "")
