@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -180,9 +181,15 @@ def run_pass(listing: Path, env: dict[str, str]) -> dict[str, Any]:
         time.sleep(0.2)
     took = time.monotonic() - started
     err = proc.stderr.read().decode() if proc.stderr else ""
+    import sqlite3
+
+    with sqlite3.connect(env["NEWSSTREAM_FEEDS_STATE"]) as db:
+        errors = Counter(re.sub(r"[0-9]+", "N", e or "")[:60] for (e,) in db.execute(
+            "SELECT last_error FROM feeds WHERE last_error IS NOT NULL"))
     summary = [line for line in err.splitlines() if "feeds polled" in line]
     return {"seconds": took, "main_mib": main_peak, "parse_mib": kids_peak,
-            "summary": summary[-1] if summary else err[-500:], "rc": proc.returncode}
+            "summary": summary[-1] if summary else err[-500:], "rc": proc.returncode,
+            "errors": dict(errors)}
 
 
 def baseline(urls: list[str], topic: str, state: Path) -> tuple[float, float]:

@@ -27,12 +27,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
-
 from streams import dlq
 from streams import metrics as core_metrics
 from streams.feeds import metrics as m
-from streams.feeds.fetch import ACCEPT, FetchResult, HostGate, IPNetwork, fetch, host_of
+from streams.feeds.fetch import (
+    ACCEPT,
+    ClientPool,
+    FetchResult,
+    HostGate,
+    IPNetwork,
+    fetch,
+    host_of,
+)
 from streams.feeds.parse import Item, ParsedFeed, full_text_item, parse_in_pool, validate_items
 from streams.feeds.schedule import (
     Policy,
@@ -141,8 +147,8 @@ def make_pool(processes: int) -> concurrent.futures.Executor:
         processes, mp_context=multiprocessing.get_context("spawn"))
 
 
-def make_client(user_agent: str, concurrency: int, http2: bool) -> httpx.AsyncClient:
-    """One client for every feed: keep-alive pools per host, HTTP/2 where the server offers it.
+def make_client(user_agent: str, host_connections: int, http2: bool) -> ClientPool:
+    """HTTP clients for every feed: keep-alive per host, HTTP/2 where the server offers it.
 
     Redirects are followed by :func:`~streams.feeds.fetch.fetch` (each hop is checked);
     timeouts here only bound a single connect/read, the fetch deadline bounds the whole.
@@ -152,18 +158,14 @@ def make_client(user_agent: str, concurrency: int, http2: bool) -> httpx.AsyncCl
             import h2  # noqa: F401
         except ImportError:
             http2 = False
-    return httpx.AsyncClient(
-        headers={"User-Agent": user_agent, "Accept": ACCEPT},
-        timeout=httpx.Timeout(60.0), follow_redirects=False, http2=http2,
-        limits=httpx.Limits(max_connections=concurrency * 2,
-                            max_keepalive_connections=min(concurrency, 200)),
-    )
+    return ClientPool({"User-Agent": user_agent, "Accept": ACCEPT}, host_connections,
+                      http2=http2)
 
 
 class Poller:
     """Polls feeds from a :class:`Store` and publishes new items through a :class:`Publisher`."""
 
-    def __init__(self, store: Store, cfg: PollConfig, client: httpx.AsyncClient,
+    def __init__(self, store: Store, cfg: PollConfig, client: ClientPool,
                  publisher: Publisher, pool: concurrent.futures.Executor, gate: HostGate,
                  page_gate: HostGate | None = None, pool_factory: Any = None) -> None:
         self.store = store
