@@ -218,7 +218,7 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
         if s.feeds_metrics_port:
             from prometheus_client import start_http_server
 
-            from streams.metrics import REGISTRY
+            from streams.feeds.metrics import REGISTRY
 
             start_http_server(s.feeds_metrics_port, addr=s.web_host, registry=REGISTRY)
         await poller.run_forever(stop)

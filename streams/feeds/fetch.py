@@ -176,6 +176,7 @@ class ClientPool:
     def _new(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             headers=self.headers, verify=self.ssl, http2=self.http2, follow_redirects=False,
+            trust_env=False,  # a proxy would hide the peer the address check looks at
             timeout=httpx.Timeout(60.0),
             limits=httpx.Limits(max_connections=self.per_host,
                                 max_keepalive_connections=self.per_host, keepalive_expiry=30))

@@ -1,10 +1,15 @@
-"""Prometheus metrics of the poller, in the process-wide registry (``/metrics``)."""
+"""Prometheus metrics of the poller, served by the long-running poller on its own port.
+
+A registry of their own: the poller is its own process (the worker's ``/metrics`` does not
+show them), and the README's metrics table, generated from the worker's registry, stays the
+same whichever modules a process imported. docs/feeds.md lists these names.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.metrics import REGISTRY
+REGISTRY = CollectorRegistry(auto_describe=True)
 
 POLLS = Counter("newsstream_feeds_polls_total",
                 "Feed polls by outcome (new, unchanged, not_modified, failed)", ["outcome"],

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streams import dlq
-from streams import metrics as core_metrics
 from streams.feeds import metrics as m
 from streams.feeds.fetch import (
     ACCEPT,
@@ -289,7 +288,6 @@ class Poller:
             else:
                 out.invalid += 1
                 m.ITEMS_PUBLISHED.labels("dead_letters").inc()
-                core_metrics.DEAD_LETTERS.labels("feeds", it.reason).inc()
         return acked
 
     def _advance(self, feed: Feed, res: FetchResult, parsed: ParsedFeed | None,
