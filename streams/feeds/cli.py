@@ -147,8 +147,8 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
         if action == "health":
             return cmd_health(store, s.feeds_volume_alert)
         if action == "export":
-            return cmd_export(store, args.opml or bool(args.urls and args.urls[0].endswith(
-                ".opml")), args.urls[0] if args.urls else "-")
+            out = args.output or (args.urls[0] if args.urls else "-")
+            return cmd_export(store, args.opml or out.endswith(".opml"), out)
         if action in ("remove", "enable", "disable"):
             missing = 0
             for url in args.urls:
@@ -265,7 +265,7 @@ def add_parser(sub: Any) -> None:
         description="Poll feeds: `newsstream feeds [URL...] [-f LIST|OPML] [--once]`. Manage the "
         "store: `newsstream feeds add URL... [--name N] [--language L] [--interval I]`, "
         "`remove URL...`, `enable|disable URL...`, `list [--json]`, `health`, "
-        "`import FILE` (OPML or URL list), `export [--opml] [FILE]`.")
+        "`import FILE` (OPML or URL list), `export [--opml] [-o FILE]`.")
     p.add_argument("urls", nargs="*", metavar="URL",
                    help="feed URLs, or an action (add, remove, list, health, import, export, "
                         "enable, disable) followed by its arguments")
@@ -288,6 +288,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--topic", help="target topic (default: the input topic)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines with --once")
     p.add_argument("--json", action="store_true", help="`list`: one JSON object per feed")
+    p.add_argument("-o", "--output", help="`export`: file to write (default: stdout)")
     p.add_argument("--opml", action="store_true",
                    help="`export`: write OPML (default for a .opml file name)")
     p.set_defaults(func=cmd_feeds)

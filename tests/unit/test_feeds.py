@@ -560,3 +560,30 @@ def test_fast_path_dates_and_entities() -> None:
             b'<rss version="2.0"><channel><title>&b;</title></channel></rss>')
     parsed = fast_parse(bomb, "application/rss+xml")
     assert parsed is None or "aaaaaaaaaa" not in parsed["feed"].get("title", "")
+
+
+def test_long_running_poller_polls_when_due_and_stops(server: FeedServer, tmp_path: Path) -> None:
+    url = server.serve_fixture("rss2_utf8.xml", etag='"g1"')
+    store = Store(tmp_path / "feeds.sqlite")
+    store.upsert(url)
+    pub = ListPublisher()
+    poller = _poller(store, pub)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(poller.run_forever(stop))
+        for _ in range(600):  # until the first poll is committed (not a timing assertion)
+            feed = store.get(url)
+            if feed and feed.last_poll:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await poller.client.aclose()
+        poller.pool.shutdown()
+
+    run(go())
+    feed = store.get(url)
+    assert feed and feed.last_poll and feed.next_poll > feed.last_poll  # rescheduled
+    assert len(pub.sent) == 3 and len(server.hits("/rss2_utf8.xml")) == 1
+    store.close()

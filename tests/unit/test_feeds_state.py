@@ -117,3 +117,38 @@ def test_opml_import_export_roundtrip(tmp_path: Path) -> None:
 
 def test_day_of() -> None:
     assert day_of(0) == "1970-01-01"
+
+
+def test_health_shows_a_source_whose_volume_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams import cli
+
+    store_file = tmp_path / "feeds.sqlite"
+    monkeypatch.setenv("NEWSSTREAM_FEEDS_STATE", str(store_file))
+    assert cli.main(["feeds", "add", "https://steady.test/rss", "--name", "Steady",
+                     "--language", "en"]) == 0
+    assert cli.main(["feeds", "add", "https://fading.test/rss", "--name", "Fading"]) == 0
+    store = Store(store_file)
+    now = time.time()
+    for d in range(1, 14):
+        day = day_of(now - d * 86400)
+        store.add_daily("https://steady.test/rss", day, "en", 20)
+        store.add_daily("https://fading.test/rss", day, "ru", 30 if d > 7 else 2)
+    store.set_enabled("https://steady.test/rss", True)
+    store.close()
+    capsys.readouterr()
+    assert cli.main(["feeds", "health"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("SOURCE")
+    assert lines[1].startswith("Fading") and "volume dropped" in lines[1] and "-93%" in lines[1]
+    assert lines[2].startswith("Steady") and lines[2].rstrip().endswith("ok")
+    assert "ru:100%" in lines[1] and "en:100%" in lines[2]
+    assert cli.main(["feeds", "disable", "https://fading.test/rss"]) == 0
+    assert cli.main(["feeds", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "DISABLED" in out and "disabled by hand" in out
+    assert cli.main(["feeds", "export", "--opml", "-o", str(tmp_path / "out.opml")]) == 0
+    assert [s.url for s in L.read_any(str(tmp_path / "out.opml"))] == [
+        "https://fading.test/rss", "https://steady.test/rss"]
+    assert cli.main(["feeds", "remove", "https://fading.test/rss"]) == 0
+    assert cli.main(["feeds", "remove", "https://fading.test/rss"]) == 1
