@@ -247,48 +247,15 @@ async def fetch(client: ClientPool, url: str, *, etag: str | None = None,
     current = url
     try:
         async with asyncio.timeout(deadline):
-            for _hop in range(max_redirects + 1):
+            for _ in range(max_redirects + 1):
                 await check_url(current, allow, resolver)
-                async with client.client(current) as http:
-                    req = http.build_request("GET", current, headers=headers)
-                    resp = await http.send(req, stream=True, follow_redirects=False)
-                try:
-                    peer = _peer(resp)
-                    if peer is not None and not address_allowed(peer, allow):
-                        raise Blocked(f"connected to {peer}, a non-public address")
-                    if resp.is_redirect and resp.headers.get("location"):
-                        current = urljoin(current, resp.headers["location"])
-                        continue
-                    result = FetchResult(
-                        status=resp.status_code,
-                        content_type=resp.headers.get("content-type"),
-                        etag=resp.headers.get("etag"),
-                        last_modified=resp.headers.get("last-modified"),
-                        retry_after=retry_after(resp.headers.get("retry-after")),
-                        cache_seconds=cache_lifetime(resp.headers.get("cache-control"),
-                                                     resp.headers.get("expires"),
-                                                     resp.headers.get("date")),
-                        final_url=current,
-                    )
-                    if resp.status_code != 200:
-                        if resp.status_code != 304:
-                            result.error = f"HTTP {resp.status_code} {resp.reason_phrase}"
-                            result.error_kind = "http"
-                        return _done(result, start)
-                    declared = resp.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        return _done(_too_large(result, max_bytes), start)
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in resp.aiter_bytes():  # decoded: the cap bounds memory
-                        size += len(chunk)
-                        if size > max_bytes:
-                            return _done(_too_large(result, max_bytes), start)
-                        chunks.append(chunk)
-                    result.content = b"".join(chunks)
-                    return _done(result, start)
-                finally:
-                    await resp.aclose()
+                async with client.client(current) as http:  # held until the body is read
+                    result, location = await _hop(http, current, headers, max_bytes, allow)
+                if location is not None:
+                    current = location
+                    continue
+                assert result is not None
+                return _done(result, start)
             return _done(FetchResult(0, error=f"more than {max_redirects} redirects",
                                      error_kind="redirects", final_url=current), start)
     except TimeoutError:
@@ -303,6 +270,48 @@ async def fetch(client: ClientPool, url: str, *, etag: str | None = None,
     except (httpx.HTTPError, OSError, ValueError) as exc:
         return _done(FetchResult(0, error=f"{type(exc).__name__}: {exc}", error_kind="network",
                                  final_url=current), start)
+
+
+async def _hop(http: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int,
+               allow: list[IPNetwork]) -> tuple[FetchResult | None, str | None]:
+    """One request: (result, None), or (None, the next URL) for a redirect."""
+    req = http.build_request("GET", url, headers=headers)
+    resp = await http.send(req, stream=True, follow_redirects=False)
+    try:
+        peer = _peer(resp)
+        if peer is not None and not address_allowed(peer, allow):
+            raise Blocked(f"connected to {peer}, a non-public address")
+        if resp.is_redirect and resp.headers.get("location"):
+            return None, urljoin(url, resp.headers["location"])
+        result = FetchResult(
+            status=resp.status_code,
+            content_type=resp.headers.get("content-type"),
+            etag=resp.headers.get("etag"),
+            last_modified=resp.headers.get("last-modified"),
+            retry_after=retry_after(resp.headers.get("retry-after")),
+            cache_seconds=cache_lifetime(resp.headers.get("cache-control"),
+                                         resp.headers.get("expires"), resp.headers.get("date")),
+            final_url=url,
+        )
+        if resp.status_code != 200:
+            if resp.status_code != 304:
+                result.error = f"HTTP {resp.status_code} {resp.reason_phrase}"
+                result.error_kind = "http"
+            return result, None
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return _too_large(result, max_bytes), None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():  # decoded: the cap bounds memory
+            size += len(chunk)
+            if size > max_bytes:
+                return _too_large(result, max_bytes), None
+            chunks.append(chunk)
+        result.content = b"".join(chunks)
+        return result, None
+    finally:
+        await resp.aclose()
 
 
 def _too_large(result: FetchResult, max_bytes: int) -> FetchResult:
