@@ -169,7 +169,16 @@ def peak_rss(pid: int) -> tuple[float, float]:
     return hwm(pid), sum(hwm(k) for k in kids)
 
 
+def _children_cpu() -> float:
+    """CPU seconds of every finished descendant (the poller and its parse processes)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_pass(listing: Path, env: dict[str, str]) -> dict[str, Any]:
+    cpu0 = _children_cpu()
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "feeds", "--once",
                              "--no-progress", "-f", str(listing)], cwd=ROOT, env=env,
@@ -180,6 +189,7 @@ def run_pass(listing: Path, env: dict[str, str]) -> dict[str, Any]:
         main_peak, kids_peak = max(main_peak, a), max(kids_peak, b)
         time.sleep(0.2)
     took = time.monotonic() - started
+    cpu = _children_cpu() - cpu0
     err = proc.stderr.read().decode() if proc.stderr else ""
     import sqlite3
 
@@ -187,7 +197,7 @@ def run_pass(listing: Path, env: dict[str, str]) -> dict[str, Any]:
         errors = Counter(re.sub(r"[0-9]+", "N", e or "")[:60] for (e,) in db.execute(
             "SELECT last_error FROM feeds WHERE last_error IS NOT NULL"))
     summary = [line for line in err.splitlines() if "feeds polled" in line]
-    return {"seconds": took, "main_mib": main_peak, "parse_mib": kids_peak,
+    return {"seconds": took, "cpu": cpu, "main_mib": main_peak, "parse_mib": kids_peak,
             "summary": summary[-1] if summary else err[-500:], "rc": proc.returncode,
             "errors": dict(errors)}
 
@@ -293,7 +303,9 @@ def main() -> int:
         expected = good * ITEMS
         dupes = sum(c - 1 for c in keys.values() if c > 1)
         n_base = min(args.baseline, args.feeds)
+        cpu0 = time.process_time()
         base1, base2 = baseline(urls[:n_base], f"{tag}.baseline", tmp / "state.json")
+        base_cpu = (time.process_time() - cpu0) / (2 * n_base) * 1000
     finally:
         farm.terminate()
         farm.join(10)
@@ -308,13 +320,20 @@ def main() -> int:
          f"(poller: {first['summary']})"),
         ("conditional pass, whole command", f"{second['seconds']:.1f} s = {s2:.0f} feeds/s "
          f"(poller: {second['summary']})"),
+        ("CPU (poller + parse processes), first / conditional pass",
+         f"{first['cpu']:.0f} s = {1000 * first['cpu'] / args.feeds:.1f} ms per feed / "
+         f"{second['cpu']:.0f} s = {1000 * second['cpu'] / args.feeds:.1f} ms per feed; "
+         f"at full use of {os.cpu_count()} cores that is "
+         f"{os.cpu_count() * args.feeds / max(first['cpu'], 1e-9):.0f} / "
+         f"{os.cpu_count() * args.feeds / max(second['cpu'], 1e-9):.0f} feeds/s"),
         ("peak RSS, first / conditional pass", f"poller {first['main_mib']:.0f} / "
          f"{second['main_mib']:.0f} MiB; parse processes {first['parse_mib']:.0f} / "
          f"{second['parse_mib']:.0f} MiB in all"),
         ("items in Kafka after both passes", f"{len(keys)} distinct of {expected} expected, "
          f"{dupes} duplicates"),
         (f"sequential baseline, first {n_base} feeds", f"{base1:.1f} feeds/s first pass, "
-         f"{base2:.1f} feeds/s conditional; new poller {s1 / base1:.0f}x / {s2 / base2:.0f}x"),
+         f"{base2:.1f} feeds/s conditional ({base_cpu:.1f} ms CPU per feed and pass); "
+         f"new poller {s1 / base1:.1f}x / {s2 / base2:.1f}x"),
     ]
     print(f"\nbench_feeds: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, python {platform.python_version()}, "
