@@ -94,3 +94,39 @@ def test_volume_drop() -> None:
     assert S.volume_drop(10, 100, 0.3)
     assert not S.volume_drop(40, 100, 0.3)
     assert not S.volume_drop(0, 3, 0.3)  # too few to judge
+
+
+def test_publisher_waits_through_retriable_errors_and_reports_fatal_ones() -> None:
+    """Back-pressure: a broker away is waited for; a message too large fails alone."""
+    import asyncio
+
+    from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
+
+    from streams import settings
+    from streams.feeds.kafka import KafkaPublisher
+    from streams.feeds.poller import Message
+
+    class Producer:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.delivered: list[bytes] = []
+
+        async def send(self, topic: str, value: bytes, key: bytes | None = None) -> object:
+            self.calls += 1
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if value == b"big":
+                raise MessageSizeTooLargeError()
+            if self.calls <= 2:  # the broker is away for the first two sends
+                fut.set_exception(KafkaConnectionError())
+            else:
+                self.delivered.append(value)
+                fut.set_result(None)
+            return fut
+
+    pub = KafkaPublisher(settings.load(), max_wait=0.01)
+    pub.producer = Producer()  # type: ignore[assignment]
+    msgs = [Message("t", None, b"a"), Message("t", None, b"big"), Message("t", None, b"b")]
+    results = asyncio.run(pub.send_batch(msgs))
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], MessageSizeTooLargeError)
+    assert sorted(pub.producer.delivered) == [b"a", b"b"]  # type: ignore[union-attr]
