@@ -14,7 +14,15 @@ from typing import Any
 
 from streams import settings
 from streams.feeds.fetch import HostGate, parse_networks
-from streams.feeds.lists import Source, parse_duration, read_any, read_feed_list, write_feed_list, write_opml
+from streams.feeds.lists import (
+    Source,
+    parse_duration,
+    read_any,
+    read_feed_list,
+    write_feed_list,
+    write_opml,
+)
+from streams.feeds.parse import valid_language
 from streams.feeds.schedule import Policy, volume_drop
 from streams.feeds.state import Feed, Store, StoreLocked
 
@@ -60,6 +68,8 @@ def _sources(args: argparse.Namespace, default_interval: float | None) -> list[S
     out = read_feed_list(args.urls, default_interval) if args.urls else []
     for path in args.file or []:
         out += read_any(path, default_interval)
+    if args.language and not valid_language(args.language):
+        raise ValueError(f"--language {args.language!r} is not a language code (en, ru, pt-BR)")
     if args.name or args.language:
         out = [Source(x.url, x.interval, args.name or x.name, args.language or x.language)
                for x in out]
