@@ -222,7 +222,81 @@ class Settings:
     )
     feeds_state: str | None = _doc(
         "NEWSSTREAM_FEEDS_STATE",
-        "state file of `newsstream feeds` (seen items, ETags); default <services_dir>/feeds-state.json",
+        "SQLite store of `newsstream feeds` (feed list, seen items, ETags, schedule, health);"
+        " default <services_dir>/feeds.sqlite",
+    )
+    # --- Feed poller (`newsstream feeds`) ------------------------------------------------------
+    feeds_concurrency: int = _doc(
+        "NEWSSTREAM_FEEDS_CONCURRENCY", "feeds fetched at once (global limit of the poller)"
+    )
+    feeds_host_connections: int = _doc(
+        "NEWSSTREAM_FEEDS_HOST_CONNECTIONS", "at most this many requests at once to one host"
+    )
+    feeds_host_interval: float = _doc(
+        "NEWSSTREAM_FEEDS_HOST_INTERVAL",
+        "minimum seconds between the starts of two feed requests to one host",
+    )
+    feeds_page_interval: float = _doc(
+        "NEWSSTREAM_FEEDS_PAGE_INTERVAL",
+        "minimum seconds between article-page requests to one host (--full-text)",
+    )
+    feeds_deadline: float = _doc(
+        "NEWSSTREAM_FEEDS_DEADLINE",
+        "total seconds one fetch may take, every redirect and the whole body included",
+    )
+    feeds_max_bytes: int = _doc(
+        "NEWSSTREAM_FEEDS_MAX_BYTES", "largest feed document fetched (bytes, after decoding)"
+    )
+    feeds_allow_networks: str = _doc(
+        "NEWSSTREAM_FEEDS_ALLOW_NETWORKS",
+        "networks the poller may fetch from although not public, e.g. 127.0.0.0/8 for local"
+        " tests (default: none; loopback, private, link-local and metadata addresses refused)",
+    )
+    feeds_parse_processes: int = _doc(
+        "NEWSSTREAM_FEEDS_PARSE_PROCESSES", "processes parsing feeds (0: one thread)"
+    )
+    feeds_http2: bool = _doc("NEWSSTREAM_FEEDS_HTTP2", "offer HTTP/2 to feed servers (TLS)")
+    feeds_default_interval: float = _doc(
+        "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL",
+        "seconds between polls of a feed whose publishing rate is not known yet",
+    )
+    feeds_min_interval: float = _doc(
+        "NEWSSTREAM_FEEDS_MIN_INTERVAL", "shortest adaptive interval between two polls (seconds)"
+    )
+    feeds_max_interval: float = _doc(
+        "NEWSSTREAM_FEEDS_MAX_INTERVAL", "longest adaptive interval between two polls (seconds)"
+    )
+    feeds_max_backoff: float = _doc(
+        "NEWSSTREAM_FEEDS_MAX_BACKOFF", "longest delay after repeated errors (seconds)"
+    )
+    feeds_target_items: float = _doc(
+        "NEWSSTREAM_FEEDS_TARGET_ITEMS",
+        "adaptive scheduling polls when about this many new items are expected",
+    )
+    feeds_disable_score: float = _doc(
+        "NEWSSTREAM_FEEDS_DISABLE_SCORE",
+        "failure score that disables a feed (+1 per temporary failure, + the permanent weight"
+        " per permanent one, reset by a success; 0: never disable)",
+    )
+    feeds_permanent_weight: float = _doc(
+        "NEWSSTREAM_FEEDS_PERMANENT_WEIGHT",
+        "score of one permanent failure (404, 410, not a feed, blocked address)",
+    )
+    feeds_seen_days: float = _doc(
+        "NEWSSTREAM_FEEDS_SEEN_DAYS",
+        "an item absent from its feed this long is forgotten (seen-item horizon, days)",
+    )
+    feeds_quiet_factor: float = _doc(
+        "NEWSSTREAM_FEEDS_QUIET_FACTOR",
+        "a feed is quiet when silent this many times its usual gap between items (and a day)",
+    )
+    feeds_volume_alert: float = _doc(
+        "NEWSSTREAM_FEEDS_VOLUME_ALERT",
+        "alert when a source's last 7 days bring less than this fraction of the 7 before",
+    )
+    feeds_metrics_port: int = _doc(
+        "NEWSSTREAM_FEEDS_METRICS_PORT",
+        "port of the long-running poller's /metrics (on NEWSSTREAM_WEB_HOST; 0: off)",
     )
     user_agent: str = _doc("NEWSSTREAM_USER_AGENT", "User-Agent of the feed poller and page fetcher")
     log_level: str = _doc("NEWSSTREAM_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR")
@@ -397,6 +471,26 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_NLP_MAX_CHARS": "100000",
     "NEWSSTREAM_DEDUP_THRESHOLD": "0.7",
     "NEWSSTREAM_DEDUP_HORIZON_DAYS": "30",
+    "NEWSSTREAM_FEEDS_CONCURRENCY": "200",
+    "NEWSSTREAM_FEEDS_HOST_CONNECTIONS": "2",
+    "NEWSSTREAM_FEEDS_HOST_INTERVAL": "1.0",
+    "NEWSSTREAM_FEEDS_PAGE_INTERVAL": "2.0",
+    "NEWSSTREAM_FEEDS_DEADLINE": "30",
+    "NEWSSTREAM_FEEDS_MAX_BYTES": str(20 * 1024 * 1024),
+    "NEWSSTREAM_FEEDS_ALLOW_NETWORKS": "",
+    "NEWSSTREAM_FEEDS_PARSE_PROCESSES": "2",
+    "NEWSSTREAM_FEEDS_HTTP2": "true",
+    "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL": "900",
+    "NEWSSTREAM_FEEDS_MIN_INTERVAL": "300",
+    "NEWSSTREAM_FEEDS_MAX_INTERVAL": "86400",
+    "NEWSSTREAM_FEEDS_MAX_BACKOFF": "86400",
+    "NEWSSTREAM_FEEDS_TARGET_ITEMS": "1",
+    "NEWSSTREAM_FEEDS_DISABLE_SCORE": "10",
+    "NEWSSTREAM_FEEDS_PERMANENT_WEIGHT": "2.5",
+    "NEWSSTREAM_FEEDS_SEEN_DAYS": "180",
+    "NEWSSTREAM_FEEDS_QUIET_FACTOR": "8",
+    "NEWSSTREAM_FEEDS_VOLUME_ALERT": "0.3",
+    "NEWSSTREAM_FEEDS_METRICS_PORT": "6067",
     "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
     "NEWSSTREAM_LOG_LEVEL": "INFO",
     "NEWSSTREAM_LOG_FORMAT": "json",

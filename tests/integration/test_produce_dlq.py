@@ -1,5 +1,5 @@
-"""Articles in, against the REAL Kafka: `produce`, the dead-letter topic (`dlq list|replay`)
-and `feeds --once`, each test on its own topics.
+"""Articles in, against the REAL Kafka: `produce` and the dead-letter topic (`dlq list|replay`),
+each test on its own topics (`feeds` is tested in test_feeds.py).
 
 The worker's validate agent (tested with the worker) sends dead letters with
 ``dlq.make_envelope``; here the poison set travels through the real broker byte for byte, and
@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
-from streams import contract, dlq, kafka_io, settings, urls
+from streams import contract, dlq, kafka_io, settings
 from tests.unit.test_contract import poison_set
-from tests.unit.test_feeds import FeedServer, Route
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +41,6 @@ def kafka(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> settings.Settings:
     monkeypatch.setenv("NEWSSTREAM_TOPIC_ARTICLES", f"{tag}.articles")
     monkeypatch.setenv("NEWSSTREAM_TOPIC_DLQ", f"{tag}.articles.dlq")
     monkeypatch.setenv("NEWSSTREAM_PARTITIONS", "2")
-    monkeypatch.setenv("NEWSSTREAM_FEEDS_STATE", str(tmp_path / "feeds-state.json"))
     return settings.load()
 
 
@@ -214,81 +212,3 @@ def test_poison_ends_in_the_dlq_and_can_be_listed_and_replayed(
     big = cli("dlq", "replay", "--reason", "oversize")
     assert "skipped: original truncated" in big.stderr
     assert len(read_topic(kafka, kafka.topic_articles)) == before + 1
-
-
-# --- feeds -----------------------------------------------------------------------------------
-
-
-def test_feeds_once_publishes_new_items_once_across_restarts(
-        kafka: settings.Settings, tmp_path: Path) -> None:
-    with FeedServer() as server:
-        gazette = server.serve_fixture("rss2_utf8.xml", etag='"g1"')
-        vestnik = server.serve_fixture("rss1_koi8r.rdf")  # no validators: full GET each time
-        sparse = server.serve_fixture("invalid_items.xml")
-        down = server.url("/gone.xml")  # 404
-        feed_list = tmp_path / "feeds.txt"
-        feed_list.write_text(f"# test feeds\n{gazette} 5m\n{vestnik}\n{sparse}\n")
-
-        first = cli("feeds", "--once", "--host-interval", "0", "--file", str(feed_list), down)
-        assert first.returncode == 1, first.stderr  # the 404 feed counts as failed
-        assert "5 articles published" in first.stderr and "1 dead-lettered" in first.stderr
-        records = read_topic(kafka, kafka.topic_articles)
-        assert len(records) == 5
-        keys = {r.key for r in records}
-        assert b"https://harbor-gazette.test/news/ferry-timetable?id=17" in keys
-        bridge = next(json.loads(r.value) for r in records
-                      if r.key == b"https://vestnik-pristan.test/2024/03/most")
-        assert bridge["title"] == "Мост через залив откроют в апреле"  # KOI8-R decoded
-        assert bridge["source"] == "Вестник Северной пристани"
-        letters = read_topic(kafka, kafka.topic_dlq)
-        assert len(letters) == 1
-        env = dlq.decode_envelope(letters[0].value)
-        assert (env["stage"], env["reason"], env["topic"]) == ("feeds", "schema", sparse)
-        state = json.loads(Path(kafka.feeds_state or "").read_text())
-        assert len(state["seen"]) == 6
-        assert state["feeds"][gazette]["etag"] == '"g1"'
-
-        second = cli("feeds", "--once", "--host-interval", "0", "--file", str(feed_list))
-        assert second.returncode == 0, second.stderr
-        assert "0 articles published" in second.stderr and "not modified" in second.stderr
-        assert server.hits("/rss2_utf8.xml")[-1]["If-None-Match"] == '"g1"'
-        assert len(read_topic(kafka, kafka.topic_articles)) == 5
-        assert len(read_topic(kafka, kafka.topic_dlq)) == 1
-    canon = urls.canonicalize("https://www.harbor-gazette.test/news/ferry-timetable?id=17")
-    assert urls.article_id(canon) in state["seen"]
-
-
-def test_feed_items_kafka_refused_are_not_remembered_and_retried(
-        kafka: settings.Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An item is seen only once acknowledged, and the ETag kept only if all were."""
-    items = "".join(
-        f"<item><title>Item {i}</title><link>https://retry.test/{i}</link>"
-        f"<description>{'long text ' * (600 if i == 2 else 5)}</description></item>"
-        for i in range(3))
-    rss = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-           f"<title>Retry Times</title>{items}</channel></rss>").encode()
-    small_topic = kafka.topic_articles + ".small"
-    admin = kafka_io.admin(kafka)
-    from kafka.admin import NewTopic
-
-    admin.create_topics([NewTopic(small_topic, 1, 1,
-                                  topic_configs={"max.message.bytes": "3000"})])
-    admin.close()
-    with FeedServer() as server:
-        server.routes["/retry.xml"] = Route(rss, "application/rss+xml", etag='"r1"')
-        url = server.url("/retry.xml")
-        first = cli("feeds", "--once", "--host-interval", "0", "--topic", small_topic, url)
-        assert first.returncode == 1 and "FAILED to publish" in first.stderr, first.stderr
-        state = json.loads(Path(kafka.feeds_state or "").read_text())
-        assert state["feeds"][url]["etag"] is None  # or the 304 would hide the lost item
-        big_id = urls.article_id("https://retry.test/2")
-        assert big_id not in state["seen"]
-
-        second = cli("feeds", "--once", "--host-interval", "0", url)
-        assert second.returncode == 0, second.stderr
-        assert server.hits("/retry.xml")[-1].get("If-None-Match") is None
-    got = [json.loads(r.value)["url"] for r in read_topic(kafka, small_topic)]
-    got += [json.loads(r.value)["url"] for r in read_topic(kafka, kafka.topic_articles)]
-    assert sorted(got) == [f"https://retry.test/{i}" for i in range(3)]  # each exactly once
-    state = json.loads(Path(kafka.feeds_state or "").read_text())
-    assert big_id in state["seen"] and state["feeds"][url]["etag"] == '"r1"'
