@@ -31,6 +31,7 @@ up: install
 	$(NS) services up
 
 down:
+	-@test -x $(NS) && $(NS) demo stop-web || true
 	-@test -x $(NS) && $(NS) demo stop-worker || true
 	-@test -x $(NS) && $(NS) services down || true
 
@@ -43,6 +44,9 @@ worker: install
 # Starts the services that are not running, runs the tests, stops only what it started.
 test: install
 	$(VENV)/bin/ruff check streams tests bench
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: no chromium (install Debian's chromium as root): the browser tests will fail"
 	$(NS) services run -- $(PY) -m pytest -ra $(PYTEST_ARGS)
 
 unit: install

@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "streams.worker",
     "streams.setup",
     "streams.search",
+    "streams.web.server",
     "streams.kibana",
     "streams.produce",
     "streams.feeds",

@@ -104,6 +104,12 @@ class Settings:
     store: str = _doc("NEWSSTREAM_STORE", "table store: rocksdb:// or memory://")
     web_host: str = _doc("NEWSSTREAM_WEB_HOST", "worker web server bind address")
     web_port: int = _doc("NEWSSTREAM_WEB_PORT", "worker web server port (/metrics, health)")
+    ui_host: str = _doc("NEWSSTREAM_UI_HOST", "search page (`newsstream web`) bind address")
+    ui_port: int = _doc("NEWSSTREAM_UI_PORT", "search page port")
+    ui_poll_seconds: float = _doc(
+        "NEWSSTREAM_UI_POLL_SECONDS",
+        "how often an open search page asks how many new articles match",
+    )
     nlp_processes: int = _doc("NEWSSTREAM_NLP_PROCESSES", "NER worker processes")
     nlp_batch_size: int = _doc("NEWSSTREAM_NLP_BATCH", "articles per NER batch")
     nlp_batch_seconds: float = _doc("NEWSSTREAM_NLP_BATCH_SECONDS", "max wait to fill a NER batch")
@@ -229,6 +235,9 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_STORE": "rocksdb://",
     "NEWSSTREAM_WEB_HOST": "127.0.0.1",
     "NEWSSTREAM_WEB_PORT": "6066",
+    "NEWSSTREAM_UI_HOST": "127.0.0.1",
+    "NEWSSTREAM_UI_PORT": "8066",
+    "NEWSSTREAM_UI_POLL_SECONDS": "10",
     "NEWSSTREAM_NLP_PROCESSES": "2",
     "NEWSSTREAM_NLP_BATCH": "32",
     "NEWSSTREAM_NLP_BATCH_SECONDS": "0.5",
