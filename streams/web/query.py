@@ -263,7 +263,8 @@ def search_body(wq: WebQuery, subfields: dict[str, str], fields: FacetFields) ->
     }
     body["aggs"] = {
         "stories": {"cardinality": {"field": "story_id", "precision_threshold": 3000}},
-        "as_of": {"max": {"field": "ingested_at"}},
+        # the newest article of the whole index when searched: the live count counts after it
+        "as_of": {"global": {}, "aggs": {"newest": {"max": {"field": "ingested_at"}}}},
         "per_day": per_day_agg(),
         **_facet_aggs(fields, FACET_SIZE),
     }
@@ -426,7 +427,7 @@ def shape_search(resp: Mapping[str, Any], wq: WebQuery, fields: FacetFields) -> 
     stories_total = int((aggs.get("stories") or {}).get("value") or 0)
     articles_total = int(resp["hits"]["total"]["value"])
     reachable = min(stories_total, MAX_RESULT_WINDOW)
-    as_of = (aggs.get("as_of") or {}).get("value_as_string")
+    as_of = ((aggs.get("as_of") or {}).get("newest") or {}).get("value_as_string")
     return {
         "query": {"q": wq.q, "lang": wq.lang, "source": wq.source, "entity": list(wq.entities),
                   "since": wq.since, "until": wq.until, "sort": wq.sort},

@@ -114,7 +114,7 @@ RESPONSE = {
         ]}}},
     }]},
     "aggregations": {
-        "stories": {"value": 2}, "as_of": {"value_as_string": "2025-03-04T00:00:00.000Z"},
+        "stories": {"value": 2}, "as_of": {"newest": {"value_as_string": "2025-03-04T00:00:00.000Z"}},
         "per_day": {"buckets": [{"key_as_string": "2025-03-01", "doc_count": 2},
                                 {"key_as_string": "2025-03-03", "doc_count": 1}]},
         "persons": {"buckets": [{"key": "lena ostrova", "doc_count": 2, "name": {"hits": {
