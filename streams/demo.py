@@ -110,7 +110,7 @@ def _is_our_web(pid: int) -> bool:
 def start_web(s: Settings, timeout: float = 60.0) -> str:
     """Start ``newsstream web`` in the background (pid file + log); no-op if one answers."""
     if web_healthy(s):
-        return f"already running at {web_url(s)}"
+        return "already running"
     wdir = _worker_dir(s)
     log = wdir / "web.log"
     with log.open("ab") as out:
@@ -126,7 +126,7 @@ def start_web(s: Settings, timeout: float = 60.0) -> str:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
             raise SystemExit(f"error: the search page did not come up (log {log}):\n{tail}")
         time.sleep(0.3)
-    return f"{web_url(s)} (pid {proc.pid}, log {log})"
+    return f"started (pid {proc.pid}, log {log})"
 
 
 def stop_web(s: Settings) -> str:
@@ -265,16 +265,15 @@ def run(args: argparse.Namespace) -> int:
     wait_until_drained(s, before + bad, args.timeout)
     report(s, before + bad)
     example_searches(s)
-    url = start_web(s)
-    print(f"\nsearch page: {url}")
+    web = start_web(s)
     print(
         "\nThe services, the worker and the search page keep running. Next:\n"
-        f"  open {web_url(s)}   search, facets, stories, entity pages\n"
         "  .venv/bin/newsstream search 'your words' [--lang xx] [--entity NAME]\n"
         "  .venv/bin/newsstream status          pipeline lag, counts, worker health\n"
         "  .venv/bin/newsstream dlq list        the dead-lettered records and why\n"
         "  make down                            stop the page, the worker, Kafka and Elasticsearch\n"
-        "  Kibana: `docker compose up -d kibana` (Docker), then `newsstream kibana import`"
+        "  Kibana: `docker compose up -d kibana` (Docker), then `newsstream kibana import`\n"
+        f"\nsearch page: {web}; open it:\n  {web_url(s)}"
     )
     return 0
 
@@ -290,7 +289,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _start_web(args: argparse.Namespace) -> int:
-    print(f"search page: {start_web(load())}")
+    s = load()
+    print(f"search page: {start_web(s)} at {web_url(s)}")
     return 0
 
 

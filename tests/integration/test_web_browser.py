@@ -39,7 +39,7 @@ from tests.integration.conftest import (
     worker_launcher,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 CHROMIUM = os.environ.get("NEWSSTREAM_TEST_CHROMIUM", "/usr/bin/chromium")
