@@ -86,6 +86,7 @@ class SearchRequest:
     offset: int = 0
     sort: str = "relevance"  # or "date" (newest first)
     entity_key_fields: tuple[str, ...] = ()  # canonical entity-key fields of the index, if any
+    field_terms: tuple[tuple[str, str], ...] = ()  # (keyword field, value): a facet's own filter
 
 
 def _clause(query: str, fields: list[str]) -> dict[str, Any]:
@@ -144,6 +145,7 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
     if req.lang:
         filters.append({"term": {"language": req.lang.lower()}})
     filters.extend(entity_filter(name, req.entity_key_fields) for name in req.entities)
+    filters.extend({"term": {f: value}} for f, value in req.field_terms)
     if req.source:
         filters.append({"term": {"source": {"value": req.source, "case_insensitive": True}}})
     if req.since or req.until:

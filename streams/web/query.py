@@ -116,7 +116,10 @@ class WebQuery:
     q: str = ""
     lang: str | None = None
     source: str | None = None
-    entities: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()  # any kind of entity (a name or key)
+    persons: tuple[str, ...] = ()  # a facet's own value: exactly what its count counted
+    organizations: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
     since: str | None = None  # as typed (YYYY-MM-DD or RFC 3339), shown back in the form
     until: str | None = None
     sort: str = "relevance"
@@ -134,6 +137,8 @@ class WebQuery:
             if value:
                 pairs.append((name, value))
         pairs.extend(("entity", e) for e in wq.entities)
+        for facet in ENTITY_FACETS:
+            pairs.extend((facet, v) for v in getattr(wq, facet))
         if wq.sort != "relevance":
             pairs.append(("sort", wq.sort))
         if wq.page != 1:
@@ -147,6 +152,17 @@ class WebQuery:
         changes.setdefault("page", 1)
         qs = urlencode(self.params(**changes))
         return f"{path}?{qs}" if qs else path
+
+    def with_facet(self, facet: str, value: str) -> WebQuery:
+        """This search also filtered by an entity facet's value (no-op when it already is)."""
+        values: tuple[str, ...] = getattr(self, facet)
+        if any(fold(v) == fold(value) for v in values):
+            return self
+        return replace(self, page=1, **{facet: (*values, value)})
+
+    def without_facet(self, facet: str, value: str) -> WebQuery:
+        values: tuple[str, ...] = getattr(self, facet)
+        return replace(self, page=1, **{facet: tuple(v for v in values if fold(v) != fold(value))})
 
     def with_entity(self, value: str) -> WebQuery:
         if any(fold(e) == fold(value) for e in self.entities):
@@ -164,6 +180,7 @@ class WebQuery:
             until=parse_date(self.until, end=True) if self.until else None,
             limit=limit, include_duplicates=True, offset=offset, sort=self.sort,
             entity_key_fields=fields.key_fields,
+            field_terms=tuple((fields.fields[f], v) for f in ENTITY_FACETS for v in getattr(self, f)),
         )
 
 
@@ -196,14 +213,17 @@ def parse_params(params: Mapping[str, Sequence[str]]) -> WebQuery:
     lang = _one(params, "lang").lower() or None
     if lang and not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", lang):
         raise BadParams("lang must be a language code such as en or pt-br")
-    entities: list[str] = []
-    for raw in params.get("entity") or []:
-        value = raw.strip()
-        if len(value) > MAX_FILTER_CHARS:
-            raise BadParams(f"entity is longer than {MAX_FILTER_CHARS} characters")
-        if value and value not in entities:
-            entities.append(value)
-    if len(entities) > MAX_ENTITIES:
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in ("entity", *ENTITY_FACETS):
+        values: list[str] = []
+        for raw in params.get(name) or []:
+            value = raw.strip()
+            if len(value) > MAX_FILTER_CHARS:
+                raise BadParams(f"{name} is longer than {MAX_FILTER_CHARS} characters")
+            if value and value not in values:
+                values.append(value)
+        lists[name] = tuple(values)
+    if sum(len(v) for v in lists.values()) > MAX_ENTITIES:
         raise BadParams(f"at most {MAX_ENTITIES} entity filters")
     size = _int(params, "size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     page = _int(params, "page", 1, 1, MAX_RESULT_WINDOW)
@@ -211,7 +231,9 @@ def parse_params(params: Mapping[str, Sequence[str]]) -> WebQuery:
         raise BadParams(f"only the first {MAX_RESULT_WINDOW} results can be paged through")
     wq = WebQuery(
         q=_one(params, "q", MAX_QUERY_CHARS), lang=lang, source=_one(params, "source") or None,
-        entities=tuple(entities), since=_one(params, "since") or None,
+        entities=lists["entity"], persons=lists["persons"],
+        organizations=lists["organizations"], locations=lists["locations"],
+        since=_one(params, "since") or None,
         until=_one(params, "until") or None, sort=sort, page=page, size=size,
     )
     try:
@@ -385,9 +407,9 @@ def _display(bucket: Mapping[str, Any], facet: str) -> str:
 def facets_json(aggs: Mapping[str, Any], fields: FacetFields, wq: WebQuery | None = None,
                 exclude: str | None = None, size: int = FACET_SIZE) -> dict[str, list[dict[str, Any]]]:
     """Facet buckets as ``{facet: [{value, label, count, selected}]}``."""
-    chosen = {fold(e) for e in wq.entities} if wq else set()
     out: dict[str, list[dict[str, Any]]] = {}
     for facet in fields.fields:
+        chosen = {fold(v) for v in getattr(wq, facet)} if wq and facet in ENTITY_FACETS else set()
         rows = []
         for b in (aggs.get(facet) or {}).get("buckets") or []:
             value = str(b["key"])
@@ -430,7 +452,9 @@ def shape_search(resp: Mapping[str, Any], wq: WebQuery, fields: FacetFields) -> 
     as_of = ((aggs.get("as_of") or {}).get("newest") or {}).get("value_as_string")
     return {
         "query": {"q": wq.q, "lang": wq.lang, "source": wq.source, "entity": list(wq.entities),
-                  "since": wq.since, "until": wq.until, "sort": wq.sort},
+                  "persons": list(wq.persons), "organizations": list(wq.organizations),
+                  "locations": list(wq.locations), "since": wq.since, "until": wq.until,
+                  "sort": wq.sort},
         "total_articles": articles_total,
         "total_stories": stories_total,
         "page": wq.page,

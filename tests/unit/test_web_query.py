@@ -78,6 +78,23 @@ def test_entity_keys_are_used_when_the_index_has_them() -> None:
     assert query.mapped_fields(mapping) == ["persons", "persons.key", "entities", "entities.key"]
 
 
+def test_a_facet_value_filters_its_own_field() -> None:
+    """A facet's count counts one field; clicking it must filter that field, not any entity."""
+    wq = parse_params({"organizations": ["aldermoor bank"], "entity": ["Oslo"]})
+    assert wq.organizations == ("aldermoor bank",)
+    f = query.search_body(wq, SUBFIELDS, query.DEFAULT_FIELDS)["query"]["bool"]["filter"]
+    assert {"term": {"organizations": "aldermoor bank"}} in f
+    keyed = query.facet_fields(["organizations.key"])
+    f = query.search_body(wq, SUBFIELDS, keyed)["query"]["bool"]["filter"]
+    assert {"term": {"organizations.key": "aldermoor bank"}} in f
+    assert wq.with_facet("organizations", "Aldermoor Bank") is wq
+    assert wq.without_facet("organizations", "Aldermoor Bank").href() == "/?entity=Oslo"
+    assert wq.with_facet("persons", "Hana Zellner").href() == (
+        "/?entity=Oslo&persons=Hana+Zellner&organizations=aldermoor+bank")
+    with pytest.raises(BadParams, match="at most 5"):
+        parse_params({"persons": ["a", "b", "c"], "locations": ["d", "e"], "entity": ["f"]})
+
+
 def test_count_query_adds_only_the_ingest_time() -> None:
     wq = WebQuery(q="ferry")
     q = query.count_query(wq, SUBFIELDS, query.DEFAULT_FIELDS, "2025-03-03T10:00:00.000Z")
@@ -127,7 +144,7 @@ RESPONSE = {
 
 
 def test_search_answer_groups_by_story() -> None:
-    wq = WebQuery(q="ferry", lang="en", entities=("Lena Ostrova",))
+    wq = WebQuery(q="ferry", lang="en", persons=("Lena Ostrova",))
     data = query.shape_search(RESPONSE, wq, query.DEFAULT_FIELDS)
     assert data["total_articles"] == 3 and data["total_stories"] == 2 and data["pages"] == 1
     story = data["stories"][0]
