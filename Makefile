@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
 	@echo "make test    unit + integration tests against real Kafka and Elasticsearch"
-	@echo "make up      start local Kafka + Elasticsearch      make down   stop worker and services"
+	@echo "make up      start local Kafka + Elasticsearch      make down   stop page, worker, services"
 	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
 
 $(STAMP): pyproject.toml requirements/models.txt

@@ -3,8 +3,8 @@
 The saved objects live in ``schemas/kibana/*.ndjson`` (Kibana's 8.x export format: a data
 view, two saved searches, Lens panels and a dashboard that make the search page's views).
 The import overwrites objects with the same ids, so running it again updates rather than
-duplicates. When the alias is not the
-default ``articles`` (NEWSSTREAM_ES_ALIAS), the data view's pattern follows it.
+duplicates. When the alias is not the default ``articles`` (NEWSSTREAM_ES_ALIAS), the data
+view's pattern follows it.
 """
 
 from __future__ import annotations
