@@ -98,7 +98,7 @@ def web_healthy(s: Settings) -> bool:
         return False
 
 
-def _is_our_web(pid: int) -> bool:
+def is_our_web(pid: int) -> bool:
     """The pid still runs ``newsstream web`` (a recycled pid is never signalled)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -136,12 +136,12 @@ def stop_web(s: Settings) -> str:
         return "not running"
     pid = int(pid_file.read_text().strip() or 0)
     pid_file.unlink()
-    if pid <= 0 or not _is_our_web(pid):
+    if pid <= 0 or not is_our_web(pid):
         return "not running (stale pid file removed)"
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
     for _ in range(20):
-        if not _is_our_web(pid):
+        if not is_our_web(pid):
             return f"stopped (pid {pid})"
         time.sleep(0.25)
     with contextlib.suppress(ProcessLookupError):
