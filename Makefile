@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
 	@echo "make test    unit + integration tests against real Kafka and Elasticsearch"
-	@echo "make up      start local Kafka + Elasticsearch      make down   stop worker and services"
+	@echo "make up      start local Kafka + Elasticsearch      make down   stop page, worker, services"
 	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
 	@echo "make chaos   fault matrix on its own Kafka + Elasticsearch (writes docs/reliability.md)"
 
@@ -43,6 +43,7 @@ up: install
 	$(NS) services up
 
 down:
+	-@test -x $(NS) && $(NS) demo stop-web || true
 	-@test -x $(NS) && $(NS) demo stop-worker || true
 	-@test -x $(NS) && $(NS) services down || true
 
@@ -55,6 +56,9 @@ worker: install
 # Starts the services that are not running, runs the tests, stops only what it started.
 test: install
 	$(VENV)/bin/ruff check streams tests bench
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: no chromium (install Debian's chromium as root): the browser tests will fail"
 	$(NS) services run -- $(PY) -m pytest -ra $(PYTEST_ARGS)
 
 unit: install

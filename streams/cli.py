@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "streams.worker",
     "streams.setup",
     "streams.search",
+    "streams.web.server",
     "streams.kibana",
     "streams.produce",
     "streams.feeds",

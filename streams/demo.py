@@ -81,6 +81,70 @@ def stop_worker(s: Settings) -> str:
     return f"stopped (pid {pid})" if stop_pid(pid, timeout=30) else f"still running (pid {pid})"
 
 
+def web_url(s: Settings) -> str:
+    return f"http://{s.ui_host}:{s.ui_port}/"
+
+
+def web_healthy(s: Settings) -> bool:
+    """True when a search page answers on this configuration's UI port."""
+    try:
+        with urllib.request.urlopen(web_url(s) + "health", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def is_our_web(pid: int) -> bool:
+    """The pid still runs ``newsstream web`` (a recycled pid is never signalled)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"streams.cli" in argv and b"web" in argv
+
+
+def start_web(s: Settings, timeout: float = 60.0) -> str:
+    """Start ``newsstream web`` in the background (pid file + log); no-op if one answers."""
+    if web_healthy(s):
+        return "already running"
+    wdir = _worker_dir(s)
+    log = wdir / "web.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "web"],
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (wdir / "web.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while not web_healthy(s):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(f"error: the search page did not come up (log {log}):\n{tail}")
+        time.sleep(0.3)
+    return f"started (pid {proc.pid}, log {log})"
+
+
+def stop_web(s: Settings) -> str:
+    """Stop the background search page of our pid file, after checking the pid is it."""
+    pid_file = _worker_dir(s) / "web.pid"
+    if not pid_file.exists():
+        return "not running"
+    pid = int(pid_file.read_text().strip() or 0)
+    pid_file.unlink()
+    if pid <= 0 or not is_our_web(pid):
+        return "not running (stale pid file removed)"
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    for _ in range(20):
+        if not is_our_web(pid):
+            return f"stopped (pid {pid})"
+        time.sleep(0.25)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return f"killed (pid {pid})"
+
+
 def pipeline_lag(s: Settings) -> dict[str, int]:
     """Messages the worker's consumer group has not yet committed, per pipeline topic.
 
@@ -197,13 +261,15 @@ def run(args: argparse.Namespace) -> int:
     wait_until_drained(s, before + bad, args.timeout)
     report(s, before + bad)
     example_searches(s)
+    web = start_web(s)
     print(
-        "\nThe services and the worker keep running. Next:\n"
+        "\nThe services, the worker and the search page keep running. Next:\n"
         "  .venv/bin/newsstream search 'your words' [--lang xx] [--entity NAME]\n"
         "  .venv/bin/newsstream status          pipeline lag, counts, worker health\n"
         "  .venv/bin/newsstream dlq list        the dead-lettered records and why\n"
-        "  make down                            stop the worker, Kafka and Elasticsearch\n"
-        "  Kibana: `docker compose up -d kibana` (Docker), then `newsstream kibana import`"
+        "  make down                            stop the page, the worker, Kafka and Elasticsearch\n"
+        "  Kibana: `docker compose up -d kibana` (Docker), then `newsstream kibana import`\n"
+        f"\nsearch page: {web}; open it:\n  {web_url(s)}"
     )
     return 0
 
@@ -218,6 +284,17 @@ def _stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_web(args: argparse.Namespace) -> int:
+    s = load()
+    print(f"search page: {start_web(s)} at {web_url(s)}")
+    return 0
+
+
+def _stop_web(args: argparse.Namespace) -> int:
+    print(f"search page: {stop_web(load())}")
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="run the pipeline on the bundled sample articles")
     dsub = p.add_subparsers(dest="demo_action", metavar="ACTION")
@@ -229,3 +306,7 @@ def add_parser(sub: Any) -> None:
     r.set_defaults(func=run)
     dsub.add_parser("start-worker", help="start a background worker").set_defaults(func=_start)
     dsub.add_parser("stop-worker", help="stop the background worker").set_defaults(func=_stop)
+    dsub.add_parser("start-web", help="start the search page in the background").set_defaults(
+        func=_start_web)
+    dsub.add_parser("stop-web", help="stop the background search page").set_defaults(
+        func=_stop_web)

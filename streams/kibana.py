@@ -1,9 +1,10 @@
 """``newsstream kibana import``: load the data view, saved search and dashboard into Kibana.
 
-The saved objects live in ``schemas/kibana/*.ndjson`` (Kibana's own export format, written
-for 7.17 so that every 8.x migrates them on import). The import overwrites objects with the
-same ids, so running it again updates rather than duplicates. When the alias is not the
-default ``articles`` (NEWSSTREAM_ES_ALIAS), the data view's pattern follows it.
+The saved objects live in ``schemas/kibana/*.ndjson`` (Kibana's 8.x export format: a data
+view, two saved searches, Lens panels and a dashboard that make the search page's views).
+The import overwrites objects with the same ids, so running it again updates rather than
+duplicates. When the alias is not the default ``articles`` (NEWSSTREAM_ES_ALIAS), the data
+view's pattern follows it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ analyzer. The query ORs
 Each clause is ``cross_fields`` with ``operator: and``: every query word must appear somewhere
 in title, summary or body. Unique stories by default: near duplicates (``duplicate_of`` set)
 are filtered out unless ``--all``.
+
+:func:`build_body` is the one query builder: the CLI sends it as is, and the web app
+(``streams.web``) adds its aggregations and story grouping to the same body, so a search gives
+the same matches in both.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from streams.settings import load
 HL_PRE, HL_POST = "[[", "]]"
 TEXT_FIELDS: dict[str, int] = {"title": 3, "summary": 2, "body": 1}  # field -> boost
 MAX_LIMIT = 10_000
+SORTS = ("relevance", "date")
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})")
 
@@ -78,6 +83,10 @@ class SearchRequest:
     until: str | None = None
     limit: int = 10
     include_duplicates: bool = False
+    offset: int = 0
+    sort: str = "relevance"  # or "date" (newest first)
+    entity_key_fields: tuple[str, ...] = ()  # canonical entity-key fields of the index, if any
+    field_terms: tuple[tuple[str, str], ...] = ()  # (keyword field, value): a facet's own filter
 
 
 def _clause(query: str, fields: list[str]) -> dict[str, Any]:
@@ -110,25 +119,24 @@ def text_query(query: str, subfields: dict[str, str]) -> dict[str, Any]:
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def entity_filter(name: str) -> dict[str, Any]:
+def entity_filter(name: str, key_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     """A document mentioning ``name`` as a person, organization, location or other entity.
 
     The facets use a lowercase+asciifolding normalizer, so ``merkel`` finds ``Merkel``.
+    ``key_fields``: the index's canonical entity-key fields, where it has them, so a facet
+    value that is a key (one entity across names and scripts) filters too.
     """
-    return {
-        "bool": {
-            "should": [
-                {"term": {"persons": name}},
-                {"term": {"organizations": name}},
-                {"term": {"locations": name}},
-                {"nested": {"path": "entities", "query": {"bool": {"should": [
-                    {"term": {"entities.normalized": name}},
-                    {"term": {"entities.text": {"value": name, "case_insensitive": True}}},
-                ]}}}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    should: list[dict[str, Any]] = [
+        {"term": {"persons": name}},
+        {"term": {"organizations": name}},
+        {"term": {"locations": name}},
+        {"nested": {"path": "entities", "query": {"bool": {"should": [
+            {"term": {"entities.normalized": name}},
+            {"term": {"entities.text": {"value": name, "case_insensitive": True}}},
+        ]}}}},
+    ]
+    should.extend({"term": {f: name}} for f in key_fields)
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
@@ -136,7 +144,8 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if req.lang:
         filters.append({"term": {"language": req.lang.lower()}})
-    filters.extend(entity_filter(name) for name in req.entities)
+    filters.extend(entity_filter(name, req.entity_key_fields) for name in req.entities)
+    filters.extend({"term": {f: value}} for f, value in req.field_terms)
     if req.source:
         filters.append({"term": {"source": {"value": req.source, "case_insensitive": True}}})
     if req.since or req.until:
@@ -149,12 +158,13 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
     must_not: list[dict[str, Any]] = []
     if not req.include_duplicates:
         must_not.append({"exists": {"field": "duplicate_of"}})
+    newest: dict[str, Any] = {"published_at": {"order": "desc", "missing": "_last"}}
     if req.query.strip():
         must = [text_query(req.query, subfields)]
-        sort: list[Any] = ["_score", {"published_at": {"order": "desc", "missing": "_last"}}]
+        sort: list[Any] = [newest, "_score"] if req.sort == "date" else ["_score", newest]
     else:  # no words: newest first
         must = [{"exists": {"field": "title"}}]
-        sort = [{"published_at": {"order": "desc", "missing": "_last"}}]
+        sort = [newest]
     hl_fields: dict[str, Any] = {}
     for name in TEXT_FIELDS:
         frag = {"number_of_fragments": 0} if name == "title" else {
@@ -166,6 +176,7 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
     return {
         "query": {"bool": {"must": must, "filter": filters, "must_not": must_not}},
         "sort": sort,
+        "from": req.offset,
         "size": req.limit,
         "track_total_hits": True,
         "_source": {"excludes": ["body", "entities", "extra"]},
@@ -273,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     req = SearchRequest(
         query=args.query, lang=args.lang, entities=args.entity or [], source=args.source,
-        since=since, until=until, limit=args.limit, include_duplicates=args.all,
+        since=since, until=until, limit=args.limit, include_duplicates=args.all, sort=args.sort,
     )
     from elasticsearch import NotFoundError
 
@@ -317,5 +328,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--limit", metavar="N", type=int, default=10, help="results to show (10)")
     p.add_argument("--all", action="store_true", help="include near duplicates")
+    p.add_argument("--sort", choices=SORTS, default="relevance",
+                   help="relevance (default) or date (newest first)")
     p.add_argument("--json", action="store_true", help="print the raw hits as JSON")
     p.set_defaults(func=run)

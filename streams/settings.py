@@ -195,6 +195,12 @@ class Settings:
         "an assigned partition with lag whose committed offset has not moved for this long is"
         " stalled: /health answers 503 (see docs/reliability.md)",
     )
+    ui_host: str = _doc("NEWSSTREAM_UI_HOST", "search page (`newsstream web`) bind address")
+    ui_port: int = _doc("NEWSSTREAM_UI_PORT", "search page port")
+    ui_poll_seconds: float = _doc(
+        "NEWSSTREAM_UI_POLL_SECONDS",
+        "how often an open search page asks how many new articles match",
+    )
     nlp_processes: int = _doc("NEWSSTREAM_NLP_PROCESSES", "NER worker processes")
     nlp_batch_size: int = _doc("NEWSSTREAM_NLP_BATCH", "articles per NER batch")
     nlp_batch_seconds: float = _doc("NEWSSTREAM_NLP_BATCH_SECONDS", "max wait to fill a NER batch")
@@ -462,6 +468,9 @@ DEFAULTS: dict[str, str] = {
     # backoff of at most NEWSSTREAM_BULK_BACKOFF_MAX), short enough that a supervisor restarts
     # a silently stuck worker within minutes
     "NEWSSTREAM_STALL_SECONDS": "300",
+    "NEWSSTREAM_UI_HOST": "127.0.0.1",
+    "NEWSSTREAM_UI_PORT": "8066",
+    "NEWSSTREAM_UI_POLL_SECONDS": "10",
     "NEWSSTREAM_NLP_PROCESSES": "2",
     "NEWSSTREAM_NLP_BATCH": "32",
     "NEWSSTREAM_NLP_BATCH_SECONDS": "0.5",
