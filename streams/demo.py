@@ -27,6 +27,7 @@ EXAMPLES = resources.directory(resources.EXAMPLES)
 
 # In the command line of the background worker and of nothing else we would ever signal.
 WORKER_MARKER = "-m streams.cli worker"
+WEB_MARKER = "-m streams.cli web"
 
 
 def _worker_dir(s: Settings) -> Path:
@@ -43,42 +44,54 @@ def worker_healthy(s: Settings) -> bool:
         return False
 
 
-def start_worker(s: Settings, timeout: float = 180.0) -> str:
-    """Start ``newsstream worker`` in the background (pid file + log); no-op if one answers."""
-    if worker_healthy(s):
+def _start_background(
+    s: Settings, name: str, marker: str, healthy: Any, what: str, timeout: float
+) -> str:
+    """Start ``python -m streams.cli <cmd>`` in the background (pid file + log) unless it answers."""
+    if healthy(s):
         return "already running"
     wdir = _worker_dir(s)
-    log = wdir / "worker.log"
+    log = wdir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, *WORKER_MARKER.split()],
+            [sys.executable, *marker.split()],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    write_pid(wdir / "worker.pid", proc.pid)
+    write_pid(wdir / f"{name}.pid", proc.pid)
     deadline = time.monotonic() + timeout
-    while not worker_healthy(s):
+    while not healthy(s):
         if proc.poll() is not None or time.monotonic() > deadline:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-            raise SystemExit(f"error: the worker did not come up (log {log}):\n{tail}")
+            raise SystemExit(f"error: {what} did not come up (log {log}):\n{tail}")
         time.sleep(0.5)
     return f"started (pid {proc.pid}, log {log})"
 
 
-def stop_worker(s: Settings) -> str:
-    """Stop the background worker of our pid file (SIGTERM, then SIGKILL).
+def _stop_background(s: Settings, name: str, marker: str) -> str:
+    """Stop the background process of our pid file (SIGTERM, then SIGKILL).
 
-    Only a pid above 1 that is alive and runs our worker command line is signalled: an empty or
-    stale pid file (the pid reused by another program) is removed, nothing is killed.
+    Only a pid above 1 that is alive and runs our command line is signalled: an empty or stale
+    pid file (the pid reused by another program) is removed, nothing is killed.
     """
-    pid_file = _worker_dir(s) / "worker.pid"
+    pid_file = _worker_dir(s) / f"{name}.pid"
     if not pid_file.exists():
         return "not running"
     pid = read_pid(pid_file)
     pid_file.unlink()
-    if pid is None or not pid_is_ours(pid, WORKER_MARKER):
+    if pid is None or not pid_is_ours(pid, marker):
         return "not running (stale pid file removed)"
     return f"stopped (pid {pid})" if stop_pid(pid, timeout=30) else f"still running (pid {pid})"
+
+
+def start_worker(s: Settings, timeout: float = 180.0) -> str:
+    """Start ``newsstream worker`` in the background; no-op if one answers."""
+    return _start_background(s, "worker", WORKER_MARKER, worker_healthy, "the worker", timeout)
+
+
+def stop_worker(s: Settings) -> str:
+    """Stop the background worker of our pid file, after checking the pid is it."""
+    return _stop_background(s, "worker", WORKER_MARKER)
 
 
 def web_url(s: Settings) -> str:
@@ -96,53 +109,17 @@ def web_healthy(s: Settings) -> bool:
 
 def is_our_web(pid: int) -> bool:
     """The pid still runs ``newsstream web`` (a recycled pid is never signalled)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"streams.cli" in argv and b"web" in argv
+    return pid_is_ours(pid, WEB_MARKER)
 
 
 def start_web(s: Settings, timeout: float = 60.0) -> str:
-    """Start ``newsstream web`` in the background (pid file + log); no-op if one answers."""
-    if web_healthy(s):
-        return "already running"
-    wdir = _worker_dir(s)
-    log = wdir / "web.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "web"],
-            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    (wdir / "web.pid").write_text(str(proc.pid))
-    deadline = time.monotonic() + timeout
-    while not web_healthy(s):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-            raise SystemExit(f"error: the search page did not come up (log {log}):\n{tail}")
-        time.sleep(0.3)
-    return f"started (pid {proc.pid}, log {log})"
+    """Start ``newsstream web`` in the background; no-op if one answers."""
+    return _start_background(s, "web", WEB_MARKER, web_healthy, "the search page", timeout)
 
 
 def stop_web(s: Settings) -> str:
     """Stop the background search page of our pid file, after checking the pid is it."""
-    pid_file = _worker_dir(s) / "web.pid"
-    if not pid_file.exists():
-        return "not running"
-    pid = int(pid_file.read_text().strip() or 0)
-    pid_file.unlink()
-    if pid <= 0 or not is_our_web(pid):
-        return "not running (stale pid file removed)"
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    for _ in range(20):
-        if not is_our_web(pid):
-            return f"stopped (pid {pid})"
-        time.sleep(0.25)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-    return f"killed (pid {pid})"
+    return _stop_background(s, "web", WEB_MARKER)
 
 
 def pipeline_lag(s: Settings) -> dict[str, int]:

@@ -30,7 +30,7 @@ def test_stop_web_leaves_a_recycled_pid_alone(tmp_path: Path, monkeypatch: pytes
 
 def test_a_web_process_is_recognised_by_its_command_line() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                             "streams.cli", "web"], start_new_session=True)
+                             "-m", "streams.cli", "web"], start_new_session=True)
     try:
         assert demo.is_our_web(proc.pid)
     finally:
