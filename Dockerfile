@@ -11,12 +11,14 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74b
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+COPY requirements/build-lock.txt /tmp/
+RUN pip install --no-cache-dir --require-hashes -r /tmp/build-lock.txt
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
 COPY examples ./examples
 COPY services ./services
-RUN pip wheel --no-cache-dir --no-deps -w /dist .
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation -w /dist .
 
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -38,6 +38,7 @@ lock:
 	test -x .venv-tools/bin/uv || { $(PYTHON) -m venv .venv-tools && .venv-tools/bin/pip install -q uv==$(UV_VERSION); }
 	.venv-tools/bin/uv pip compile $(LOCK_ARGS) -o requirements/lock.txt pyproject.toml
 	.venv-tools/bin/uv pip compile $(LOCK_ARGS) --extra dev -o requirements/dev-lock.txt pyproject.toml
+	.venv-tools/bin/uv pip compile $(LOCK_ARGS) -o requirements/build-lock.txt requirements/build.in
 
 up: install
 	$(NS) services up

@@ -68,15 +68,39 @@ class RedactingFormatter(logging.Formatter):
         return self.redact(self.inner.format(record))
 
 
+_BASE_RECORD_FACTORY = logging.getLogRecordFactory()
+
+
+def _redacting_record_factory(redact: Callable[[str], str]) -> Callable[..., logging.LogRecord]:
+    """Records whose message is already redacted when created.
+
+    Why besides the formatter: Faust's worker (mode) replaces the root handlers with its own,
+    which would drop :class:`RedactingFormatter`; the record factory stays in force.
+    """
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = _BASE_RECORD_FACTORY(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to the handler to report
+            return record
+        record.msg, record.args = redact(message), None
+        return record
+
+    return factory
+
+
 def setup(
     level: str = "INFO", fmt: str = "json", redact: Callable[[str], str] | None = None
 ) -> None:
     """Configure the root logger once (idempotent); ``redact`` hides secrets in every line."""
     from streams.settings import redact_url
 
+    redact = redact or redact_url
+    logging.setLogRecordFactory(_redacting_record_factory(redact))
     handler = logging.StreamHandler(sys.stderr)
     inner: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
-    handler.setFormatter(RedactingFormatter(inner, redact or redact_url))
+    handler.setFormatter(RedactingFormatter(inner, redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

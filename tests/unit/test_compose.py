@@ -64,6 +64,7 @@ def test_dockerfile_pins_the_base_by_digest_and_installs_the_tested_wheel() -> N
     assert images and re.fullmatch(r"python:3\.11[\w.-]*@sha256:[0-9a-f]{64}", images[0]), images
     froms = re.findall(r"^FROM (\S+)", text, re.M)
     assert froms and all(f == "${PYTHON_IMAGE}" for f in froms), froms
-    assert "pip wheel" in text and "newsstream-*.whl" in text
+    assert "pip wheel" in text and "--no-build-isolation" in text and "newsstream-*.whl" in text
+    assert "--require-hashes -r /tmp/build-lock.txt" in text  # the build backend is locked too
     assert "--require-hashes -r /tmp/requirements/lock.txt" in text
     assert "HEALTHCHECK" in text and "/health" in text

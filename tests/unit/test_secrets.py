@@ -101,6 +101,25 @@ def test_log_lines_are_redacted(secret_env: settings.Settings, capsys: pytest.Ca
     assert "elastic:***@es.example" in err
 
 
+def test_log_messages_stay_redacted_when_a_framework_replaces_the_handlers(
+    secret_env: settings.Settings, capsys: pytest.CaptureFixture
+) -> None:
+    logs.setup("INFO", "text", redact=secret_env.redact)
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    plain = logging.StreamHandler()  # what Faust's worker (mode) installs instead of ours
+    plain.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.handlers[:] = [plain]
+    try:
+        logging.getLogger("faust.x").warning("bootstrap %s with %s", secret_env.es_url,
+                                             secret_env.kafka_sasl_password)
+    finally:
+        root.handlers[:] = saved
+    err = capsys.readouterr().err
+    _no_secret(err)
+    assert "elastic:***@es.example" in err
+
+
 # --- Kafka security settings --------------------------------------------------------------
 
 
