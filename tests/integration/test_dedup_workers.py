@@ -422,21 +422,38 @@ def test_a_backlog_read_while_the_streams_are_sought_is_not_lost(
 ) -> None:
     """The post-recovery stall, made deterministic (docs/reliability.md).
 
-    A backlog waits before the first worker starts, so no partition has a committed offset, and
-    the post-recovery seek is slowed as on a busy machine. With Faust's own order the fetcher
-    hands the backlog to the agents while the seek runs, the queues are cleared right after,
-    and the records are never read again (run with DEDUP_HARNESS_UPSTREAM_RECOVERY=1 to see it
-    time out). With ``streams.recovery`` every article is passed on.
+    A worker that must replay its table's changelog (a new data dir) starts on a backlog of
+    ``articles.valid``, one of whose partitions was never committed, and its post-recovery seek
+    is slowed as on a busy machine. With Faust's own order the fetcher (running since the
+    replay) hands the backlog to the prepare agent while the seek runs, the queue is cleared
+    right after, and the records the agent had not reached are never read again (run with
+    DEDUP_HARNESS_UPSTREAM_RECOVERY=1 to see this test time out). With ``streams.recovery``
+    every article is passed on.
     """
-    n = 300
-    recs = [record(f"https://x.example/b/{i}", body(900 + i, 40), f"Backlog {i}", "X")
-            for i in range(n)]
-    publish(ns, recs)
-    want = {aid(r) for r in recs}
+    from streams.agents.validate import valid_message
+
+    w = start("a")
+    wait_for(lambda: decide_partition(ns) in assigned(w), 120, "the decide partition assigned")
+    first = record("https://x.example/b/first", body(899), "First", "X")
+    publish(ns, [first])
+    wait_for(lambda: outputs.poll().decisions(aid(first)), 120, "the first article passed on")
+    w.kill(signal.SIGTERM)  # its table now has a changelog a new data dir must replay
+
+    n = 2000
+    s = ns.settings()
+    arts = [contract.validate_record(record(f"https://x.example/b/{i}", body(900 + i, 30),
+                                            f"Backlog {i}", "X")) for i in range(n)]
+    producer = kafka_io.producer(s)
+    for i, a in enumerate(arts):
+        producer.send(s.topic("valid"), key=a.id.encode(),
+                      value=json.dumps(valid_message(a, s.topic_articles, 0, i)).encode())
+    producer.flush()
+    producer.close()
+    want = {a.id for a in arts}
     extra = {"DEDUP_HARNESS_SLOW_SEEK": "1"}
     if os.environ.get("DEDUP_HARNESS_UPSTREAM_RECOVERY"):
         extra["DEDUP_HARNESS_UPSTREAM_RECOVERY"] = "1"
-    start("a", extra_env=extra)
+    start("b", extra_env=extra)
 
     def passed_on() -> set[str]:
         outputs.poll()
