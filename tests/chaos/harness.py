@@ -83,7 +83,11 @@ class Services:
                  own: frozenset[str] = frozenset({"kafka", "elasticsearch"})) -> None:
         self.dir = services_dir
         self.own = own
-        self.env: dict[str, str] = {"NEWSSTREAM_SERVICES_DIR": str(services_dir)}
+        self.env: dict[str, str] = {
+            "NEWSSTREAM_SERVICES_DIR": str(services_dir),
+            # a restart under load (the rows restart killed nodes) may take minutes: wait
+            "NEWSSTREAM_SERVICE_TIMEOUT": os.environ.get("NEWSSTREAM_SERVICE_TIMEOUT", "600"),
+        }
         if "kafka" in own:
             self.env |= {
                 "NEWSSTREAM_KAFKA_PORT": str(port_base),

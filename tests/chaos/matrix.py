@@ -449,11 +449,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _sizes(sizes: list[Size]) -> str:
     """The counts a run used, as one sentence (several saved runs may differ)."""
-    parts = []
-    for s in sizes:
-        parts.append(f"{s.good} articles per fault row, {s.hostile} hostile + {s.hostile} good "
-                     f"messages, a replay of {s.replay}, Elasticsearch down {s.es_outage:.0f} s")
-    return "; ".join(dict.fromkeys(parts))
+    parts = list(dict.fromkeys(
+        f"{s.good} articles per fault row, {s.hostile} hostile + {s.hostile} good messages, "
+        f"a replay of {s.replay}, Elasticsearch down {s.es_outage:.0f} s" for s in sizes))
+    if len(parts) == 1:
+        return parts[0]
+    return "rows combined from runs with different counts: the sent column gives each row's"
 
 
 def _report(results: list[Result], short: bool, no_doc: bool, where: str, sizes: str) -> int:

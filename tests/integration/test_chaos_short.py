@@ -42,9 +42,13 @@ def test_short_fault_matrix_loses_and_doubles_nothing(
         results += matrix.run_rows(
             matrix.Context(shared, tmp_path / "shared", matrix.SHORT), ["kill-enrich", "hostile"]
         )
-        own_es.wait_up()
-        results += matrix.run_rows(matrix.Context(own_es, tmp_path / "own", matrix.SHORT),
-                                   ["es-stop"])
+        try:
+            own_es.wait_up()
+        except Exception as exc:  # reported as the row's failure, with the others' table
+            results.append(matrix.Result("es-stop", error=f"own Elasticsearch: {exc}"[:300]))
+        else:
+            results += matrix.run_rows(matrix.Context(own_es, tmp_path / "own", matrix.SHORT),
+                                       ["es-stop"])
     finally:
         with contextlib.suppress(Exception):
             own_es.wait_up(timeout=300)
