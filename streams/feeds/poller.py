@@ -138,12 +138,29 @@ class Summary:
                 f"{self.invalid} dead-lettered, {self.failed_feeds} failed")
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: a worker leaves when the poller is gone (even after a kill -9, which
+    gives the pool no chance to stop its workers)."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def make_pool(processes: int) -> concurrent.futures.Executor:
     """Processes for feedparser (CPU-bound; the GIL would serialize threads); 0 = one thread."""
+    import os
+
     if processes <= 0:
         return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feeds-parse")
     return concurrent.futures.ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("spawn"))
+        processes, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent, initargs=(os.getpid(),))
 
 
 def make_client(user_agent: str, host_connections: int, http2: bool) -> ClientPool:
