@@ -864,6 +864,15 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
     return rows
 
 
+OTHER_SECTION = "<!-- bench-"
+
+
+def other_sections(old: str) -> str:
+    """The sections other benchmarks keep in BENCHMARKS.md (between their own markers), as is."""
+    at = old.find(OTHER_SECTION)
+    return "" if at < 0 else "\n" + old[at:]
+
+
 def render_markdown(rows: list[tuple[str, str]], meta: dict[str, Any]) -> str:
     m, v = meta["machine"], meta["versions"]
     lines = [
@@ -1111,7 +1120,8 @@ def main() -> int:
                 "count poll, i.e. about 1 s of a throughput run of one or two minutes.",
             ],
         }
-        args.output.write_text(render_markdown(rows, meta), encoding="utf-8")
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        args.output.write_text(render_markdown(rows, meta) + other_sections(old), encoding="utf-8")
         log(f"wrote {args.output}")
     return 0
 

@@ -103,3 +103,11 @@ def test_process_tree_rss_and_cpu_from_proc() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_pipeline_report_keeps_the_other_benchmarks_sections() -> None:
+    old = "# Benchmarks\nold pipeline table\n\n<!-- bench-feeds:start -->\nfeeds\n<!-- bench-feeds:end -->\n"
+    kept = bp.other_sections(old)
+    assert kept == "\n<!-- bench-feeds:start -->\nfeeds\n<!-- bench-feeds:end -->\n"
+    assert "old pipeline table" not in kept
+    assert bp.other_sections("# Benchmarks\nno sections\n") == ""
