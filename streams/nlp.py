@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import multiprocessing
 import os
 import time
@@ -25,8 +26,11 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from streams import language
+from streams.corenlp import NerUnavailable
 from streams.entities import Extractor, NerConfig, RawEntity
 from streams.model import UNDETERMINED, Language
+
+log = logging.getLogger(__name__)
 
 #: One field to analyse: (text, declared language or None). The declared language (a
 #: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
@@ -157,7 +161,30 @@ class NlpPool:
         self.pids = sorted(pids)
 
     async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
-        """Outcomes in the order of ``jobs``; the batch is spread over all processes."""
+        """Outcomes in the order of ``jobs``; the batch is spread over all processes.
+
+        An unreachable NER server (:class:`NerUnavailable`) is not the articles' fault: the
+        batch is retried with backoff (restarting the local CoreNLP service when it is ours
+        and has died) until it answers, or until ``config.unavailable_wait`` seconds (0: no
+        limit) have passed, when :class:`NerUnavailable` is raised. Nothing is dead-lettered
+        or indexed without entities because of it.
+        """
+        waited, delay = 0.0, 1.0
+        while True:
+            try:
+                return await self._analyze_once(jobs)
+            except NerUnavailable as exc:
+                limit = self.config.unavailable_wait
+                if limit > 0 and waited >= limit:
+                    raise
+                log.error("NER server unavailable; retrying the batch in %.0fs: %s", delay, exc)
+                if self.config.corenlp_local:
+                    await asyncio.to_thread(restart_local_corenlp)
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 30.0)
+
+    async def _analyze_once(self, jobs: Sequence[Job]) -> list[Outcome]:
         if self._executor is None:
             raise RuntimeError("NlpPool not started")
         if not jobs:
@@ -193,6 +220,28 @@ class NlpPool:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+def restart_local_corenlp() -> bool:
+    """Start the local CoreNLP service if it is not running (after a crash); True if started.
+
+    Failures are logged, not raised: the caller retries anyway.
+    """
+    from streams import settings as settings_mod
+    from streams.services.base import ServiceError
+    from streams.services.corenlp import CoreNlpService
+
+    try:
+        service = CoreNlpService(settings_mod.load())
+        if service.status().pid is not None:
+            return False  # ours is running (maybe still loading): just retry
+        started = service.start()
+        if started:
+            log.warning("restarted the local CoreNLP server (pid %s)", service.status().pid)
+        return started
+    except (ServiceError, OSError) as exc:
+        log.error("could not restart the local CoreNLP server: %s", exc)
+        return False
 
 
 def rss_bytes(pid: int) -> int | None:
