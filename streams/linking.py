@@ -19,11 +19,13 @@ entity alone (never of which spelling came first), so every document agrees on i
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
 
@@ -299,6 +301,54 @@ def canonical_key(label: str, normalized: str) -> str:
 
 # --- quality rules ------------------------------------------------------------------------------
 
+#: A capitalised word whose lower-case form is at least e (2.7) times more frequent is a common
+#: word ("Turnout", "Farmers", "Officials"), not a name ("Grace", "Apple", "Bill" stay names).
+COMMON_WORD_LOGPROB_MARGIN = 1.0
+
+
+@lru_cache(maxsize=8)
+def common_words(lang: str) -> frozenset[str]:
+    """Lower-case words of ``lang`` mostly written in lower case (spaCy's lexeme probabilities).
+
+    Empty for languages without a probability table. Derived once (seconds: a million words)
+    and cached as a word list under ``NEWSSTREAM_CACHE_DIR``.
+    """
+    import gzip
+    import json
+    from importlib.metadata import version
+
+    from streams import settings
+
+    cache = Path(settings.load().cache_dir).expanduser()
+    path = cache / f"common-words-{lang}-{version('spacy-lookups-data')}.txt"
+    try:
+        return frozenset(path.read_text(encoding="utf-8").split("\n")) - {""}
+    except OSError:
+        pass
+    from spacy_lookups_data import get_file
+
+    try:
+        with gzip.open(get_file(f"{lang}_lexeme_prob.json.gz"), "rt", encoding="utf-8") as fh:
+            probs: dict[str, float] = json.load(fh)
+    except (OSError, ValueError):
+        return frozenset()
+    words = sorted(
+        w.lower()
+        for w, p in probs.items()
+        if w[:1].isupper()
+        and w[1:].islower()
+        and probs.get(w.lower(), -1e9) - p >= COMMON_WORD_LOGPROB_MARGIN
+    )
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("\n".join(words), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return frozenset(words)
+
+
 _SENTENCE_END = re.compile(r"(?:[.!?:;]['\")\]]*\s+|\n\s*)$")
 _CASED = re.compile(r"[^\W\d_]")
 
@@ -310,11 +360,12 @@ def has_upper(name: str) -> bool:
     return not cased or any(c.isupper() for c in cased)
 
 
-def plausible(label: str, text: str, start: int, end: int) -> bool:
+def plausible(label: str, text: str, start: int, end: int, lang: str = "") -> bool:
     """Whether an entity span of ``text`` can be a name at all (model-independent rules).
 
-    Dropped: spans with no capital letter in a cased script; spans with no letter; and a
-    sentence-initial single word that the same text also uses in lower case elsewhere
+    Dropped: spans with no capital letter in a cased script; spans with no letter; a single
+    word (PERSON/ORG/MISC) mostly written in lower case in ``lang`` (:func:`common_words`);
+    and a sentence-initial single word that the same text also uses in lower case elsewhere
     ("Turnout was low ... the turnout"): a capitalised common noun, not a name.
     """
     span = text[start:end]
@@ -322,6 +373,8 @@ def plausible(label: str, text: str, start: int, end: int) -> bool:
         return False
     words = span.split()
     if len(words) == 1 and label in (PERSON, ORG, MISC):
+        if lang and words[0].strip("'\".,").lower() in common_words(lang):
+            return False
         before = text[:start]
         if not before.strip() or _SENTENCE_END.search(before[-12:]):
             word = words[0].strip("'\".,")
