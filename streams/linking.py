@@ -223,7 +223,6 @@ _FINAL = ((re.compile(r"(?<=[^aeiouy])(?:y|i)$"), "y"), (re.compile(r"(?<=[aeou]
 
 def _fold_first(w: str) -> str:
     """One spelling for the romanizations of a Russian first name ("nikolai" -> "nikolay")."""
-    w = w.replace("x", "ks")
     for pattern, repl in _FINAL:
         w = pattern.sub(repl, w)
     return w
@@ -246,14 +245,27 @@ def person_word_key(word: str) -> str:
     return folded if folded in russian_first_names() else base
 
 
+def _latin_script(word: str) -> bool:
+    return all(not c.isalpha() or "LATIN" in unicodedata.name(c, "") for c in word)
+
+
 def person_name(name: str) -> tuple[str, str]:
-    """(key, display name) of a person: one form for every script and romanization."""
-    words = [w for w in re.split(r"[\s]+", name.strip()) if w]
+    """(key, display name) of a person: one form for every script and romanization.
+
+    A name in another script is shown in Latin letters only when it is a Russian name (one of
+    its words is a Russian first name): "Владимир Путин" -> "Vladimir Putin". Others keep their
+    script ("Си Цзиньпин" transliterated would be "Si Tszinpin", not "Xi Jinping").
+    """
+    words = [w for w in name.split() if w]
+    if not all(_latin_script(w) for w in words):
+        first = russian_first_names()
+        if not any(_fold_first(_base(w)) in first and len(_base(w)) >= 4 for w in words):
+            return "person:" + fold(name), name
     keys = [person_word_key(w) for w in words]
     shown: list[str] = []
     for word, key in zip(words, keys, strict=True):
-        if word.isascii() and latin(word).lower() == key:
-            shown.append(word)  # keep "McDonald", "de Gaulle" as written
+        if _latin_script(word) and _base(word) == key:
+            shown.append(word)  # keep "McDonald", "Grégoire" as written
         else:
             shown.append("-".join(p[:1].upper() + p[1:] for p in key.split("-")))
     return "person:" + " ".join(keys), " ".join(shown)
