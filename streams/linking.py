@@ -291,14 +291,15 @@ def link(label: str, normalized: str) -> Linked:
         if org is not None:
             return Linked(ORG, org[0], org[1])
     place = places().get(folded)
-    if place is not None and label != MISC:
-        # Any spelling of a place tagged as a place is that place. A small model's "Rotterdam"
-        # tagged PERSON or ORG is the city too, but only by its own English name and as one
-        # word ("Hua" the person is not some city's alternate name).
-        if label == LOCATION or (len(folded.split()) == 1 and fold(place.name) == folded):
-            return Linked(LOCATION, place.key, place.name)
-        if label == ORG and fold(place.name) == folded:
-            return Linked(LOCATION, place.key, place.name)  # "Russia" the state: the place
+    # Any spelling of a place tagged as a place is that place. A small model's "Rotterdam"
+    # tagged PERSON is the city too, but only by its own English name and as one word ("Hua"
+    # the person is not some city's alternate name). A place name tagged ORG stays an
+    # organization: "Bristol beat Leeds" names two clubs.
+    if place is not None and (
+        label == LOCATION
+        or (label == PERSON and len(folded.split()) == 1 and fold(place.name) == folded)
+    ):
+        return Linked(LOCATION, place.key, place.name)
     if label == PERSON:
         key, name = person_name(normalized)
         return Linked(PERSON, key, name)
