@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from streams.linking import (
+    _base,
+    _fold_first,
     common_words,
+    fold,
     link,
     merge_persons,
     organizations,
@@ -490,7 +493,55 @@ class Extractor:
                 ent = finish_entity(texts[i], cleaned[i], lab, s + offset, e + offset, norm, lang)
                 if ent is not None:
                     out[i].append(ent)
-        return out
+        return [split_org_tails(text, ents, lang) for text, ents in zip(texts, out, strict=True)]
+
+
+_CONNECTORS = frozenset(
+    {"of", "the", "and", "for", "de", "du", "des", "der", "die", "und", "la", "el", "del"}
+)
+
+
+def _last_word(name: str) -> str:
+    words = fold(name).split()
+    return words[-1] if words else ""
+
+
+def split_org_tails(text: str, entities: list[RawEntity], lang: str) -> list[RawEntity]:
+    """An organization that swallowed the person after it, split in two.
+
+    Taggers often run a title into the name that follows it ("the Security Council of Russia
+    Nikolay Patrushev" as one ORG). The tail is a person when its last word is a person
+    elsewhere in the same text ("Patrushev said ...") or the word before it is a Russian first
+    name; it then becomes a PERSON of its first name (if capitalised) and surname.
+    """
+    persons = {_last_word(n) for lab, _, _, n in entities if lab == PERSON}
+    persons |= {_last_word(text[s:e]) for lab, s, e, _ in entities if lab == PERSON}
+    first_names = russian_first_names()
+    out: list[RawEntity] = []
+    for ent in entities:
+        label, start, end, _ = ent
+        words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+        if label != ORG or len(words) < 3:
+            out.append(ent)
+            continue
+        last, prev = text[words[-1][0] : words[-1][1]], text[words[-2][0] : words[-2][1]]
+        prev_is_first = len(prev) >= 4 and _fold_first(_base(prev)) in first_names
+        if not (fold(last) in persons or prev_is_first) or not last[:1].isupper():
+            out.append(ent)
+            continue
+        cut = len(words) - 1
+        if prev[:1].isupper() and prev.lower() not in _CONNECTORS and (prev_is_first or cut >= 3):
+            cut -= 1
+        org_end = words[cut - 1][1]
+        if cut < 1 or text[words[cut - 1][0] : org_end].lower() in _CONNECTORS:
+            out.append(ent)
+            continue
+        p_start = words[cut][0]
+        org = link(ORG, normalize_surface(text[start:org_end], lang))
+        person = link(PERSON, normalize_surface(text[p_start:end], lang))
+        out.append((org.label, start, org_end, org.name))
+        out.append((person.label, p_start, end, person.name))
+    return out
 
 
 def finish_entity(

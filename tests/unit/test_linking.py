@@ -97,3 +97,27 @@ def test_finish_entity_maps_back_and_drops_glued_captions() -> None:
     # the blanked "Share Button" line cannot be an entity either
     share = cleaned.text.index("\n") + 1
     assert finish_entity(raw, cleaned, "PERSON", share, share + 5, "Share", "en") is None
+
+
+def test_an_organization_that_swallowed_a_person_is_split() -> None:
+    from streams.entities import split_org_tails
+
+    text = (
+        "Talks were led by the secretary of the Security Council of Russia Nikolay Patrushev. "
+        "Patrushev arrived on Monday. The Federation of Small Employers said nothing."
+    )
+    org = text.index("Security")
+    later = text.rindex("Patrushev")
+    fed = text.index("Federation")
+    ents = [
+        ("ORG", org, text.index(". Patrushev"), "Security Council of Russia Nikolay Patrushev"),
+        ("PERSON", later, later + len("Patrushev"), "Patrushev"),
+        ("ORG", fed, text.index(" said"), "Federation of Small Employers"),
+    ]
+    got = [(lab, text[s:e], name) for lab, s, e, name in split_org_tails(text, ents, "en")]
+    assert got == [
+        ("ORG", "Security Council of Russia", "Security Council of Russia"),
+        ("PERSON", "Nikolay Patrushev", "Nikolay Patrushev"),
+        ("PERSON", "Patrushev", "Patrushev"),
+        ("ORG", "Federation of Small Employers", "Federation of Small Employers"),
+    ]
