@@ -122,3 +122,31 @@ def test_pool_restarts_a_crashed_local_server_and_retries(
     assert ("PERSON", "Hua Chunying") in {(lab, name) for lab, _, _, name in ents}
     new = svc.status()
     assert new.running and new.pid not in (None, pid)
+
+
+def test_status_down_and_up_through_the_cli(corenlp: settings_mod.Settings) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "NEWSSTREAM_SERVICES_DIR": corenlp.services_dir,
+        "NEWSSTREAM_CORENLP_PORT": str(corenlp.corenlp_port),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "streams.cli", "services", *args, "--only", "corenlp"],
+            env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+
+    pid = CoreNlpService(corenlp).status().pid
+    status = cli("status")
+    assert status.returncode == 0 and "corenlp" in status.stdout and "running" in status.stdout
+    down = cli("down")
+    assert down.returncode == 0 and f"corenlp: stopped (pid {pid})" in down.stdout
+    assert not base.pid_alive(pid) and not base.port_in_use(corenlp.corenlp_port)
+    assert cli("status").returncode == 3
+    up = cli("up")
+    assert up.returncode == 0 and "corenlp: started" in up.stdout, up.stderr
+    assert CoreNlpService(corenlp).status().running
