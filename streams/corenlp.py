@@ -14,7 +14,6 @@ Offsets from the server are Java UTF-16 code units and are mapped to Python code
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -158,7 +157,6 @@ class CoreNlpClient:
         self.threads = max(1, threads)
         self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=self.threads))
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="corenlp")
-        self._lock = threading.Lock()
 
     def annotate(self, text: str, lang: str) -> dict[str, Any]:
         """The JSON answer for one text; :class:`NerUnavailable` if the server does not answer."""
@@ -169,9 +167,13 @@ class CoreNlpClient:
             resp = self._http.post(self.url, params=params, content=text.encode("utf-8"))
         except httpx.HTTPError as exc:
             raise NerUnavailable(f"CoreNLP server at {self.url}: {exc!r}") from exc
-        if resp.status_code >= 500 or resp.status_code in (408, 429, 503):
+        if resp.status_code in (408, 429, 503):
             raise NerUnavailable(f"CoreNLP server at {self.url}: HTTP {resp.status_code}")
+        if resp.status_code >= 500 and not ping(self.url):
+            raise NerUnavailable(f"CoreNLP server at {self.url}: HTTP {resp.status_code}, not ready")
         if resp.status_code != 200:
+            # The server is up and fails on this text: the article's problem, not the server's
+            # (the enrich stage retries it alone and dead-letters it if it fails again).
             raise RuntimeError(f"CoreNLP server at {self.url}: HTTP {resp.status_code}: {resp.text[:200]}")
         answer: dict[str, Any] = json.loads(resp.content.decode("utf-8"))
         return answer
