@@ -264,7 +264,7 @@ def person_name(name: str) -> tuple[str, str]:
     keys = [person_word_key(w) for w in words]
     shown: list[str] = []
     for word, key in zip(words, keys, strict=True):
-        if _latin_script(word) and _base(word) == key:
+        if _latin_script(word) and latin(word).lower() == key:
             shown.append(word)  # keep "McDonald", "Grégoire" as written
         else:
             shown.append("-".join(p[:1].upper() + p[1:] for p in key.split("-")))
