@@ -19,7 +19,6 @@ import heapq
 import logging
 import multiprocessing
 import os
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -99,8 +98,12 @@ class Analyzer:
 _WORKER: Analyzer | None = None
 
 
-def _init_worker(config: NerConfig) -> None:
-    global _WORKER
+_BARRIER: Any = None  # the pool's start barrier (see NlpPool.start)
+
+
+def _init_worker(config: NerConfig, barrier: Any = None) -> None:
+    global _WORKER, _BARRIER
+    _BARRIER = barrier
     _WORKER = Analyzer(config)
     _WORKER.warmup()
 
@@ -110,9 +113,18 @@ def _run(jobs: list[Job]) -> list[Outcome]:
     return _WORKER.analyze(jobs)
 
 
-def _hello(linger: float) -> int:
-    """Return the worker's pid after ``linger`` s (so a new task goes to another process)."""
-    time.sleep(linger)
+START_TIMEOUT = 900.0  # seconds every NER process gets to load its models
+
+
+def _hello(timeout: float) -> int:
+    """Return the worker's pid once every process of the pool has answered.
+
+    Each process blocks in the start barrier until all ``processes`` hellos are in, so no
+    process can take two of them: the answers are exactly the pool's pids, however long one
+    process takes to load its models.
+    """
+    if _BARRIER is not None:
+        _BARRIER.wait(timeout)
     return os.getpid()
 
 
@@ -141,11 +153,12 @@ class NlpPool:
         self._restart_lock = asyncio.Lock()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
             max_workers=self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self.config,),
+            initargs=(self.config, ctx.Barrier(self.processes)),
         )
 
     async def start(self) -> None:
@@ -153,15 +166,11 @@ class NlpPool:
         self.config.check()
         self._executor = self._new_executor()
         loop = asyncio.get_running_loop()
-        pids: set[int] = set()
-        for _ in range(5):  # a worker may answer twice; ask until every process has answered
-            answers = await asyncio.gather(
-                *(loop.run_in_executor(self._executor, _hello, 0.2) for _ in range(self.processes))
-            )
-            pids.update(answers)
-            if len(pids) >= self.processes:
-                break
-        self.pids = sorted(pids)
+        answers = await asyncio.gather(
+            *(loop.run_in_executor(self._executor, _hello, START_TIMEOUT)
+              for _ in range(self.processes))
+        )
+        self.pids = sorted(set(answers))
         self.generation += 1
 
     async def restart(self, generation: int) -> None:
