@@ -84,7 +84,9 @@ def _redacting_record_factory(redact: Callable[[str], str]) -> Callable[..., log
             message = record.getMessage()
         except Exception:  # a bad format string: leave it to the handler to report
             return record
-        record.msg, record.args = redact(message), None
+        # an empty tuple, not None: Faust's console formatter (mode) turns None into (None,)
+        # and then fails to format every message that had no arguments
+        record.msg, record.args = redact(message), ()
         return record
 
     return factory
