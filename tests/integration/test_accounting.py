@@ -205,9 +205,11 @@ def test_a_killed_ner_process_loses_no_article(
     worker = start_worker(extra_env={**FAST, "NEWSSTREAM_NLP_BATCH": "8"})
     wait_for(lambda: _ner_processes(worker.proc.pid), 120, "the NER pool processes")
     victims = _ner_processes(worker.proc.pid)
-    _send(s, s.topic_articles, [_article(i, "k") for i in range(80)])
+    _send(s, s.topic_articles, [_article(i, "k") for i in range(40)])
     wait_for(lambda: _es_count(s) >= 8, 300, "the first batch indexed")
     os.kill(victims[0], signal.SIGKILL)
+    # more articles after the kill: however fast the first 40 went, the broken pool is used
+    _send(s, s.topic_articles, [_article(i, "k") for i in range(40, 80)])
     wait_for(lambda: _es_count(s) >= 80, 420, "all 80 articles indexed")
     assert _es_count(s) == 80
     assert _letters(s) == []
