@@ -60,7 +60,7 @@ test: install
 	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: no chromium (install Debian's chromium as root): the browser tests will fail"
-	$(NS) services run -- $(PY) -m pytest -ra $(PYTEST_ARGS)
+	$(NS) services run -- $(PY) -m pytest -ra --durations=25 $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
