@@ -19,9 +19,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kafka import TopicPartition
 
+from streams import kafka_io
 from streams import settings as settings_mod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,3 +208,25 @@ def run_cli(
         cwd=ROOT, env=env, input=input.decode() if input is not None else None,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+def read_topic(s: settings_mod.Settings, topic: str, timeout: float = 60) -> list[Any]:
+    """Every record now in ``topic`` (empty if it does not exist)."""
+    consumer = kafka_io.consumer(s)
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            assert time.monotonic() < deadline, "timed out reading " + topic
+            for records in consumer.poll(timeout_ms=500).values():
+                out.extend(records)
+        return out
+    finally:
+        consumer.close()

@@ -17,13 +17,11 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kafka import TopicPartition
 
 from streams import dlq, kafka_io, settings, urls
-from tests.integration.conftest import require_kafka, wait_for
+from tests.integration.conftest import read_topic, require_kafka, wait_for
 from tests.unit.test_feeds import FeedServer, Route
 
 pytestmark = pytest.mark.integration
@@ -53,28 +51,6 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the real command line, as a user would (environment inherited)."""
     return subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=300, env=_env())
-
-
-def read_topic(s: settings.Settings, topic: str, timeout: float = 60) -> list[Any]:
-    """Every record now in ``topic`` (empty if it does not exist)."""
-    consumer = kafka_io.consumer(s)
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            return []
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            assert time.monotonic() < deadline, "timed out reading " + topic
-            for records in consumer.poll(timeout_ms=500).values():
-                out.extend(records)
-        return out
-    finally:
-        consumer.close()
 
 
 def seen(s: settings.Settings) -> set[str]:

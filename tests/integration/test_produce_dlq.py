@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
 
 from streams import contract, dlq, kafka_io, settings
+from tests.integration.conftest import read_topic
 from tests.unit.test_contract import poison_set
 
 pytestmark = pytest.mark.integration
@@ -53,28 +53,6 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[s
     return subprocess.CompletedProcess(proc.args, proc.returncode,
                                        proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))
-
-
-def read_topic(s: settings.Settings, topic: str, timeout: float = 60) -> list[Any]:
-    """Every record now in ``topic`` (empty if it does not exist)."""
-    consumer = kafka_io.consumer(s)
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            return []
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            assert time.monotonic() < deadline, "timed out reading " + topic
-            for records in consumer.poll(timeout_ms=500).values():
-                out.extend(records)
-        return out
-    finally:
-        consumer.close()
 
 
 def good_record(i: int) -> dict[str, Any]:
