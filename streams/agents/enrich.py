@@ -45,19 +45,25 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 2  # batches in the pool at once: one being finished, one being computed
 STAGE = "enrich"
+# Each entity mention is one nested document in Elasticsearch, whose default limit is 10,000
+# per indexed document: a longer list would get the whole article rejected at the index stage.
+MAX_ENTITIES = 5_000
 
 
 def fit_message(message: dict[str, Any], limit: int) -> tuple[bytes, int]:
     """Serialize a document message within ``limit`` bytes (pure).
 
-    Returns the bytes and how many entities were dropped: the entity list is halved until the
-    record fits (the persons/organizations/locations facets are kept whole). Raises
+    Returns the bytes and how many entities were dropped: the entity list is cut to
+    ``MAX_ENTITIES`` and then halved until the record fits (the persons/organizations/locations
+    facets are kept whole). Raises
     :class:`~streams.agents.common.SendRefused` if even no entities do not fit.
     """
-    data = encode_internal(message)
     doc = message.get("doc") or {}
     entities = list(doc.get("entities") or [])
-    keep = len(entities)
+    keep = min(len(entities), MAX_ENTITIES)
+    if keep < len(entities):
+        message = {**message, "doc": {**doc, "entities": entities[:keep]}}
+    data = encode_internal(message)
     while len(data) > limit and keep > 0:
         keep //= 2
         data = encode_internal({**message, "doc": {**doc, "entities": entities[:keep]}})

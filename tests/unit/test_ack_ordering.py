@@ -7,6 +7,7 @@ the worker tests); the futures are resolved by hand, so the order is determinist
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -217,3 +218,14 @@ def test_fit_message_caps_entities_to_the_record_limit() -> None:
     assert none == 0 and "б".encode() in full  # UTF-8, not \\u escapes
     with pytest.raises(common.SendRefused):
         enrich_agent.fit_message(msg, 500)
+
+
+def test_fit_message_keeps_at_most_the_nested_document_limit_of_entities() -> None:
+    entities = [{"text": "Москва", "label": "LOCATION", "start": i, "end": i + 6}
+                for i in range(enrich_agent.MAX_ENTITIES + 7)]
+    msg = {"doc": {"id": "a", "entities": entities, "locations": ["Moscow"]}}
+    data, dropped = enrich_agent.fit_message(msg, 10**9)
+    assert dropped == 7
+    doc = json.loads(data)["doc"]
+    assert len(doc["entities"]) == enrich_agent.MAX_ENTITIES
+    assert doc["locations"] == ["Moscow"]
