@@ -4,7 +4,7 @@ Why a separate pure module: the Faust enrich agent, ``newsstream enrich`` (offli
 tests must produce byte-for-byte the same document, and the index template
 (``schemas/elasticsearch/articles-template.json``) and ``schemas/document.schema.json`` must
 describe exactly what is built here. Two message shapes travel on ``articles.enriched``
-(see ``/tmp/flow.md`` -> README "message contracts"):
+(see the README, "message contracts"):
 
 * ``{"kind": "document", "id", "doc"}``: the full document, every field explicit (null where
   absent) so that a revision overwrites stale values, and NEVER ``duplicate_count`` /

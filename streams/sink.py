@@ -1,6 +1,6 @@
 """The Elasticsearch bulk writer of the index stage: batching, retries, offsets, dead letters.
 
-Why it is shaped this way (the guarantees of issue 6):
+Why it is shaped this way (the indexing guarantees):
 
 * Every message becomes a partial-update upsert keyed by the article id
   (:func:`streams.documents.bulk_lines`), so a replay rewrites the same document and a revision

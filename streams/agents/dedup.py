@@ -20,16 +20,14 @@ Why not fan out by LSH band key (``b`` repartition messages per article plus a g
 merge the ``b`` answers): with 7 bands that is ~15 Kafka messages per article instead of 3, and
 Faust's cost is per message (below), so fan-out would cost more than the single partition it
 replaces; and two near duplicates racing through two band partitions could both claim to be
-first. Measured on this 2-core machine under other helpers' load (bench/bench_dedup.py):
-the dedup logic alone (prepare + decide over RocksDB/JSON) runs 3.2k articles/s in one
-thread (decide alone 7.5k/s); through Kafka, the decide agent drained 297 articles/s where a
-bare Faust agent with no table and no logic drained 303/s: the transport, not dedup, is the
-per-partition ceiling.
+first. ``bench/bench_dedup.py`` measures the dedup logic alone (prepare + decide over
+RocksDB/JSON) and, with ``--kafka``, the decide agent against a bare Faust agent with no table
+and no logic: the two drain at the same rate, so the transport, not dedup, is the
+per-partition ceiling (figures in BENCHMARKS.md and docs/dedup.md).
 
 Capacity limit (stated): the decide partition is one Faust consumer, so the whole dedup stage
-is bounded by one consumer's message rate: ~300 articles/s measured here under load (7x what
-NER does on this machine, ~40 docs/s), more on an idle machine (FIELD-NOTES measured Faust at
-1.2-1.5k msg/s). Beyond that, shard the decide topic by a key near duplicates share (language,
+is bounded by one consumer's message rate, several times what NER does (see docs/dedup.md).
+Beyond that, shard the decide topic by a key near duplicates share (language,
 region) or move to band fan-out. The prepare agents and every other stage scale with
 partitions. A second worker holds a standby replica of the docs table (Faust
 ``table_standby_replicas``), so a failover resumes without replaying the whole changelog.
