@@ -23,7 +23,7 @@ replaces; and two near duplicates racing through two band partitions could both 
 first. ``bench/bench_dedup.py`` measures the dedup logic alone (prepare + decide over
 RocksDB/JSON) and, with ``--kafka``, the decide agent against a bare Faust agent with no table
 and no logic: the two drain at the same rate, so the transport, not dedup, is the
-per-partition ceiling (figures in BENCHMARKS.md and docs/dedup.md).
+per-partition ceiling (docs/dedup.md).
 
 Capacity limit (stated): the decide partition is one Faust consumer, so the whole dedup stage
 is bounded by one consumer's message rate, several times what NER does (see docs/dedup.md).
