@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams import contract, settings, terminal
+from streams import settings, terminal
+from streams.ingest import contract
 
 log = logging.getLogger(__name__)
 

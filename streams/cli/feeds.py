@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from streams import settings
-from streams.feeds.fetch import HostGate, parse_networks
-from streams.feeds.lists import (
+from streams.ingest.feeds.fetch import HostGate, parse_networks
+from streams.ingest.feeds.lists import (
     Source,
     parse_duration,
     read_any,
@@ -22,9 +22,9 @@ from streams.feeds.lists import (
     write_feed_list,
     write_opml,
 )
-from streams.feeds.parse import valid_language
-from streams.feeds.schedule import Policy, volume_drop
-from streams.feeds.state import Feed, Store, StoreLocked
+from streams.ingest.feeds.parse import valid_language
+from streams.ingest.feeds.schedule import Policy, volume_drop
+from streams.ingest.feeds.state import Feed, Store, StoreLocked
 
 ACTIONS = ("add", "remove", "list", "health", "import", "export", "enable", "disable")
 
@@ -107,7 +107,7 @@ def cmd_list(store: Store, as_json: bool) -> int:
 
 
 def cmd_health(store: Store, fraction: float) -> int:
-    from streams.feeds.poller import source_health
+    from streams.ingest.feeds.poller import source_health
 
     now = time.time()
     sources = source_health(store.all(), store.volumes(now))
@@ -188,8 +188,8 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
 
 async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
                urls: list[str] | None) -> int:
-    from streams.feeds.kafka import KafkaPublisher
-    from streams.feeds.poller import PollConfig, Poller, make_client, make_pool
+    from streams.ingest.feeds.kafka import KafkaPublisher
+    from streams.ingest.feeds.poller import PollConfig, Poller, make_client, make_pool
 
     topic = args.topic or s.topic_articles
     with contextlib.suppress(Exception):
@@ -228,7 +228,7 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
         if s.feeds_metrics_port:
             from prometheus_client import start_http_server
 
-            from streams.feeds.metrics import REGISTRY
+            from streams.ingest.feeds.metrics import REGISTRY
 
             start_http_server(s.feeds_metrics_port, addr=s.web_host, registry=REGISTRY)
         await poller.run_forever(stop)

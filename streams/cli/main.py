@@ -14,18 +14,18 @@ import sys
 from streams import logs, settings
 
 COMMAND_MODULES: list[str] = [
-    "streams.services.cli",
-    "streams.worker",
-    "streams.setup",
-    "streams.search",
+    "streams.cli.services",
+    "streams.runtime.worker",
+    "streams.index.schema",
+    "streams.index.search",
     "streams.web.server",
-    "streams.kibana",
-    "streams.produce",
-    "streams.feeds",
+    "streams.ops.kibana",
+    "streams.ingest.produce",
+    "streams.cli.feeds",
     "streams.dlq",
-    "streams.enrich",
-    "streams.status",
-    "streams.demo",
+    "streams.enrich.enricher",
+    "streams.ops.status",
+    "streams.ops.demo",
 ]
 
 

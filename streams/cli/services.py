@@ -15,14 +15,14 @@ import sys
 import time
 
 from streams import settings
-from streams.services.base import Service, ServiceError
+from streams.devservices.base import Service, ServiceError
 
 # Start order; `down` goes in reverse. The ONE place a service is registered:
 # name -> "module:Class", imported lazily so one broken service cannot block the others.
 SERVICES: dict[str, str] = {
-    "kafka": "streams.services.kafka:KafkaService",
-    "elasticsearch": "streams.services.elasticsearch:ElasticsearchService",
-    "corenlp": "streams.services.corenlp:CoreNlpService",
+    "kafka": "streams.devservices.kafka:KafkaService",
+    "elasticsearch": "streams.devservices.elasticsearch:ElasticsearchService",
+    "corenlp": "streams.devservices.corenlp:CoreNlpService",
 }
 #: Started by `up`/`run` only when a setting turns them on (``--only NAME`` always acts).
 OPTIONAL: dict[str, str] = {"corenlp": "corenlp"}

@@ -61,7 +61,7 @@ Offline (``newsstream enrich``) and in unit tests::
     if d.counts:     # exact duplicate: update the ORIGINAL's counts (absolute values)
         documents.counts_message(d.counts.id, d.counts.duplicate_count, d.counts.duplicate_sources)
 
-The Faust stage splits the same call in two (see ``streams.agents.dedup``):
+The Faust stage splits the same call in two (see ``streams.runtime.agents.dedup``):
 :func:`prepare` (normalization + hashing + MinHash, stateless, on every partition) and
 :meth:`Deduplicator.decide` with the prepared fingerprint (the state lookups).
 """

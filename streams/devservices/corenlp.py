@@ -1,7 +1,7 @@
 """A local Stanford CoreNLP NER server (GPL-3.0), run as its own process from Maven Central jars.
 
 Why a separate process: CoreNLP is GPL-3.0, so newsstream never links it; it talks to the
-``StanfordCoreNLPServer`` over HTTP on 127.0.0.1 (see ``streams.corenlp``). Why CoreNLP at all:
+``StanfordCoreNLPServer`` over HTTP on 127.0.0.1 (see ``streams.enrich.corenlp``). Why CoreNLP at all:
 its CRF NER is far more accurate on English news than the small spaCy model and cheaper per
 core (BENCHMARKS.md, "NER backends").
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 
-from streams.services.base import JvmService, maven_fetch, port_open
+from streams.devservices.base import JvmService, maven_fetch, port_open
 from streams.settings import Settings
 
 SERVER_CLASS = "edu.stanford.nlp.pipeline.StanfordCoreNLPServer"
@@ -38,7 +38,7 @@ GROUP_ARTIFACT = "edu.stanford.nlp:stanford-corenlp"
 
 def model_classifiers(langs: list[str]) -> list[str]:
     """The Maven classifiers of the model jars the languages need (``models`` holds English)."""
-    from streams.corenlp import LANGUAGES
+    from streams.enrich.corenlp import LANGUAGES
 
     out: list[str] = []
     for lang in langs:
@@ -57,7 +57,7 @@ class CoreNlpService(JvmService):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, settings.corenlp_version, settings.corenlp_port)
-        from streams.corenlp import served_languages
+        from streams.enrich.corenlp import served_languages
 
         self.langs = served_languages(settings)
         jars = model_classifiers(self.langs)
@@ -81,7 +81,7 @@ class CoreNlpService(JvmService):
         )  # fmt: skip
 
     def prepare(self, java: Path) -> None:
-        from streams.corenlp import request_properties
+        from streams.enrich.corenlp import request_properties
 
         self.ensure_artifacts()
         lines = "".join(f"{k}={v}\n" for k, v in request_properties(self.langs[0]).items())

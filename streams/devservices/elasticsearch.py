@@ -26,17 +26,17 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from streams.resources import JVM_SOURCES, directory
-from streams.services.base import (
+from streams.devservices.base import (
     JvmService,
     ServiceError,
     _mvn_reason,
     java_home,
     port_open,
 )
+from streams.resources import JVM_SOURCES, directory
 from streams.settings import Settings
 
-# The Maven project of services/ (top level), shipped in the package as streams.services.jvm.
+# The Maven project of services/ (top level), shipped in the package as streams.devservices.jvm.
 SOURCES = directory(JVM_SOURCES)
 LAUNCHER = "io.newsstream.es.Launcher"
 # Checked: the server and transport-netty4 both on Central, the launcher builds and runs (Java 17).
@@ -58,7 +58,7 @@ def sources_digest(root: Path = SOURCES) -> str:
     if not files:
         raise ServiceError(
             f"elasticsearch: launcher sources not found under {root}: "
-            "reinstall newsstream (the wheel ships them as streams/services/jvm)"
+            "reinstall newsstream (the wheel ships them as streams/devservices/jvm)"
         )
     for p in files:
         h.update(str(p.relative_to(root)).encode())

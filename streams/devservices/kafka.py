@@ -15,7 +15,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from streams.services.base import (
+from streams.devservices.base import (
     JvmService,
     ServiceError,
     fetched_jars,

@@ -1,7 +1,7 @@
 """The CoreNLP NER backend: an HTTP client of the local ``StanfordCoreNLPServer``.
 
 Why HTTP and not a library: CoreNLP is GPL-3.0; newsstream (Apache-2.0) only sends it text and reads
-its JSON answer, so it stays a separate program (``newsstream services``, ``streams.services.
+its JSON answer, so it stays a separate program (``newsstream services``, ``streams.devservices.
 corenlp``). Why these properties: ``tokenize,ssplit,ner`` with one CRF, no SUTime, no numeric
 and no fine-grained classifiers is as accurate on news as the full default ``ner`` annotator and
 ~7x faster (BENCHMARKS.md, "NER backends").
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-#: (label, start, end, normalized), as ``streams.entities.RawEntity``.
+#: (label, start, end, normalized), as ``streams.enrich.entities.RawEntity``.
 Mention = tuple[str, int, int, str]
 
 
@@ -50,7 +50,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
     ),
 }
 
-#: CoreNLP CRF tags -> the unified labels of ``streams.entities``.
+#: CoreNLP CRF tags -> the unified labels of ``streams.enrich.entities``.
 TAGS: dict[str, str] = {
     "PERSON": "PERSON",
     "PER": "PERSON",
@@ -188,7 +188,7 @@ class CoreNlpClient:
 
 
 class CoreNlpBackend:
-    """``streams.entities.Backend`` for one language, served by the CoreNLP server."""
+    """``streams.enrich.entities.Backend`` for one language, served by the CoreNLP server."""
 
     def __init__(self, url: str, lang: str, timeout: float = 60.0, threads: int = 2) -> None:
         if lang not in LANGUAGES:
@@ -199,7 +199,7 @@ class CoreNlpBackend:
         self.client = CoreNlpClient(url, timeout, threads)
 
     def pipe(self, texts: Sequence[str]) -> list[list[Mention]]:
-        from streams.entities import normalize_surface
+        from streams.enrich.entities import normalize_surface
 
         out: list[list[Mention]] = []
         for text, answer in zip(texts, self.client.annotate_many(texts, self.lang), strict=True):

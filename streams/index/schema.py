@@ -23,7 +23,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from streams import es_client, resources
+from streams import resources
+from streams.index import es_client
 from streams.settings import Settings, load
 
 log = logging.getLogger(__name__)

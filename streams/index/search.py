@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from streams import es_client, terminal
+from streams import terminal
+from streams.index import es_client
 from streams.settings import load
 
 HL_PRE, HL_POST = "[[", "]]"
@@ -261,7 +262,7 @@ def no_results_message(req: SearchRequest) -> str:
 
 def search(req: SearchRequest, es: Any, index: str) -> dict[str, Any]:
     """Run the search; returns Elasticsearch's response body as a dict."""
-    from streams.setup import language_subfields
+    from streams.index.schema import language_subfields
 
     resp = es.search(index=index, body=build_body(req, language_subfields()))
     return dict(resp.body if hasattr(resp, "body") else resp)

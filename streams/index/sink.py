@@ -3,7 +3,7 @@
 Why it is shaped this way (the indexing guarantees):
 
 * Every message becomes a partial-update upsert keyed by the article id
-  (:func:`streams.documents.bulk_lines`), so a replay rewrites the same document and a revision
+  (:func:`streams.index.documents.bulk_lines`), so a replay rewrites the same document and a revision
   overwrites it; no scripts (the embedded node has no painless).
 * Retryable failures (connection errors, timeouts, 429, 5xx, version conflicts, a missing write
   index) are retried forever with capped exponential backoff and full jitter, one log line per
@@ -34,7 +34,8 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Se
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams import documents, metrics
+from streams import metrics
+from streams.index import documents
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from streams import urls
+from streams.ingest import urls
 from streams.model import Article
 from streams.resources import schema_json
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from streams import contract, settings
-from streams.contract import InvalidArticle
+from streams import settings
+from streams.ingest import contract
+from streams.ingest.contract import InvalidArticle
 
 log = logging.getLogger(__name__)
 

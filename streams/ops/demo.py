@@ -17,8 +17,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from streams import es_client, kafka_io, resources, status
-from streams.services.base import pid_is_ours, read_pid, stop_pid, write_pid
+from streams import kafka_io, resources
+from streams.devservices.base import pid_is_ours, read_pid, stop_pid, write_pid
+from streams.index import es_client
+from streams.ops import status
 from streams.settings import Settings, load, private_dir
 
 # examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.

@@ -1,6 +1,6 @@
 """Keep the README's configuration and metrics tables generated from the code.
 
-``python -m streams.docs_tables`` rewrites them in place; a unit test fails when they drift, so
+``python -m streams.ops.docs_tables`` rewrites them in place; a unit test fails when they drift, so
 the README stays true.
 """
 

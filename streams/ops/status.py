@@ -171,7 +171,7 @@ def es_status(s: Settings, timeout: float) -> dict[str, Any]:
     """Documents behind the alias, near duplicates (``duplicate_of``) and counted copies."""
     from elasticsearch import NotFoundError
 
-    from streams import es_client
+    from streams.index import es_client
 
     out: dict[str, Any] = {"url": s.display("es_url"), "alias": s.es_alias, "ok": False}
     es = es_client.make_client(s, request_timeout=timeout, max_retries=0, retry_on_timeout=False)

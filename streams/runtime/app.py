@@ -8,7 +8,7 @@ Flow (each arrow is a Kafka topic, so each stage scales and restarts on its own)
         --index (bulk, commit after ack)--> Elasticsearch
     any stage --> articles.dlq (the dead-letter envelope of streams.dlq)
 
-Agents live in ``streams.agents.*``; ``streams.worker`` imports them all.
+Agents live in ``streams.runtime.agents.*``; ``streams.runtime.worker`` imports them all.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import faust
 
-from streams.agents.wire import INTERNAL_CODEC
-from streams.recovery import SeekFirstTableManager
+from streams.runtime.recovery import SeekFirstTableManager
+from streams.runtime.wire import INTERNAL_CODEC
 from streams.settings import Settings, load, private_dir
 
 settings: Settings = load()
@@ -66,7 +66,7 @@ app = faust.App(
     autodiscover=False,
     logging_config=None,
     # seek the stream partitions before resuming them after a table recovery: see
-    # streams.recovery and docs/reliability.md ("Post-recovery stall")
+    # streams.runtime.recovery and docs/reliability.md ("Post-recovery stall")
     TableManager=SeekFirstTableManager,
 )
 

@@ -1,6 +1,6 @@
 """The Faust codec of the topics between stages: :func:`streams.model.encode_internal` JSON.
 
-Registered on import; ``streams.app`` names it for the internal topics.
+Registered on import; ``streams.runtime.app`` names it for the internal topics.
 """
 
 from __future__ import annotations

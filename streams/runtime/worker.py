@@ -2,7 +2,7 @@
 
 Also serves ``/metrics`` (Prometheus) and ``/health`` on the worker's web port (127.0.0.1 by
 default: set NEWSSTREAM_WEB_HOST to expose it). ``/health`` answers 503 with the reason when an
-assigned partition has lag and has not moved for NEWSSTREAM_STALL_SECONDS (``streams.liveness``),
+assigned partition has lag and has not moved for NEWSSTREAM_STALL_SECONDS (``streams.runtime.liveness``),
 so a supervisor can restart a worker that is up but silently consumes nothing.
 """
 
@@ -13,10 +13,10 @@ import importlib
 from typing import Any
 
 AGENT_MODULES = [
-    "streams.agents.validate",
-    "streams.agents.dedup",
-    "streams.agents.enrich",
-    "streams.agents.index",
+    "streams.runtime.agents.validate",
+    "streams.runtime.agents.dedup",
+    "streams.runtime.agents.enrich",
+    "streams.runtime.agents.index",
 ]
 
 
@@ -52,8 +52,8 @@ def add_web_pages(app: Any, monitor: Any, **extra: Any) -> None:
 
 def load_agents() -> Any:
     """Import the app and register every agent and web page; returns the app."""
-    from streams import liveness
-    from streams.app import app, settings
+    from streams.runtime import liveness
+    from streams.runtime.app import app, settings
 
     for name in AGENT_MODULES:
         importlib.import_module(name)

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from streams import es_client
+from streams.index import es_client
 from streams.settings import Settings, load
 from streams.web import query
 from streams.web.svg import histogram_svg
@@ -106,7 +106,7 @@ def _params(request: web.Request) -> dict[str, list[str]]:
 
 
 def _subfields() -> dict[str, str]:
-    from streams.setup import language_subfields
+    from streams.index.schema import language_subfields
 
     return language_subfields()
 

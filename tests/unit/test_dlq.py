@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from streams import contract, dlq
-from tests.unit.test_contract import LIMIT, poison_set
+from streams import dlq
+from streams.ingest import contract
+from tests.unit.ingest.test_contract import LIMIT, poison_set
 
 
 @pytest.mark.parametrize(("name", "raw", "reason"), poison_set(),

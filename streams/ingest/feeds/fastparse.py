@@ -3,7 +3,7 @@
 Why: feedparser's pure-Python SAX handlers cost tens of milliseconds for a ten-item feed,
 which caps a poller at a few dozen feeds per second per core. lxml parses the same document in
 well under a millisecond. This module builds the same entry shapes feedparser gives (the
-fields :func:`streams.feeds.parse.entry_record` reads), so the mapping to the contract is one
+fields :func:`streams.ingest.feeds.parse.entry_record` reads), so the mapping to the contract is one
 code path. Anything unusual returns None and feedparser takes over: malformed XML (feedparser
 recovers items from broken documents), unknown roots, undecodable bytes.
 

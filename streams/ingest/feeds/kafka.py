@@ -16,11 +16,11 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-from streams.feeds import metrics as m
-from streams.feeds.poller import Message
+from streams.ingest.feeds import metrics as m
+from streams.ingest.feeds.poller import Message
 from streams.settings import Settings
 
-log = logging.getLogger("streams.feeds")
+log = logging.getLogger("streams.ingest.feeds")
 
 
 def _retriable(exc: BaseException) -> bool:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.feeds.parse import http_url, valid_language
+from streams.ingest.feeds.parse import http_url, valid_language
 
 
 @dataclass(frozen=True)

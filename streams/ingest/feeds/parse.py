@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from streams import contract, urls
-from streams.contract import InvalidArticle
-from streams.feeds.fastparse import fast_parse
+from streams.ingest import contract, urls
+from streams.ingest.contract import InvalidArticle
+from streams.ingest.feeds.fastparse import fast_parse
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
 _MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")

@@ -5,11 +5,11 @@ Why it is built this way:
 - Bounded everything: ``concurrency`` workers pull from a queue of at most twice that many
   feeds; due feeds are read from the store a page at a time. Memory does not grow with the
   number of feeds, and one slow feed holds one worker, never the others.
-- Per host, :class:`~streams.feeds.fetch.HostGate` keeps the politeness limits; feedparser and
+- Per host, :class:`~streams.ingest.feeds.fetch.HostGate` keeps the politeness limits; feedparser and
   HTML cleaning run in a process pool (CPU-bound), never on the event loop.
 - At-least-once without repeats: a feed's new items are sent as one batch and awaited; only
   then, in one SQLite transaction, do they become *seen* and the feed's ETag, schedule and
-  health advance (see :mod:`streams.feeds.state`). When Kafka is unreachable the poller waits
+  health advance (see :mod:`streams.ingest.feeds.state`). When Kafka is unreachable the poller waits
   and retries (back-pressure), it never drops an item; an item Kafka refuses for good (say, too
   large) stays unseen and the feed's ETag is not advanced, so it is retried at the next poll.
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streams import dlq
-from streams.feeds import metrics as m
-from streams.feeds.fetch import (
+from streams.ingest.feeds import metrics as m
+from streams.ingest.feeds.fetch import (
     ACCEPT,
     ClientPool,
     FetchResult,
@@ -38,8 +38,8 @@ from streams.feeds.fetch import (
     fetch,
     host_of,
 )
-from streams.feeds.parse import Item, ParsedFeed, full_text_item, parse_in_pool, validate_items
-from streams.feeds.schedule import (
+from streams.ingest.feeds.parse import Item, ParsedFeed, full_text_item, parse_in_pool, validate_items
+from streams.ingest.feeds.schedule import (
     Policy,
     classify,
     next_delay,
@@ -50,9 +50,9 @@ from streams.feeds.schedule import (
     should_disable,
     volume_drop,
 )
-from streams.feeds.state import Feed, Store
+from streams.ingest.feeds.state import Feed, Store
 
-log = logging.getLogger("streams.feeds")
+log = logging.getLogger("streams.ingest.feeds")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
@@ -166,7 +166,7 @@ def make_pool(processes: int) -> concurrent.futures.Executor:
 def make_client(user_agent: str, host_connections: int, http2: bool) -> ClientPool:
     """HTTP clients for every feed: keep-alive per host, HTTP/2 where the server offers it.
 
-    Redirects are followed by :func:`~streams.feeds.fetch.fetch` (each hop is checked);
+    Redirects are followed by :func:`~streams.ingest.feeds.fetch.fetch` (each hop is checked);
     timeouts here only bound a single connect/read, the fetch deadline bounds the whole.
     """
     if http2:

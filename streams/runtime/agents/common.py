@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 from streams import dlq, metrics
-from streams.app import app, dlq_topic
 from streams.model import encode_internal
+from streams.runtime.app import app, dlq_topic
 
 log = logging.getLogger("streams.dlq")
 

@@ -52,17 +52,19 @@ from typing import Any
 
 import faust
 
-from streams import dedup, documents, metrics
-from streams.agents.common import (
+from streams import metrics
+from streams.dedup import deduplicator as dedup
+from streams.index import documents
+from streams.model import Article
+from streams.runtime.agents.common import (
     Delivery,
     dead_letter_event,
     failure_reason,
     handle_then_ack,
     send,
 )
-from streams.agents.wire import INTERNAL_CODEC
-from streams.app import app, enriched_topic, settings, unique_topic, valid_topic
-from streams.model import Article
+from streams.runtime.app import app, enriched_topic, settings, unique_topic, valid_topic
+from streams.runtime.wire import INTERNAL_CODEC
 
 log = logging.getLogger(__name__)
 

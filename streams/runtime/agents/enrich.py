@@ -7,7 +7,7 @@ sit idle waiting for the slowest chunk of the previous batch. Batches are finish
 the order they were taken, and a batch's events are acked only after every document (or dead
 letter) of the batch has its delivery result from Kafka. A batch that fails is retried article
 by article, so one poison article is dead-lettered alone; a killed NER process fails its batch,
-the pool restarts once (see :class:`streams.nlp.NlpPool`) and the retries run on the new one.
+the pool restarts once (see :class:`streams.enrich.nlp.NlpPool`) and the retries run on the new one.
 
 Every article is accounted for: a message that is not an article, an NER error, a document
 that cannot be built, one whose entities push it over the record limit (the entity list is
@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streams import documents, metrics
-from streams.agents.common import (
+from streams import metrics
+from streams.enrich.enricher import EnrichPool
+from streams.index import documents
+from streams.model import Article, DedupInfo, encode_internal
+from streams.runtime.agents.common import (
     Delivery,
     SendRefused,
     confirm,
@@ -37,9 +40,7 @@ from streams.agents.common import (
     record_limit,
     send,
 )
-from streams.app import app, enriched_topic, settings, unique_topic
-from streams.enrich import EnrichPool
-from streams.model import Article, DedupInfo, encode_internal
+from streams.runtime.app import app, enriched_topic, settings, unique_topic
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def fit_message(message: dict[str, Any], limit: int) -> tuple[bytes, int]:
     Returns the bytes and how many entities were dropped: the entity list is cut to
     ``MAX_ENTITIES`` and then halved until the record fits (the persons/organizations/locations
     facets are kept whole). Raises
-    :class:`~streams.agents.common.SendRefused` if even no entities do not fit.
+    :class:`~streams.runtime.agents.common.SendRefused` if even no entities do not fit.
     """
     doc = message.get("doc") or {}
     entities = list(doc.get("entities") or [])

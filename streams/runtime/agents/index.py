@@ -8,7 +8,7 @@ faust/transport/consumer.py):
   cancelled mid-batch (``take_events`` would ack its whole buffer in a ``finally``, so a worker
   stopped during an Elasticsearch outage could commit documents ES never saw).
 * An offset becomes committable only through ``Consumer.ack``, which we reach via
-  ``stream.ack(event)`` once :class:`streams.sink.BulkSink` releases it: ES acknowledged that
+  ``stream.ack(event)`` once :class:`streams.index.sink.BulkSink` releases it: ES acknowledged that
   document (or it went to the DLQ) *and* every earlier message of its partition. Faust then
   commits the highest contiguous acked offset per partition (``Consumer._new_offset``), after
   flushing the producer, so DLQ envelopes are durable before the offsets behind them.
@@ -25,7 +25,7 @@ faust/transport/consumer.py):
   ahead of the envelope. If the DLQ cannot be written, the sink retries with backoff and
   reads nothing more: the same backpressure as an Elasticsearch outage.
 * Rebalance: Faust seeks a partition back to its committed offset when it is assigned again,
-  so offsets the sink already released can come back. :class:`streams.sink.BulkSink` treats
+  so offsets the sink already released can come back. :class:`streams.index.sink.BulkSink` treats
   an offset at or below one it has seen as the start of a new delivery of that partition and
   writes it again (idempotent upserts) instead of failing; revoked partitions are also
   dropped from its bookkeeping before its next write (``on_partitions_revoked``).
@@ -40,10 +40,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streams import es_client
-from streams.agents.common import raw_of, send_dead_letter
-from streams.app import app, enriched_topic, settings
-from streams.sink import BulkSink, PendingDoc, pending_doc
+from streams.index import es_client
+from streams.index.sink import BulkSink, PendingDoc, pending_doc
+from streams.runtime.agents.common import raw_of, send_dead_letter
+from streams.runtime.app import app, enriched_topic, settings
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streams import contract, metrics
-from streams.agents.common import Delivery, dead_letter, failure_reason, handle_then_ack, send
-from streams.app import app, articles_topic, settings, valid_topic
+from streams import metrics
+from streams.ingest import contract
+from streams.runtime.agents.common import Delivery, dead_letter, failure_reason, handle_then_ack, send
+from streams.runtime.app import app, articles_topic, settings, valid_topic
 
 log = logging.getLogger(__name__)
 

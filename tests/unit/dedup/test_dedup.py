@@ -1,4 +1,4 @@
-"""The dedup decision, normalization and MinHash/LSH, without Kafka (streams.dedup)."""
+"""The dedup decision, normalization and MinHash/LSH, without Kafka (streams.dedup.deduplicator)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from streams import contract, dedup
+from streams.dedup import deduplicator as dedup
+from streams.ingest import contract
 from streams.model import Article
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "dedup_labelled.jsonl"
+DATA = Path(__file__).resolve().parents[2] / "data" / "dedup_labelled.jsonl"
 T0 = 1_800_000_000.0
 DAY = 86400.0
 

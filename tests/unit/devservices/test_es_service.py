@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.services.base import ServiceError
-from streams.services.elasticsearch import SOURCES, jvm_options, sources_digest
+from streams.devservices.base import ServiceError
+from streams.devservices.elasticsearch import SOURCES, jvm_options, sources_digest
 
 
 def _copy_sources(tmp_path: Path) -> Path:

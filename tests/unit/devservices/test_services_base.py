@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from streams import settings
-from streams.services import base
-from streams.services.kafka import KafkaService, new_cluster_id, server_properties
+from streams.devservices import base
+from streams.devservices.kafka import KafkaService, new_cluster_id, server_properties
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from streams import settings
-from streams.corenlp import (
+from streams.cli.services import OPTIONAL, SERVICES, _selected
+from streams.enrich.corenlp import (
     LANGUAGES,
     mentions,
     request_properties,
     served_languages,
     utf16_to_codepoints,
 )
-from streams.services.cli import OPTIONAL, SERVICES, _selected
 
 
 def _utf16(text: str, start: int) -> int:
@@ -98,7 +98,7 @@ def test_served_languages() -> None:
 
 
 def test_service_command_is_local_and_small(tmp_path: Path) -> None:
-    from streams.services.corenlp import CoreNlpService, model_classifiers
+    from streams.devservices.corenlp import CoreNlpService, model_classifiers
 
     s = dataclasses.replace(settings.load(), services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"))
     svc = CoreNlpService(s)

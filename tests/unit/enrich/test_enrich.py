@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from streams import settings as settings_mod
-from streams.enrich import EnrichPool, EnrichResult, enrich_sync, summarize_status
+from streams.enrich.enricher import EnrichPool, EnrichResult, enrich_sync, summarize_status
+from streams.enrich.nlp import split_balanced
 from streams.model import Article
-from streams.nlp import split_balanced
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def art(id: str, title: str | None = None, body: str | None = None, **kw: object) -> Article:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import entities
-from streams.entities import (
+from streams.enrich import entities
+from streams.enrich.entities import (
     Extractor,
     ModelNotInstalled,
     NerConfig,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from streams import language
+from streams.enrich import language
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "langid" / "samples.tsv"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "langid" / "samples.tsv"
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from streams.entities import facets, finish_entity
-from streams.linking import canonical_key, has_upper, link, merge_persons, plausible
-from streams.textclean import clean_for_ner
+from streams.enrich.entities import facets, finish_entity
+from streams.enrich.linking import canonical_key, has_upper, link, merge_persons, plausible
+from streams.enrich.textclean import clean_for_ner
 
 
 def test_one_country_in_every_language_and_script() -> None:
@@ -100,7 +100,7 @@ def test_finish_entity_maps_back_and_drops_glued_captions() -> None:
 
 
 def test_an_organization_that_swallowed_a_person_is_split() -> None:
-    from streams.entities import split_org_tails
+    from streams.enrich.entities import split_org_tails
 
     text = (
         "Talks were led by the secretary of the Security Council of Russia Nikolay Patrushev. "

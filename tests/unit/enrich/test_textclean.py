@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streams.textclean import clean_for_ner, crosses_paragraph, first_line_span, is_boilerplate
+from streams.enrich.textclean import clean_for_ner, crosses_paragraph, first_line_span, is_boilerplate
 
 # Written for this test: a scraped item with a caption glued to the first sentence, a sentence
 # glued to the next, a shouting byline, share buttons and a photo credit.

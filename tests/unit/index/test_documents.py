@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from streams import documents
-from streams.enrich import EnrichResult
-from streams.entities import distinct_sorted
+from streams.enrich.enricher import EnrichResult
+from streams.enrich.entities import distinct_sorted
+from streams.index import documents
 from streams.model import Article, DedupInfo, Entity, Language
 
 VALIDATOR = Draft202012Validator(documents.load_schema())

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from streams import search
-from streams.search import SearchRequest
-from streams.setup import language_subfields
+from streams.index import search
+from streams.index.schema import language_subfields
+from streams.index.search import SearchRequest
 
 SUBFIELDS = language_subfields()
 

@@ -12,8 +12,8 @@ from elasticsearch import ApiError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import documents
-from streams.sink import (
+from streams.index import documents
+from streams.index.sink import (
     NoWriteIndexError,
     OffsetTracker,
     Outcome,
@@ -289,7 +289,7 @@ def test_pending_doc_marks_unusable_messages(value: object) -> None:
 
 
 def test_redelivery_segments_cut_where_a_partition_goes_back() -> None:
-    from streams.sink import PendingDoc, redelivery_segments
+    from streams.index.sink import PendingDoc, redelivery_segments
 
     def d(tp: str, off: int) -> PendingDoc:
         return PendingDoc(tp=tp, offset=off, raw=b"")
@@ -304,7 +304,7 @@ def test_redelivery_segments_cut_where_a_partition_goes_back() -> None:
 def test_sink_forgets_revoked_partitions_before_its_next_write() -> None:
     import asyncio
 
-    from streams.sink import BulkSink
+    from streams.index.sink import BulkSink
 
     class Client:
         def options(self, **kw: object) -> Client:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from streams import documents, setup
+from streams.index import documents
+from streams.index import schema as setup
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = json.loads((ROOT / "schemas" / "elasticsearch" / setup.TEMPLATE_FILE).read_text())
 MAPPINGS = TEMPLATE["template"]["mappings"]
 PROPS = MAPPINGS["properties"]

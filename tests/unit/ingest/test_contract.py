@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import contract
-from streams.contract import InvalidArticle, parse_article, validate_record
-from streams.urls import article_id
+from streams.ingest import contract
+from streams.ingest.contract import InvalidArticle, parse_article, validate_record
+from streams.ingest.urls import article_id
 
-POISON_DIR = Path(__file__).resolve().parents[1] / "data" / "poison"
+POISON_DIR = Path(__file__).resolve().parents[2] / "data" / "poison"
 LIMIT = 2 * 1024 * 1024
 
 
@@ -136,7 +136,7 @@ def test_utf8_bom_is_tolerated() -> None:
 
 
 def test_the_code_validates_with_the_schema_file() -> None:
-    top_level = Path(__file__).resolve().parents[2] / "schemas" / contract.SCHEMA_FILE
+    top_level = Path(__file__).resolve().parents[3] / "schemas" / contract.SCHEMA_FILE
     on_disk = json.loads(top_level.read_text())
     assert contract.schema() == on_disk
     assert on_disk["$schema"].endswith("/draft/2020-12/schema")

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 
 from streams import settings
-from streams.feeds import fetch as F
-from streams.feeds import parse as P
-from streams.feeds.poller import Message, PollConfig, Poller, make_client, make_pool
-from streams.feeds.schedule import Policy
-from streams.feeds.state import Store
+from streams.ingest.feeds import fetch as F
+from streams.ingest.feeds import parse as P
+from streams.ingest.feeds.poller import Message, PollConfig, Poller, make_client, make_pool
+from streams.ingest.feeds.schedule import Policy
+from streams.ingest.feeds.state import Store
 
-FEEDS_DIR = Path(__file__).resolve().parents[1] / "data" / "feeds"
+FEEDS_DIR = Path(__file__).resolve().parents[2] / "data" / "feeds"
 LOCAL = F.parse_networks("127.0.0.0/8")
 
 CONTENT_TYPES = {
@@ -541,13 +541,13 @@ def test_fast_path_maps_like_feedparser(name: str) -> None:
     assert (fast.title, fast.language, fast.not_a_feed is None) == (
         slow.title, slow.language, slow.not_a_feed is None)
     if name in ("broken.xml", "not_a_feed.html"):
-        from streams.feeds.fastparse import fast_parse
+        from streams.ingest.feeds.fastparse import fast_parse
 
         assert fast_parse(body, ctype) is None  # feedparser's tolerance takes over
 
 
 def test_fast_path_dates_and_entities() -> None:
-    from streams.feeds.fastparse import fast_parse, parse_date
+    from streams.ingest.feeds.fastparse import fast_parse, parse_date
 
     assert time.strftime("%Y-%m-%dT%H:%M:%SZ", parse_date("Tue, 05 Mar 2024 10:15:00 +0200")
                          ) == "2024-03-05T08:15:00Z"

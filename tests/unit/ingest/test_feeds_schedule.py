@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.feeds import schedule as S
+from streams.ingest.feeds import schedule as S
 
 P = S.Policy(default_interval=900, min_interval=300, max_interval=86400, max_backoff=21600,
              target_items=1, jitter=0, disable_score=10, permanent_weight=2.5,
@@ -103,8 +103,8 @@ def test_publisher_waits_through_retriable_errors_and_reports_fatal_ones() -> No
     from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
     from streams import settings
-    from streams.feeds.kafka import KafkaPublisher
-    from streams.feeds.poller import Message
+    from streams.ingest.feeds.kafka import KafkaPublisher
+    from streams.ingest.feeds.poller import Message
 
     class Producer:
         def __init__(self) -> None:

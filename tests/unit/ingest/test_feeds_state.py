@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.feeds import lists as L
-from streams.feeds.state import Store, StoreLocked, day_of
+from streams.ingest.feeds import lists as L
+from streams.ingest.feeds.state import Store, StoreLocked, day_of
 
 
 def test_store_roundtrip_seen_and_commit(tmp_path: Path) -> None:
@@ -51,10 +51,10 @@ def test_one_poller_per_store(tmp_path: Path) -> None:
     path = tmp_path / "feeds.sqlite"
     first = Store(path)
     first.lock()
-    code = ("import sys; from streams.feeds.state import Store, StoreLocked\n"
+    code = ("import sys; from streams.ingest.feeds.state import Store, StoreLocked\n"
             f"s = Store({str(path)!r})\n"
             "try:\n    s.lock()\nexcept StoreLocked:\n    sys.exit(3)\n")
-    other = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
+    other = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[3])
     assert other.returncode == 3
     second = Store(path)
     with pytest.raises(StoreLocked):
@@ -121,7 +121,7 @@ def test_day_of() -> None:
 
 def test_health_shows_a_source_whose_volume_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams import cli
+    from streams.cli import main as cli
 
     store_file = tmp_path / "feeds.sqlite"
     monkeypatch.setenv("NEWSSTREAM_FEEDS_STATE", str(store_file))

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import cli, produce
-from streams.contract import InvalidArticle
-from tests.unit.test_contract import poison_set
+from streams.cli import main as cli
+from streams.ingest import produce
+from streams.ingest.contract import InvalidArticle
+from tests.unit.ingest.test_contract import poison_set
 
 
 def _items(reader: str, data: bytes, max_bytes: int = 10_000, **kw: object) -> list[produce.Item]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.urls import article_id, canonicalize, host_of
+from streams.ingest.urls import article_id, canonicalize, host_of
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import demo, settings
+from streams import settings
+from streams.ops import demo
 
 
 def test_stop_web_leaves_a_recycled_pid_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

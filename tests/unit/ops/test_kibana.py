@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from streams import kibana, setup
-from tests.unit.test_template import FIELDS
+from streams.index import schema as setup
+from streams.ops import kibana
+from tests.unit.index.test_template import FIELDS
 
 OBJECTS = kibana.load_objects()
 BY_ID = {(o["type"], o["id"]): o for o in OBJECTS}

@@ -16,7 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from streams import cli, kibana, settings
+from streams import settings
+from streams.cli import main as cli
+from streams.ops import kibana
 
 
 class KibanaLike(BaseHTTPRequestHandler):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from streams import status
+from streams.ops import status
 from streams.settings import load
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from streams import dlq
-from streams.agents import common
-from streams.agents import enrich as enrich_agent
+from streams.runtime.agents import common
+from streams.runtime.agents import enrich as enrich_agent
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.liveness import Offsets, Progress, assess, health
+from streams.runtime.liveness import Offsets, Progress, assess, health
 
 TP = ("t.articles", 0)
 

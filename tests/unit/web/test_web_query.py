@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from streams import search
-from streams.setup import language_subfields
+from streams.index import search
+from streams.index.schema import language_subfields
 from streams.web import query
 from streams.web.query import BadParams, WebQuery, parse_params
 from streams.web.svg import histogram_svg
