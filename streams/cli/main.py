@@ -1,6 +1,6 @@
 """The ``newsstream`` command: a thin dispatcher.
 
-Each subcommand lives in the module that owns its concern and exposes
+Each subcommand has its own module in this package, over the library modules, and exposes
 ``add_parser(subparsers)``, which registers the command and sets ``func(args) -> int``.
 """
 
@@ -15,17 +15,17 @@ from streams import logs, settings
 
 COMMAND_MODULES: list[str] = [
     "streams.cli.services",
-    "streams.runtime.worker",
-    "streams.index.schema",
-    "streams.index.search",
-    "streams.web.server",
-    "streams.ops.kibana",
-    "streams.ingest.produce",
+    "streams.cli.worker",
+    "streams.cli.setup",
+    "streams.cli.search",
+    "streams.cli.web",
+    "streams.cli.kibana",
+    "streams.cli.produce",
     "streams.cli.feeds",
     "streams.dlq",
-    "streams.enrich.enricher",
-    "streams.ops.status",
-    "streams.ops.demo",
+    "streams.cli.enrich",
+    "streams.cli.status",
+    "streams.cli.demo",
 ]
 
 

@@ -12,12 +12,10 @@ independent indices on one cluster.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +23,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from streams import resources
 from streams.index import es_client
-from streams.settings import Settings, load
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -253,13 +251,13 @@ def _partition_counts(s: Settings, names: list[str]) -> dict[str, int]:
         client.close()
 
 
-def dry_run(s: Settings, args: argparse.Namespace) -> list[str]:
+def dry_run(s: Settings, elasticsearch: bool = True, kafka: bool = True) -> list[str]:
     """What setup would send, built from the packaged files, without contacting anything.
 
     It reads and renders every file setup needs, so it also proves an installation complete.
     """
     lines: list[str] = []
-    if not args.skip_elasticsearch:
+    if elasticsearch:
         body = template_body(s.es_alias, f"{s.es_alias}-rollover")
         lines.append(
             f"index template {s.es_alias}: patterns {body['index_patterns']}, "
@@ -270,68 +268,9 @@ def dry_run(s: Settings, args: argparse.Namespace) -> list[str]:
                      f"{', '.join(_load(ILM_FILE)['policy']['phases'])}")
         lines.append(f"write alias {s.es_alias} -> {first_index(s.es_alias)}")
         lines.append(f"language subfields: {', '.join(sorted(language_subfields()))}")
-    if not args.skip_kafka:
+    if kafka:
         for name in s.pipeline_topics():
             lines.append(
                 f"topic {name}: {s.partitions} partitions, replication {s.replication_factor}"
             )
     return lines
-
-
-def run(args: argparse.Namespace) -> int:
-    s = load()
-    if args.dry_run:
-        for line in dry_run(s, args):
-            print(f"would ensure {line}")
-        print("setup: dry run, nothing contacted")
-        return 0
-    es_client.quiet_client_logs("kafka")
-    changes: list[Change] = []
-    try:
-        if not args.skip_elasticsearch:
-            changes += setup_elasticsearch(s, do_rollover=args.rollover)
-        if not args.skip_kafka:
-            changes += setup_kafka(s)
-    except SetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        print(f"error: {_describe(exc, s)}", file=sys.stderr)
-        log.debug("setup failed", exc_info=True)
-        return 1
-    for change in changes:
-        print(change.line())
-    n = sum(c.changed for c in changes)
-    print(f"setup: {n} change{'s' if n != 1 else ''}" if n else "setup: unchanged")
-    return 0
-
-
-def _describe(exc: BaseException, s: Settings) -> str:
-    from elastic_transport import TransportError
-
-    if isinstance(exc, ApiError | TransportError):
-        return es_client.describe_error(exc, s)
-    from kafka.errors import KafkaError
-
-    if isinstance(exc, KafkaError):
-        return f"Kafka at {s.kafka_bootstrap}: {exc} (start it with `newsstream services up`)"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "setup",
-        help="create or update the index template, the write alias and the Kafka topics",
-        description="Idempotent: a second run prints 'unchanged' for everything.",
-    )
-    p.add_argument("--skip-kafka", action="store_true", help="only Elasticsearch")
-    p.add_argument("--skip-elasticsearch", action="store_true", help="only the Kafka topics")
-    p.add_argument(
-        "--dry-run", action="store_true",
-        help="print what would be created from the packaged schemas; contact nothing",
-    )
-    p.add_argument(
-        "--rollover", action="store_true",
-        help="start a new backing index (after a template change that cannot apply in place)",
-    )
-    p.set_defaults(func=run)

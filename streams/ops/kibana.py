@@ -9,10 +9,8 @@ view's pattern follows it.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import resources
-from streams.settings import Settings, load, redact_url
+from streams.settings import Settings, redact_url
 
 DEFAULT_PATTERN = "articles*"
 
@@ -121,41 +119,3 @@ def import_objects(s: Settings, objects: list[dict[str, Any]], url: str) -> dict
     with opener.open(req, timeout=60) as resp:
         answer: dict[str, Any] = json.loads(resp.read())
         return answer
-
-
-def run_import(args: argparse.Namespace) -> int:
-    s = load()
-    url = args.url or s.kibana_url
-    files = [Path(p) for p in args.file] if args.file else None
-    objects = for_alias(load_objects(files), s.es_alias)
-    shown = redact_url(url)
-    try:
-        answer = import_objects(s, objects, url)
-    except CredentialsRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except urllib.error.HTTPError as exc:
-        detail = (exc.read() if exc.fp else b"").decode(errors="replace")[:500] or exc.msg
-        print(s.redact(f"error: Kibana at {shown} answered {exc.code}: {detail}"), file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(s.redact(f"error: cannot reach Kibana at {shown} ({exc}): set KIBANA_URL"),
-              file=sys.stderr)
-        return 1
-    errors = answer.get("errors") or []
-    for err in errors:
-        print(f"error: {err.get('type')} {err.get('id')}: {err.get('error')}", file=sys.stderr)
-    print(f"imported {answer.get('successCount', 0)} of {len(objects)} saved objects into {shown}")
-    return 0 if answer.get("success") and not errors else 1
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("kibana", help="Kibana saved objects (data view, search, dashboard)")
-    ksub = p.add_subparsers(dest="kibana_command", metavar="ACTION")
-    ksub.required = True
-    imp = ksub.add_parser(
-        "import", help="import schemas/kibana/*.ndjson into KIBANA_URL (overwrites same ids)"
-    )
-    imp.add_argument("--url", help="Kibana URL (default: KIBANA_URL)")
-    imp.add_argument("--file", action="append", help="ndjson file(s) instead of schemas/kibana/")
-    imp.set_defaults(func=run_import)

@@ -10,17 +10,15 @@ worker is a state to report, not an error of this command).
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import json
-import logging
 import re
 import urllib.error
 import urllib.request
 from typing import Any
 
-from streams.settings import Settings, load
+from streams.settings import Settings
 
 DEFAULT_TIMEOUT = 5.0
 # Counters of the worker's /metrics page worth a line in the status (name -> label).
@@ -335,30 +333,3 @@ def render(st: dict[str, Any]) -> str:
     else:
         lines.append(f"Worker {w['url']}: {w['state']}")
     return "\n".join(lines)
-
-
-def run(args: argparse.Namespace) -> int:
-    # The clients log every failed connection attempt; the status says it once, readably.
-    for name in ("kafka", "elastic_transport", "elasticsearch"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    s = load()
-    st = collect(s, timeout=args.timeout, groups=args.group)
-    # every line passes the redactor: an error text may quote a URL with its password
-    if args.json:
-        print(s.redact(json.dumps(st, indent=2, default=str)))
-    else:
-        print(s.redact(render(st)))
-    return 0 if st["kafka"].get("ok") and st["elasticsearch"].get("ok") else 1
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "status",
-        help="offsets and lag per topic/partition/group, documents, duplicates, DLQ, worker",
-    )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help=f"seconds allowed per service (default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--group", action="append", default=[], metavar="GROUP",
-                   help="also show this consumer group even without commits (repeatable)")
-    p.set_defaults(func=run)

@@ -8,7 +8,6 @@ so a supervisor can restart a worker that is up but silently consumes nothing.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 from typing import Any
 
@@ -65,18 +64,3 @@ def load_agents() -> Any:
         add_web_pages(app, monitor, agents=sorted(a.name for a in app.agents.values()))
 
     return app
-
-
-def run(args: argparse.Namespace) -> int:
-    import faust
-
-    app = load_agents()
-    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser("worker", help="run the pipeline worker (all stages) in the foreground")
-    p.add_argument("--loglevel", default="info", help="Faust log level (default info)")
-    p.set_defaults(func=run)
