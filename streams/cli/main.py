@@ -22,7 +22,7 @@ COMMAND_MODULES: list[str] = [
     "streams.cli.kibana",
     "streams.cli.produce",
     "streams.cli.feeds",
-    "streams.dlq",
+    "streams.cli.dlq",
     "streams.cli.enrich",
     "streams.cli.status",
     "streams.cli.demo",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams import dlq, terminal
+from streams.cli import dlq as dlq_cli
 from streams.devservices import base
 from streams.index import search
 
@@ -162,5 +163,5 @@ def test_dlq_list_prints_no_escape_from_a_dead_letter() -> None:
         "reason": "schema\x1b[2J", "stage": "validate", "error": EVIL, "preview": EVIL,
         "topic": "t\x1b[1m", "partition": 0, "offset": 1, "timestamp": "2026-01-01T00:00:00Z",
     })
-    line = dlq.format_row(letter, width=1000)
+    line = dlq_cli.format_row(letter, width=1000)
     assert _controls(line) == [] and "owned" not in line
