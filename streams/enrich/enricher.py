@@ -1,9 +1,10 @@
 """The enrich stage: language per field + named entities for a batch of articles.
 
 One composition for every transport: the Faust enrich agent awaits :class:`EnrichPool`, and
-``newsstream enrich`` (offline, no Kafka or Elasticsearch) runs the same pool over a JSON Lines
-file, after the same validation and dedup code, and writes the documents as they would end up
-in the index. :func:`enrich_sync` is the in-process form of the same thing for tests and tools.
+``newsstream enrich`` (offline, no Kafka or Elasticsearch: :mod:`streams.cli.enrich`) runs the
+same pool over a JSON Lines file, after the same validation and dedup code, and writes the
+documents as they would end up in the index. :func:`enrich_sync` is the in-process form of the
+same thing for tests and tools.
 
 Fields analysed, each in its own language: ``title``, ``summary``, ``body`` and every
 ``title_translations.<lang>`` (whose key chooses the NER model). Entity offsets are into the
@@ -12,13 +13,10 @@ field named by ``Entity.field``, so ``article.<field>[start:end] == entity.text`
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from streams.enrich.entities import NerConfig, facets
 from streams.enrich.nlp import (
@@ -183,91 +181,3 @@ class EnrichPool:
 
 
 # --- `newsstream enrich` --------------------------------------------------------------------------
-
-
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _read_lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for lineno, raw in enumerate(fh, 1):
-        raw = raw.rstrip(b"\r\n")
-        if raw.strip():
-            yield lineno, raw
-
-
-async def enrich_file(
-    src: IO[bytes], dst: IO[str], err: IO[str], settings: Any, processes: int, progress: bool
-) -> dict[str, int]:
-    """Validate, dedup (in file order) and enrich a JSON Lines file; write the final documents.
-
-    The output is what the index would hold after the pipeline's messages were applied as
-    partial upserts in order: one document per id (a revision replaces it), with the
-    ``duplicate_count``/``duplicate_sources`` of exact copies merged into their original.
-    """
-    # Imported here: these modules belong to other stages and are only needed by the command.
-    from streams.dedup.deduplicator import Deduplicator
-    from streams.index import documents
-    from streams.ingest import contract
-
-    dedup = Deduplicator(
-        threshold=settings.dedup_threshold, horizon_days=settings.dedup_horizon_days
-    )
-    final: dict[str, dict[str, Any]] = {}
-    stats = {"read": 0, "invalid": 0, "exact_duplicates": 0, "enriched": 0}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(file=err, unit="art", desc="enrich")
-
-    def apply(message: dict[str, Any]) -> None:
-        final.setdefault(message["id"], {}).update(message["doc"])
-
-    async with EnrichPool(settings, processes) as pool:
-        batch: list[tuple[Article, Any]] = []
-
-        async def flush() -> None:
-            if not batch:
-                return
-            results = await pool.enrich([a for a, _ in batch])
-            ingested_at = _now_rfc3339()
-            for (article, info), result in zip(batch, results, strict=True):
-                doc = documents.build_document(article, info, result, ingested_at)
-                apply(documents.document_message(doc))
-            stats["enriched"] += len(batch)
-            if bar is not None:
-                bar.update(len(batch))
-            batch.clear()
-
-        for lineno, raw in _read_lines(src):
-            stats["read"] += 1
-            try:
-                article = contract.parse_article(raw, settings.max_message_bytes)
-            except contract.InvalidArticle as exc:
-                stats["invalid"] += 1
-                print(f"line {lineno}: invalid article: {exc}", file=err)
-                if bar is not None:
-                    bar.update(1)
-                continue
-            decision = dedup.decide(article, time.time())
-            if decision.counts is not None:
-                c = decision.counts
-                # partial upserts commute: a count may land before its original's document
-                apply(documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources))
-            if decision.emit:
-                final.setdefault(article.id, {})  # output keeps the input's order
-                batch.append((article, decision.info))
-            else:
-                stats["exact_duplicates"] += 1
-                if bar is not None:
-                    bar.update(1)
-            if len(batch) >= settings.nlp_batch_size:
-                await flush()
-        await flush()
-    if bar is not None:
-        bar.close()
-    for doc in final.values():
-        dst.write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
-    stats["written"] = len(final)
-    return stats
