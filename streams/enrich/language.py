@@ -1,7 +1,7 @@
 """Language identification: pure, offline, ISO 639-1 codes (``und`` when undecidable).
 
 Why two detectors (measured on ``tests/data/langid/samples.tsv``, 41 languages; run
-``python -m streams.enrich.language --eval tests/data/langid/samples.tsv``): fastText's bundled lite
+``python bench/bench_langid.py --eval tests/data/langid/samples.tsv``): fastText's bundled lite
 model is very fast and right on almost all sentences, but wrong on about one headline in seven;
 lingua (high accuracy) is right on ~98% of headlines but ~100x slower. So fastText decides when it
 is sure (probability >= ``FASTTEXT_TRUST``) and lingua decides the rest: 99% on headlines at
