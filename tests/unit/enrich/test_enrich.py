@@ -78,6 +78,7 @@ def _field(article: Article, name: str) -> str:
     return value
 
 
+@pytest.mark.models
 def test_entity_offsets_slice_to_entity_text(results: dict[str, EnrichResult]) -> None:
     total = 0
     for a in ARTICLES:
@@ -98,6 +99,7 @@ def test_entity_offsets_slice_to_entity_text(results: dict[str, EnrichResult]) -
         ("zh", "zh", "no_model:zh"),
     ],
 )
+@pytest.mark.models
 def test_languages_and_status(
     results: dict[str, EnrichResult], aid: str, lang: str, status: str
 ) -> None:
@@ -112,6 +114,7 @@ def test_languages_and_status(
         assert r.persons == r.organizations == r.locations == []
 
 
+@pytest.mark.models
 def test_english_entities_and_facets(results: dict[str, EnrichResult]) -> None:
     r = results["en"]
     assert {"York", "Leeds", "England"} <= set(r.locations)
@@ -121,6 +124,7 @@ def test_english_entities_and_facets(results: dict[str, EnrichResult]) -> None:
     assert all(e.language == "en" for e in r.entities)
 
 
+@pytest.mark.models
 def test_french_entities_with_the_mapped_spacy_pipeline(results: dict[str, EnrichResult]) -> None:
     r = results["fr"]
     assert "Lyon" in r.locations
@@ -128,6 +132,7 @@ def test_french_entities_with_the_mapped_spacy_pipeline(results: dict[str, Enric
     assert all(e.language == "fr" for e in r.entities)
 
 
+@pytest.mark.models
 def test_russian_names_are_lemmatized(results: dict[str, EnrichResult]) -> None:
     r = results["ru"]
     body = [e for e in r.entities if e.field == "body"]
@@ -139,6 +144,7 @@ def test_russian_names_are_lemmatized(results: dict[str, EnrichResult]) -> None:
     assert all(e.language == "ru" for e in r.entities)
 
 
+@pytest.mark.models
 def test_english_title_over_russian_body(results: dict[str, EnrichResult]) -> None:
     r = results["mixed"]
     assert r.languages["title"].code == "en"
@@ -154,6 +160,7 @@ def test_english_title_over_russian_body(results: dict[str, EnrichResult]) -> No
     assert r.ner_status == "no_model:de"
 
 
+@pytest.mark.models
 def test_undecidable_title(results: dict[str, EnrichResult]) -> None:
     r = results["digits"]
     assert r.languages == {"title": r.languages["title"]}
@@ -181,6 +188,7 @@ def test_split_balanced_spreads_one_batch() -> None:
     assert split_balanced([], 2) == []
 
 
+@pytest.mark.models
 def test_pool_matches_in_process(results: dict[str, EnrichResult]) -> None:
     async def run() -> list[EnrichResult]:
         async with EnrichPool(settings_mod.load(), processes=2) as pool:
@@ -191,6 +199,7 @@ def test_pool_matches_in_process(results: dict[str, EnrichResult]) -> None:
     assert [r.to_dict() for r in pooled] == [results[a.id].to_dict() for a in ARTICLES]
 
 
+@pytest.mark.models
 def test_enrich_command(tmp_path: Path) -> None:
     body = (
         "Heavy rain flooded homes in York and Leeds on Sunday. Prime Minister Keir Starmer "

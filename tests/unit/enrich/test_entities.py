@@ -94,6 +94,7 @@ def test_split_text_covers_text_within_limit(text: str, limit: int) -> None:
     assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
 
 
+@pytest.mark.models
 def test_ner_only_components_for_small_english_pipeline(extractor: Extractor) -> None:
     backend = extractor.backend("en")
     assert isinstance(backend, entities.SpacyBackend)
@@ -108,6 +109,7 @@ def _check_offsets(text: str, found: list[entities.RawEntity]) -> None:
         assert normalized
 
 
+@pytest.mark.models
 def test_english_entities(extractor: Extractor) -> None:
     [found] = extractor.extract("en", [EN])
     _check_offsets(EN, found)
@@ -121,6 +123,7 @@ def test_english_entities(extractor: Extractor) -> None:
     assert not any(EN[s:e] in {"Monday", "Tuesday", "2 billion euros"} for _, s, e, _ in found)
 
 
+@pytest.mark.models
 def test_russian_entities_are_lemmatized(extractor: Extractor) -> None:
     [found] = extractor.extract("ru", [RU])
     _check_offsets(RU, found)
@@ -134,6 +137,7 @@ def test_russian_entities_are_lemmatized(extractor: Extractor) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.models
 def test_long_text_is_split_with_offsets_kept(extractor: Extractor, lang: str) -> None:
     base = EN if lang == "en" else RU
     text = "\n\n".join([base] * 6)
@@ -147,6 +151,7 @@ def test_long_text_is_split_with_offsets_kept(extractor: Extractor, lang: str) -
     assert len(pieces) == 6 * len(extractor.extract(lang, [base])[0])
 
 
+@pytest.mark.models
 def test_empty_and_whitespace_texts(extractor: Extractor) -> None:
     assert extractor.extract("en", ["", "   \n\n  "]) == [[], []]
     assert extractor.extract("ru", [""]) == [[]]
