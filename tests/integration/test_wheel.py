@@ -136,6 +136,49 @@ def test_the_borrowed_dependencies_are_the_runtime_lock(installed: dict[str, Pat
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_streams_is_imported_from_the_wheel(installed: dict[str, Path]) -> None:
+    out = subprocess.run(
+        [str(installed["python"]), "-c",
+         "import streams, streams.schemas, streams.services.jvm as j; "
+         "print(streams.__file__); print(j.__file__)"],
+        cwd=installed["cwd"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    for line in out.stdout.split():
+        assert Path(line).is_relative_to(installed["site"]), line
+
+
+def test_enrich_validates_and_enriches_from_the_wheel(installed: dict[str, Path]) -> None:
+    lines = (ROOT / "examples" / "articles.jsonl").read_bytes().splitlines()
+    english = [ln for ln in lines if json.loads(ln).get("language") == "en"][:2]
+    russian = [ln for ln in lines if json.loads(ln).get("language") == "ru"][:1]
+    bad = b'{"title": "no id and no url"}'
+    done = _run(installed, "enrich", "-q", stdin=b"\n".join([*english, *russian, bad]) + b"\n")
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    docs = [json.loads(ln) for ln in done.stdout.splitlines()]
+    assert len(docs) == 3
+    assert [d["language"] for d in docs] == ["en", "en", "ru"]
+    assert all(d["persons"] or d["organizations"] or d["locations"] for d in docs)
+    assert b"line 4" in done.stderr  # the invalid record is refused by the packaged schema
+
+
+def test_setup_plan_from_the_packaged_schemas(installed: dict[str, Path]) -> None:
+    done = _run(installed, "setup", "--dry-run")
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = done.stdout.decode()
+    assert "would ensure index template articles: patterns ['articles-*']" in out
+    assert "would ensure write alias articles -> articles-000001" in out
+    assert "topic articles.dlq" in out
+
+
+def test_state_defaults_to_a_user_data_dir_when_installed(installed: dict[str, Path]) -> None:
+    done = _run(installed, "config")
+    assert done.returncode == 0, done.stderr.decode()
+    values = dict(ln.split("    #")[0].split("=", 1) for ln in done.stdout.decode().splitlines())
+    data = installed["home"] / "data" / "newsstream"
+    assert values["NEWSSTREAM_SERVICES_DIR"] == str(data)
+    assert values["NEWSSTREAM_DATA_DIR"] == str(data / "faust")
+
+
 # --- the real pipeline, from the wheel ---------------------------------------------------
 
 
