@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -212,7 +213,7 @@ def test_the_wheel_runs_the_pipeline_into_elasticsearch(
     worker = subprocess.Popen(
         [str(installed["bin"] / "newsstream"), "worker", "--loglevel", "info"],
         cwd=installed["cwd"], env=_env(installed, ns.env), stdout=log.open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True,
+        stderr=subprocess.STDOUT, start_new_session=True, umask=0o022,
     )  # fmt: skip
 
     def tail() -> str:
@@ -229,6 +230,9 @@ def test_the_wheel_runs_the_pipeline_into_elasticsearch(
                 return False
 
         wait_for(healthy, 180, "the wheel's worker to answer /health")
+        # its table stores hold article text: owner only, whatever the umask says
+        datadir = Path(ns.env["NEWSSTREAM_DATA_DIR"])
+        assert stat.S_IMODE(datadir.stat().st_mode) == 0o700, oct(datadir.stat().st_mode)
 
         good = _sample_articles(3)
         src = tmp_path / "articles.jsonl"
