@@ -10,11 +10,12 @@ until the articles are searchable and the invalid one is a dead letter.
 
 The wheel is built and installed once per module, the way the Dockerfile does it (``pip
 wheel --no-deps --no-build-isolation``, then ``pip install --no-deps`` of that file). The
-dependencies are not installed a second time (a hash-checked install of the runtime lock
-fetches about 900 MB): they are borrowed from the project's virtualenv, which ``make
-install`` filled from the hash-locked ``requirements/dev-lock.txt``, through a ``.pth`` line
-placed AFTER the fresh site-packages, so ``streams`` itself can only come from the wheel
-(asserted below), and every runtime dependency is checked to be installed at the version
+dependencies are not installed a second time (the hash-checked runtime lock means
+downloading spaCy, its models and Faust again, minutes per run): they are borrowed from
+the project's virtualenv, which ``make install`` filled from the hash-locked
+``requirements/dev-lock.txt``, through a ``.pth`` line placed AFTER the fresh
+site-packages, so ``streams`` itself can only come from the wheel (asserted below), and
+every runtime dependency is checked to be installed at the version
 ``requirements/lock.txt`` (the image's lock) pins.
 """
 
