@@ -68,3 +68,32 @@ def test_dockerfile_pins_the_base_by_digest_and_installs_the_tested_wheel() -> N
     assert "--require-hashes -r /tmp/build-lock.txt" in text  # the build backend is locked too
     assert "--require-hashes -r /tmp/requirements/lock.txt" in text
     assert "HEALTHCHECK" in text and "/health" in text
+
+
+def test_the_feeds_healthcheck_reads_the_store_the_poller_writes(tmp_path: Path) -> None:
+    """Run the compose healthcheck against a real store: healthy once a feed was polled."""
+    import sys
+    import time
+
+    from streams.ingest.feeds.state import Store
+
+    feeds = _compose()["services"]["feeds"]
+    path = feeds["environment"]["NEWSSTREAM_FEEDS_STATE"]
+    cmd = feeds["healthcheck"]["test"]
+    assert cmd[:3] == ["CMD", "python", "-c"] and path in cmd[3]
+    store_path = tmp_path / "feeds.sqlite"
+    store = Store(store_path)
+    store.upsert("https://feeds.example/rss")
+
+    def healthy() -> bool:
+        code = cmd[3].replace(path, str(store_path))
+        return subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+    assert not healthy()  # never polled yet
+    store.db.execute("UPDATE feeds SET last_poll=?", (time.time() - 60,))
+    store.db.commit()
+    assert healthy()
+    store.db.execute("UPDATE feeds SET last_poll=?", (time.time() - 7200,))
+    store.db.commit()
+    assert not healthy()  # polled long ago: stuck
+    store.close()

@@ -505,14 +505,22 @@ def test_article_pages_are_capped_at_the_article_limit(server: FeedServer,
     server.routes["/article_ferry.html"] = Route(page + b"<!--" + b"x" * 5000 + b"-->",
                                                  "text/html")
     url = server.serve_fixture("rss2_fulltext.xml")
-    store = Store(tmp_path / "feeds.sqlite")
-    store.upsert(url)
-    pub = ListPublisher()
+
+    def published_body(article_max_bytes: int, name: str) -> str:
+        store = Store(tmp_path / name)
+        store.upsert(url)
+        pub = ListPublisher()
+        run(_once(_poller(store, pub, full_text=True, article_max_bytes=article_max_bytes,
+                          feed_max_bytes=1 << 24)))
+        store.close()
+        return str(json.loads(pub.sent[0].value)["body"])
+
+    # control: with an article cap above the page, its text is what gets published
+    assert "four hundred residents" in published_body(len(page) + 10_000, "above.sqlite")
     # the feed cap is large; the article cap (the message limit) is smaller than the page
-    run(_once(_poller(store, pub, full_text=True, article_max_bytes=len(page) + 100,
-                      feed_max_bytes=1 << 24)))
-    assert json.loads(pub.sent[0].value)["body"] == "Short teaser."
-    store.close()
+    hits = len(server.hits("/article_ferry.html"))
+    assert published_body(len(page) + 100, "below.sqlite") == "Short teaser."
+    assert len(server.hits("/article_ferry.html")) == hits + 1  # fetched, then refused
 
 
 # --- pure helpers ---------------------------------------------------------------------------
