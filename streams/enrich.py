@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from streams.entities import NerConfig, facets
+from streams.linking import merge_persons
 from streams.model import Article, Entity, Language
 from streams.nlp import (
     STATUS_EMPTY,
@@ -102,7 +104,7 @@ def assemble(
         languages[name] = Language(code, conf)
         status[name] = st
         lang = declared_code(declared) or code
-        for label, start, end, normalized in raw:
+        for label, start, end, normalized, key in raw:
             entities.append(
                 Entity(
                     text=text[start:end],
@@ -112,9 +114,11 @@ def assemble(
                     field=name,
                     normalized=normalized,
                     language=lang,
+                    key=key,
                 )
             )
 
+    entities = merge_person_mentions(entities)
     return EnrichResult(
         languages=languages,
         entities=entities,
@@ -122,6 +126,25 @@ def assemble(
         field_status=status,
         **facets(entities),
     )
+
+
+def merge_person_mentions(entities: list[Entity]) -> list[Entity]:
+    """A short mention of a person named in full elsewhere in the document is that person.
+
+    "Hua" after "Hua Chunying" gets the full name and key, in every field, so the entity, its
+    key and the facets agree (``streams.linking.merge_persons`` decides; two Smiths stay apart).
+    """
+    persons = [e for e in entities if e.label == "PERSON"]
+    merged = merge_persons([e.normalized for e in persons])
+    if not merged:
+        return entities
+    full = {e.normalized: e.key for e in persons if len(e.normalized.split()) > 1}
+    return [
+        dataclasses.replace(e, normalized=merged[e.normalized], key=full[merged[e.normalized]])
+        if e.label == "PERSON" and e.normalized in merged
+        else e
+        for e in entities
+    ]
 
 
 def _jobs(articles: Sequence[Article]) -> tuple[list[list[tuple[str, str, str | None]]], list[Job]]:

@@ -153,13 +153,26 @@ def test_empty_and_whitespace_texts(extractor: Extractor) -> None:
 
 
 def test_config_from_settings_and_model_map() -> None:
+    import dataclasses
+
     from streams import settings as settings_mod
 
-    s = settings_mod.load()
+    # The default: CoreNLP for the languages where it measured best (docs/entities.md).
+    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP"] == "true"
+    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP_LANGS"] == "en,de,es"
+    s = dataclasses.replace(settings_mod.load(), corenlp=True, corenlp_langs="en,de,es")
     cfg = NerConfig.from_settings(s)
-    assert cfg.model_for("en") in (entities.DEFAULT_EN_MODEL, entities.OFFICIAL_EN_MODEL)
-    assert cfg.model_for("ru") is not None
-    assert cfg.model_for("de") is None  # no German pipeline installed: no entities
+    assert {lang: cfg.model_for(lang) for lang in ("en", "de", "es", "fr", "ru", "it")} == {
+        "en": "corenlp", "de": "corenlp", "es": "corenlp", "fr": "fr_core_news_sm",
+        "ru": "natasha", "it": None,
+    }  # fmt: skip
+    assert cfg.corenlp_url
+    # One setting away: the server-less (MIT) path.
+    mit = NerConfig.from_settings(dataclasses.replace(s, corenlp=False))
+    assert mit.model_for("en") in (entities.DEFAULT_EN_MODEL, entities.OFFICIAL_EN_MODEL)
+    assert mit.model_for("ru") is not None
+    assert mit.model_for("de") is None  # no German spaCy pipeline installed: no entities
+    assert not mit.corenlp_url
     assert entities.parse_model_map(" de=de_core_news_sm , fr=fr_core_news_sm") == {
         "de": "de_core_news_sm",
         "fr": "fr_core_news_sm",
