@@ -131,7 +131,7 @@ def run(
         t0 = time.perf_counter()
         found = extractor.extract(lang, texts)
     took = time.perf_counter() - t0
-    pred = [{(EVAL_LABEL[lab], s, e) for lab, s, e, _ in ents if lab in EVAL_LABEL} for ents in found]
+    pred = [{(EVAL_LABEL[lab], s, e) for lab, s, e, *_ in ents if lab in EVAL_LABEL} for ents in found]
     return pred, took
 
 

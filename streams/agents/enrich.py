@@ -38,6 +38,7 @@ from streams.agents.common import (
     send,
 )
 from streams.app import app, enriched_topic, settings, unique_topic
+from streams.corenlp import NerUnavailable
 from streams.enrich import EnrichPool
 from streams.model import Article, DedupInfo, encode_internal
 
@@ -177,6 +178,10 @@ async def finish_batch(batch: Batch) -> None:
 async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,
                       ingested_at: str, limit: int) -> Delivery:
     """Build, fit and send one document; any failure dead-letters the message instead."""
+    if isinstance(result, NerUnavailable):
+        # Only after NEWSSTREAM_NER_UNAVAILABLE_WAIT (0: never): the server, not the article,
+        # failed, so the reason says so and `newsstream dlq replay` sends it through again.
+        return await _dead(event, "ner_unavailable", result)
     if isinstance(result, BaseException):
         return await _dead(event, "nlp_error", result)
     try:

@@ -143,7 +143,7 @@ def test_pool_restarts_a_crashed_local_server_and_retries(
 
     ((code, _, status, ents),) = asyncio.run(run())
     assert (code, status) == ("en", "ok")
-    assert ("PERSON", "Hua Chunying") in {(lab, name) for lab, _, _, name in ents}
+    assert ("PERSON", "Hua Chunying") in {(lab, name) for lab, _, _, name, _ in ents}
     new = svc.status()
     assert new.running and new.pid not in (None, pid)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import entities
+from streams import entities, linking
 from streams.entities import (
     Extractor,
     ModelNotInstalled,
@@ -100,31 +100,34 @@ def test_ner_only_components_for_small_english_pipeline(extractor: Extractor) ->
     assert backend.nlp.pipe_names == ["ner"]
 
 
-def _check_offsets(text: str, found: list[entities.RawEntity]) -> None:
-    for label, start, end, normalized in found:
+def _check_offsets(text: str, found: list[entities.Found]) -> None:
+    for label, start, end, normalized, key in found:
         piece = text[start:end]
         assert piece and piece == piece.strip()
         assert label in {"PERSON", "ORG", "LOCATION", "MISC"}
         assert normalized
+        assert key == linking.canonical_key(label, normalized)
 
 
 def test_english_entities(extractor: Extractor) -> None:
     [found] = extractor.extract("en", [EN])
     _check_offsets(EN, found)
-    by_label = {(lab, EN[s:e]) for lab, s, e, _ in found}
+    by_label = {(lab, EN[s:e]) for lab, s, e, *_ in found}
     assert ("LOCATION", "Brussels") in by_label
     assert ("LOCATION", "Berlin") in by_label
     assert ("PERSON", "Angela Merkel") in by_label
     assert ("ORG", "Siemens") in by_label
-    norms = {n for *_, n in found}
+    norms = {n for _, _, _, n, _ in found}
     assert "European Union" in norms
-    assert not any(EN[s:e] in {"Monday", "Tuesday", "2 billion euros"} for _, s, e, _ in found)
+    assert not any(EN[s:e] in {"Monday", "Tuesday", "2 billion euros"} for _, s, e, *_ in found)
 
 
 def test_russian_entities_are_lemmatized(extractor: Extractor) -> None:
     [found] = extractor.extract("ru", [RU])
     _check_offsets(RU, found)
-    got = {(lab, RU[s:e], n) for lab, s, e, n in found}
+    got = {(lab, RU[s:e], n) for lab, s, e, n, _ in found}
+    keys = {RU[s:e]: k for _, s, e, _, k in found}
+    assert keys["России"] == "loc:RU" and keys["Владимир Путин"] == "person:vladimir putin"
     # lemmatized, then canonical: places by their English name, Russian names in Latin letters
     assert ("LOCATION", "Пекине", "Beijing") in got
     assert ("LOCATION", "России", "Russia") in got
