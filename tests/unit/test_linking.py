@@ -60,6 +60,22 @@ def test_sentence_initial_common_noun_is_dropped_only_with_evidence() -> None:
     assert plausible("PERSON", title, 0, len("Merkel"))
 
 
+def test_sentence_initial_word_unknown_as_a_name_needs_evidence() -> None:
+    text = (
+        "Snow fell overnight.\n\nGritters worked through the night. Adeyemi said roads were open. "
+        "Hale said so too.\n\nThe driver, Elliot Adeyemi, has worked for the council for years."
+    )
+    at = text.index
+    # unknown capitalised and only ever at a sentence start: nothing says it is a name
+    assert not plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "en")
+    assert plausible("LOCATION", text, at("Gritters"), at("Gritters") + 8, "en")  # only names
+    assert plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "ru")  # no word table
+    # written capitalised mid-sentence elsewhere in the text: a name
+    assert plausible("PERSON", text, at("Adeyemi said"), at("Adeyemi said") + 7, "en")
+    # a word the language knows capitalised (a surname) keeps its benefit of the doubt
+    assert plausible("PERSON", text, at("Hale"), at("Hale") + 4, "en")
+
+
 def test_merge_persons_within_a_document() -> None:
     names = ["Hua Chunying", "Hua", "Li Wen", "Li", "Wen Li", "Patrushev", "Nikolay Patrushev"]
     merged = merge_persons(names)
