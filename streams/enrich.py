@@ -118,7 +118,7 @@ def assemble(
                 )
             )
 
-    entities = merge_person_mentions(entities)
+    entities = one_sense_per_document(merge_person_mentions(entities))
     return EnrichResult(
         languages=languages,
         entities=entities,
@@ -142,6 +142,23 @@ def merge_person_mentions(entities: list[Entity]) -> list[Entity]:
     return [
         dataclasses.replace(e, normalized=merged[e.normalized], key=full[merged[e.normalized]])
         if e.label == "PERSON" and e.normalized in merged
+        else e
+        for e in entities
+    ]
+
+
+def one_sense_per_document(entities: list[Entity]) -> list[Entity]:
+    """A one-word organization that the same document also names as a place is that place.
+
+    "households in Cardiff" (LOCATION) and "Cardiff school building programme" (ORG, a common
+    tagger error on a place used as a modifier) in one article are one place. A club named by
+    its city in a sports report ("Bristol beat Leeds") has no place mention and stays an ORG.
+    """
+    places = {e.normalized.casefold(): e for e in entities if e.label == "LOCATION"}
+    return [
+        dataclasses.replace(e, label="LOCATION", normalized=p.normalized, key=p.key)
+        if e.label == "ORG" and len(e.normalized.split()) == 1
+        and (p := places.get(e.normalized.casefold())) is not None
         else e
         for e in entities
     ]

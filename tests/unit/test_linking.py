@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from streams.entities import facets, finish_entity
 from streams.linking import canonical_key, has_upper, link, merge_persons, plausible
+from streams.model import Entity
 from streams.textclean import clean_for_ner
 
 
@@ -137,3 +138,28 @@ def test_an_organization_that_swallowed_a_person_is_split() -> None:
         ("PERSON", "Patrushev", "Patrushev"),
         ("ORG", "Federation of Small Employers", "Federation of Small Employers"),
     ]
+
+
+def _ent(label: str, name: str, key: str, field: str = "body") -> Entity:
+    return Entity(name, label, 0, len(name), field, name, "en", key)
+
+
+def test_document_rules_merge_short_persons_and_give_a_place_one_sense() -> None:
+    from streams.enrich import merge_person_mentions, one_sense_per_document
+
+    ents = [
+        _ent("PERSON", "Hua Chunying", "person:hua chunying"),
+        _ent("PERSON", "Hua", "person:hua", "title"),
+        _ent("ORG", "Cardiff", "org:cardiff", "title"),
+        _ent("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        _ent("ORG", "Bristol", "org:bristol"),
+    ]
+    got = one_sense_per_document(merge_person_mentions(ents))
+    assert [(e.label, e.normalized, e.key) for e in got] == [
+        ("PERSON", "Hua Chunying", "person:hua chunying"),
+        ("PERSON", "Hua Chunying", "person:hua chunying"),  # the title's "Hua" too
+        ("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        ("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        ("ORG", "Bristol", "org:bristol"),  # no place mention: a club, stays an organization
+    ]
+    assert [e.text for e in got] == [e.text for e in ents]  # offsets and text untouched
