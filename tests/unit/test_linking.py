@@ -69,7 +69,7 @@ def test_sentence_initial_word_unknown_as_a_name_needs_evidence() -> None:
     at = text.index
     # unknown capitalised and only ever at a sentence start: nothing says it is a name
     assert not plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "en")
-    assert plausible("LOCATION", text, at("Gritters"), at("Gritters") + 8, "en")  # only names
+    assert plausible("LOCATION", text, at("Gritters"), at("Gritters") + 8, "en")  # only persons
     assert plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "ru")  # no word table
     # written capitalised mid-sentence elsewhere in the text: a name
     assert plausible("PERSON", text, at("Adeyemi said"), at("Adeyemi said") + 7, "en")
