@@ -23,10 +23,10 @@ import statistics
 import time
 
 from streams import settings as settings_mod
-from streams.enrich import EnrichPool
-from streams.entities import NerConfig, SpacyBackend, map_label
+from streams.enrich.enricher import EnrichPool
+from streams.enrich.entities import NerConfig, SpacyBackend, map_label
+from streams.enrich.nlp import rss_bytes
 from streams.model import Article
-from streams.nlp import rss_bytes
 
 SENTENCES = [
     "The city council of Springfield voted on Tuesday to expand the tram network to the "
@@ -209,7 +209,7 @@ async def main_async(args: argparse.Namespace) -> None:
     for pid, b in rss.items():
         print(f"worker {pid}: RSS {b / 2**20:.0f} MiB" if b else f"worker {pid}: RSS unknown")
     if config.corenlp_local:
-        from streams.services.corenlp import CoreNlpService
+        from streams.devservices.corenlp import CoreNlpService
 
         pid = CoreNlpService(s).status().pid
         b = rss_bytes(pid) if pid else None

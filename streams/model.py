@@ -101,7 +101,7 @@ class Entity:
     normalized: str
     language: str
     #: Stable canonical key, the same in every language and script ("loc:RU" for "Россия"
-    #: and "Russia"); see ``streams.linking.link``. Empty when unknown (hand-made entities).
+    #: and "Russia"); see ``streams.enrich.linking.link``. Empty when unknown (hand-made entities).
     key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
