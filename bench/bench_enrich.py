@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import statistics
@@ -170,13 +171,16 @@ async def main_async(args: argparse.Namespace) -> None:
         os.environ["NEWSSTREAM_LANGID_ACCURACY"] = args.langid_accuracy
         s = settings_mod.load()
     config = NerConfig.from_settings(s)
-    model = config.model_for("en")
+    # raw is always spaCy's English pipeline (the server-less path): with CoreNLP as the
+    # configured backend the same run compares the stage against that baseline.
+    model = NerConfig.from_settings(dataclasses.replace(s, corenlp=False)).model_for("en")
     assert model is not None
     articles = make_articles(args.docs)
     texts = [t for a in articles for t in (a.title or "", a.body or "")]
     words = statistics.mean(len((a.body or "").split()) for a in articles)
     print(
-        f"{len(articles)} articles ({words:.0f} words avg), model {model}, "
+        f"{len(articles)} articles ({words:.0f} words avg), stage backend "
+        f"{config.model_for('en')}, raw {model}, "
         f"processes {args.processes}, stage batch {args.batch}, langid {s.langid_accuracy}"
     )
     t0 = time.perf_counter()
@@ -204,6 +208,12 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"longest event-loop stall during the stage: {max(stalls) * 1000:.0f} ms")
     for pid, b in rss.items():
         print(f"worker {pid}: RSS {b / 2**20:.0f} MiB" if b else f"worker {pid}: RSS unknown")
+    if config.corenlp_local:
+        from streams.devservices.corenlp import CoreNlpService
+
+        pid = CoreNlpService(s).status().pid
+        b = rss_bytes(pid) if pid else None
+        print(f"CoreNLP server {pid}: RSS {b / 2**20:.0f} MiB" if b else "CoreNLP server: RSS unknown")
     own = rss_bytes(os.getpid())
     if own:
         print(f"parent (event loop) RSS {own / 2**20:.0f} MiB")

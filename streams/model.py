@@ -100,6 +100,9 @@ class Entity:
     field: str  # "title", "body", "summary" or "title_translations.<lang>"
     normalized: str
     language: str
+    #: Stable canonical key, the same in every language and script ("loc:RU" for "Россия"
+    #: and "Russia"); see ``streams.enrich.linking.link``. Empty when unknown (hand-made entities).
+    key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

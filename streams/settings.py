@@ -223,18 +223,23 @@ class Settings:
     corenlp: bool = _doc(
         "NEWSSTREAM_CORENLP",
         "NER of NEWSSTREAM_CORENLP_LANGS by the Stanford CoreNLP server (GPL-3.0, its own"
-        " process); `services up` starts it locally. false: spaCy/natasha for every language",
+        " process; the languages where it measured best, docs/entities.md); `services up`"
+        " starts it locally. false: spaCy/natasha for every language, no server",
     )
     corenlp_url: str = _doc(
         "NEWSSTREAM_CORENLP_URL", "CoreNLP server URL (default: the local service's port)"
     )
     corenlp_langs: str = _doc(
         "NEWSSTREAM_CORENLP_LANGS",
-        "languages CoreNLP serves (en, de, fr, es; each but en adds a 0.2-0.3 GB model jar)",
+        "languages CoreNLP serves (en, de, fr, es; each but en adds a 0.2-0.3 GB model jar,"
+        " and its CRF is loaded into the server on the language's first text)",
     )
     corenlp_port: int = _doc("NEWSSTREAM_CORENLP_PORT", "port of the local CoreNLP server")
     corenlp_version: str = _doc("NEWSSTREAM_CORENLP_VERSION", "Stanford CoreNLP version to run")
-    corenlp_heap: str = _doc("NEWSSTREAM_CORENLP_HEAP", "local CoreNLP JVM heap")
+    corenlp_heap: str = _doc(
+        "NEWSSTREAM_CORENLP_HEAP",
+        "local CoreNLP JVM heap (512m holds the en, de and es CRFs; memory: BENCHMARKS.md)",
+    )
     corenlp_threads: int = _doc(
         "NEWSSTREAM_CORENLP_THREADS", "server threads, and requests in flight per NLP process"
     )
@@ -504,12 +509,12 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_SPACY_MODELS": "fr=fr_core_news_sm",
     "NEWSSTREAM_LANGID_ACCURACY": "high",
     "NEWSSTREAM_NLP_MAX_CHARS": "100000",
-    "NEWSSTREAM_CORENLP": "false",
+    "NEWSSTREAM_CORENLP": "true",
     "NEWSSTREAM_CORENLP_URL": "http://127.0.0.1:{corenlp_port}",
-    "NEWSSTREAM_CORENLP_LANGS": "en",
+    "NEWSSTREAM_CORENLP_LANGS": "en,de,es",
     "NEWSSTREAM_CORENLP_PORT": "9010",
     "NEWSSTREAM_CORENLP_VERSION": "4.5.10",
-    "NEWSSTREAM_CORENLP_HEAP": "1g",
+    "NEWSSTREAM_CORENLP_HEAP": "512m",
     "NEWSSTREAM_CORENLP_THREADS": "2",
     "NEWSSTREAM_CORENLP_TIMEOUT": "60",
     "NEWSSTREAM_NER_UNAVAILABLE_WAIT": "0",

@@ -4,7 +4,7 @@ Shared by the unit test (default backend) and the CoreNLP integration test. Top 
 counted the way the demo's terms aggregation counts them (documents per facet value), and the
 names the sample generator put in the articles are the reference: people from its first/last
 name pools, places from its cities and countries, organizations from its organization, team
-and newspaper pools.
+and newspaper pools and its wire agency (as datelines credit it: "(Meridian)").
 """
 
 from __future__ import annotations
@@ -27,16 +27,28 @@ TOP = 10
 ARTICLES = 60
 
 
-def _pool() -> ModuleType:
+def _load(name: str, path: Path) -> ModuleType:
     sys.path.insert(0, str(EXAMPLES))
     try:
-        spec = importlib.util.spec_from_file_location("sampletext_en", EXAMPLES / "sampletext" / "en.py")
+        spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         return mod
     finally:
         sys.path.remove(str(EXAMPLES))
+
+
+def _pool() -> ModuleType:
+    return _load("sampletext_en", EXAMPLES / "sampletext" / "en.py")
+
+
+def _wire_names() -> set[str]:
+    """The wire agency of the samples: its name and the short name its datelines credit."""
+    wire = _load("make_samples", EXAMPLES / "make_samples.py")
+    names = {norm(wire.WIRE["name"])}
+    names |= {norm(m) for m in re.findall(r"\((\w+)\)", wire.WIRE_DATELINE["en"])}
+    return names
 
 
 def norm(name: str) -> str:
@@ -72,7 +84,7 @@ def known() -> Known:
     places = {norm(c) for c, _ in pool.CITIES} | {norm(c) for c in pool.COUNTRIES}
     places |= {"netherlands", "united kingdom"}
     orgs = {norm(o) for t in pool.TOPICS.values() for o in t.get("orgs", [])}
-    orgs |= {norm(t) for t in pool.TEAMS} | {norm(s[0]) for s in pool.SOURCES}
+    orgs |= {norm(t) for t in pool.TEAMS} | {norm(s[0]) for s in pool.SOURCES} | _wire_names()
     return Known(
         frozenset(w.casefold() for w in (*pool.FIRST, *pool.LAST)),
         frozenset(places),

@@ -13,12 +13,14 @@ field named by ``Entity.field``, so ``article.<field>[start:end] == entity.text`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.enrich.entities import NerConfig, facets
+from streams.enrich.linking import merge_persons
 from streams.enrich.nlp import (
     STATUS_EMPTY,
     STATUS_OK,
@@ -97,7 +99,7 @@ def assemble(
         languages[name] = Language(code, conf)
         status[name] = st
         lang = declared_code(declared) or code
-        for label, start, end, normalized in raw:
+        for label, start, end, normalized, key in raw:
             entities.append(
                 Entity(
                     text=text[start:end],
@@ -107,9 +109,11 @@ def assemble(
                     field=name,
                     normalized=normalized,
                     language=lang,
+                    key=key,
                 )
             )
 
+    entities = one_sense_per_document(merge_person_mentions(entities))
     return EnrichResult(
         languages=languages,
         entities=entities,
@@ -117,6 +121,42 @@ def assemble(
         field_status=status,
         **facets(entities),
     )
+
+
+def merge_person_mentions(entities: list[Entity]) -> list[Entity]:
+    """A short mention of a person named in full elsewhere in the document is that person.
+
+    "Hua" after "Hua Chunying" gets the full name and key, in every field, so the entity, its
+    key and the facets agree (``streams.enrich.linking.merge_persons`` decides; two Smiths stay apart).
+    """
+    persons = [e for e in entities if e.label == "PERSON"]
+    merged = merge_persons([e.normalized for e in persons])
+    if not merged:
+        return entities
+    full = {e.normalized: e.key for e in persons if len(e.normalized.split()) > 1}
+    return [
+        dataclasses.replace(e, normalized=merged[e.normalized], key=full[merged[e.normalized]])
+        if e.label == "PERSON" and e.normalized in merged
+        else e
+        for e in entities
+    ]
+
+
+def one_sense_per_document(entities: list[Entity]) -> list[Entity]:
+    """A one-word organization that the same document also names as a place is that place.
+
+    "households in Cardiff" (LOCATION) and "Cardiff school building programme" (ORG, a common
+    tagger error on a place used as a modifier) in one article are one place. A club named by
+    its city in a sports report ("Bristol beat Leeds") has no place mention and stays an ORG.
+    """
+    places = {e.normalized.casefold(): e for e in entities if e.label == "LOCATION"}
+    return [
+        dataclasses.replace(e, label="LOCATION", normalized=p.normalized, key=p.key)
+        if e.label == "ORG" and len(e.normalized.split()) == 1
+        and (p := places.get(e.normalized.casefold())) is not None
+        else e
+        for e in entities
+    ]
 
 
 def _jobs(articles: Sequence[Article]) -> tuple[list[list[tuple[str, str, str | None]]], list[Job]]:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from streams.enrich.linking import (
     _base,
     _fold_first,
+    canonical_key,
     common_words,
     fold,
     link,
@@ -65,6 +66,8 @@ LABELS: dict[str, str] = {
 
 #: (label, start, end, normalized): offsets into the text the backend was given.
 RawEntity = tuple[str, int, int, str]
+#: (label, start, end, display name, key): a finished entity (see :func:`Extractor.extract`).
+Found = tuple[str, int, int, str, str]
 
 
 class ModelNotInstalled(RuntimeError):
@@ -468,12 +471,14 @@ class Extractor:
             self._backends[key] = load_backend(model, lang, self.config.batch_size, self.config)
         return self._backends[key]
 
-    def extract(self, lang: str, texts: Sequence[str]) -> list[list[RawEntity]]:
+    def extract(self, lang: str, texts: Sequence[str]) -> list[list[Found]]:
         """Entities of each text (all in ``lang``), offsets into the text as given.
 
         Each text is cleaned first (``streams.enrich.textclean``: glued sentences split, boilerplate
         blanked) and long ones are split; offsets are mapped back to the original text. Then
-        the quality rules and the canonical names of ``streams.enrich.linking`` apply.
+        the quality rules and the canonical names of ``streams.enrich.linking`` apply, and every
+        entity gets its stable key (computed here, in the NER process, where the gazetteers
+        are loaded anyway).
         """
         backend = self.backend(lang)
         if backend is None:
@@ -493,7 +498,10 @@ class Extractor:
                 ent = finish_entity(texts[i], cleaned[i], lab, s + offset, e + offset, norm, lang)
                 if ent is not None:
                     out[i].append(ent)
-        return [split_org_tails(text, ents, lang) for text, ents in zip(texts, out, strict=True)]
+        return [
+            [(lab, s, e, n, canonical_key(lab, n)) for lab, s, e, n in split_org_tails(t, ents, lang)]
+            for t, ents in zip(texts, out, strict=True)
+        ]
 
 
 _CONNECTORS = frozenset(

@@ -26,7 +26,7 @@ from typing import Any
 
 from streams.enrich import language
 from streams.enrich.corenlp import NerUnavailable
-from streams.enrich.entities import Extractor, NerConfig, RawEntity
+from streams.enrich.entities import Extractor, Found, NerConfig
 from streams.model import UNDETERMINED, Language
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
 Job = tuple[str, str | None]
 #: (language code, confidence, NER status, entities) for one job.
-Outcome = tuple[str, float, str, list[RawEntity]]
+Outcome = tuple[str, float, str, list[Found]]
 
 STATUS_OK = "ok"
 STATUS_EMPTY = "empty"
@@ -82,7 +82,7 @@ class Analyzer:
             else:
                 status.append(STATUS_OK)
                 groups.setdefault(lang, []).append(i)
-        entities: list[list[RawEntity]] = [[] for _ in jobs]
+        entities: list[list[Found]] = [[] for _ in jobs]
         for lang, idx in groups.items():
             found = self.extractor.extract(lang, [jobs[i][0] for i in idx])
             for i, ents in zip(idx, found, strict=True):

@@ -103,6 +103,7 @@ def build_document(
         "title_translations": dict(article.title_translations),
         "entities": entities,
         **facets(enrich.entities),
+        "entity_keys": sorted({e.key for e in enrich.entities if e.key}),
         "ner_status": enrich.ner_status,
         "duplicate_of": dedup.duplicate_of,
         "story_id": dedup.story_id,

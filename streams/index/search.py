@@ -118,7 +118,9 @@ def text_query(query: str, subfields: dict[str, str]) -> dict[str, Any]:
 def entity_filter(name: str, key_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     """A document mentioning ``name`` as a person, organization, location or other entity.
 
-    The facets use a lowercase+asciifolding normalizer, so ``merkel`` finds ``Merkel``.
+    The facets use a lowercase+asciifolding normalizer, so ``merkel`` finds ``Merkel``. The
+    facets hold canonical names (``streams.enrich.linking``), so ``Russia`` finds an article that only
+    says "Россия"; ``entity_keys`` takes the stable key itself (``loc:RU``).
     ``key_fields``: the index's canonical entity-key fields, where it has them, so a facet
     value that is a key (one entity across names and scripts) filters too.
     """
@@ -130,6 +132,7 @@ def entity_filter(name: str, key_fields: tuple[str, ...] = ()) -> dict[str, Any]
             {"term": {"entities.normalized": name}},
             {"term": {"entities.text": {"value": name, "case_insensitive": True}}},
         ]}}}},
+        {"term": {"entity_keys": name}},  # a canonical key: "loc:RU" is Russia in any script
     ]
     should.extend({"term": {f: name}} for f in key_fields)
     return {"bool": {"should": should, "minimum_should_match": 1}}

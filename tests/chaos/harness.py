@@ -87,6 +87,9 @@ class Services:
             "NEWSSTREAM_SERVICES_DIR": str(services_dir),
             # a restart under load (the rows restart killed nodes) may take minutes: wait
             "NEWSSTREAM_SERVICE_TIMEOUT": os.environ.get("NEWSSTREAM_SERVICE_TIMEOUT", "600"),
+            # The rows kill Kafka and Elasticsearch, not the NER server: the workers use the
+            # server-less NER backends, so a run neither needs nor starts a CoreNLP server.
+            "NEWSSTREAM_CORENLP": "false",
         }
         if "kafka" in own:
             self.env |= {

@@ -85,6 +85,30 @@ def test_bilingual_item_gets_real_persons_and_one_key_per_country(corenlp: setti
     by_text = {e.text: e.label for e in result.entities if e.field == "body"}
     assert by_text.get("Nikolay Patrushev") == "PERSON"
     assert not any(t.lower() in ("he", "she", "his") for t in by_text)
+    # one key for Russia in both scripts, and for each person in all of its mentions
+    keys = {(e.field, e.text): e.key for e in result.entities}
+    assert keys[("title_translations.ru", "Россия")] == keys[("body", "Russia")] == "loc:RU"
+    assert keys[("title_translations.ru", "Китай")] == keys[("body", "China")] == "loc:CN"
+    persons = {e.key for e in result.entities if e.label == "PERSON"}
+    assert persons == {"person:hua chunying", "person:nikolay patrushev", "person:yang jiechi"}, persons
+    hua = [e for e in result.entities if e.text == "Hua"]
+    assert hua and all(e.normalized == "Hua Chunying" for e in hua)
+
+
+def test_demo_facets_are_names_of_the_samples_with_the_default_backend(
+    corenlp: settings_mod.Settings,
+) -> None:
+    """What `make demo` shows (CoreNLP is the default): every top value is a sample's name of
+    the right kind (a club is not a person, a city not an organization)."""
+    from tests.demo_facets import known, top_facets
+
+    assert NerConfig.from_settings(corenlp).model_for("en") == "corenlp"
+    top, k = top_facets(corenlp), known()
+    checks = {"persons": k.is_person, "organizations": k.is_org, "locations": k.is_place}
+    for facet, ok in checks.items():
+        assert top[facet], f"no {facet} at all"
+        bad = [v for v in top[facet] if not ok(v)]
+        assert not bad, f"top {facet} that are not names of that kind in the samples: {bad} ({top[facet]})"
 
 
 def test_server_down_is_unavailable_not_an_article_error(corenlp: settings_mod.Settings) -> None:
@@ -119,7 +143,7 @@ def test_pool_restarts_a_crashed_local_server_and_retries(
 
     ((code, _, status, ents),) = asyncio.run(run())
     assert (code, status) == ("en", "ok")
-    assert ("PERSON", "Hua Chunying") in {(lab, name) for lab, _, _, name in ents}
+    assert ("PERSON", "Hua Chunying") in {(lab, name) for lab, _, _, name, _ in ents}
     new = svc.status()
     assert new.running and new.pid not in (None, pid)
 

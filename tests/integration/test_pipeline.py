@@ -27,7 +27,8 @@ RU = {
     "body": (
         "Во вторник премьер-министр Андрей Соколов прибыл в Пекин с официальным визитом. "
         "В Пекине он встретится с руководством компании Газпром и представителями министерства "
-        "иностранных дел Китая. Переговоры продлятся два дня."
+        "иностранных дел Китая. Переговоры продлятся два дня. Россия и Китай готовят новое "
+        "соглашение о торговле."
     ),
     "published_at": "2026-11-20T10:00:00+03:00",
     "source": "Пример Новости",
@@ -81,6 +82,14 @@ def test_articles_flow_to_elasticsearch_and_bad_ones_to_the_dlq(
     assert "Beijing" in ru["locations"]
     assert any(e["label"] == "LOCATION" and e["text"].startswith("Пекин") and e["normalized"] == "Beijing"
                for e in ru["entities"]), ru["entities"]
+    # one key per entity whatever the script: the Russian-only article is found as "Russia"
+    assert "Russia" in ru["locations"] and "loc:RU" in ru["entity_keys"]
+    assert any(e["text"] == "Россия" and e["key"] == "loc:RU" for e in ru["entities"])
+    for query in ("Russia", "loc:RU"):
+        found = run_cli(namespace, "search", "", "--entity", query, "--json")
+        assert found.returncode == 0, found.stderr
+        ids = {h["_source"]["language"] for h in json.loads(found.stdout)["hits"]}
+        assert ids == {"ru"}, (query, found.stdout[:500])
     for doc in (en, ru):
         for ent in doc["entities"]:
             text = doc[ent["field"]] if "." not in ent["field"] else None

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from streams import metrics
+from streams.enrich.corenlp import NerUnavailable
 from streams.enrich.enricher import EnrichPool
 from streams.index import documents
 from streams.model import Article, DedupInfo, encode_internal
@@ -178,6 +179,10 @@ async def finish_batch(batch: Batch) -> None:
 async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,
                       ingested_at: str, limit: int) -> Delivery:
     """Build, fit and send one document; any failure dead-letters the message instead."""
+    if isinstance(result, NerUnavailable):
+        # Only after NEWSSTREAM_NER_UNAVAILABLE_WAIT (0: never): the server, not the article,
+        # failed, so the reason says so and `newsstream dlq replay` sends it through again.
+        return await _dead(event, "ner_unavailable", result)
     if isinstance(result, BaseException):
         return await _dead(event, "nlp_error", result)
     try:

@@ -100,11 +100,15 @@ def test_served_languages() -> None:
 def test_service_command_is_local_and_small(tmp_path: Path) -> None:
     from streams.devservices.corenlp import CoreNlpService, model_classifiers
 
-    s = dataclasses.replace(settings.load(), services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"))
+    s = dataclasses.replace(
+        settings.load(), services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"), corenlp_langs="en,de,es"
+    )
     svc = CoreNlpService(s)
     assert svc.coordinates() == [
         f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}",
         f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}:models",
+        f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}:models-german",
+        f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}:models-spanish",
     ]
     assert model_classifiers(["en", "de", "en"]) == ["models", "models-german"]
     cmd = svc.command(Path("/usr/bin/java"))

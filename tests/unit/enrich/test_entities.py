@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.enrich import entities
+from streams.enrich import entities, linking
 from streams.enrich.entities import (
     Extractor,
     ModelNotInstalled,
@@ -101,33 +101,36 @@ def test_ner_only_components_for_small_english_pipeline(extractor: Extractor) ->
     assert backend.nlp.pipe_names == ["ner"]
 
 
-def _check_offsets(text: str, found: list[entities.RawEntity]) -> None:
-    for label, start, end, normalized in found:
+def _check_offsets(text: str, found: list[entities.Found]) -> None:
+    for label, start, end, normalized, key in found:
         piece = text[start:end]
         assert piece and piece == piece.strip()
         assert label in {"PERSON", "ORG", "LOCATION", "MISC"}
         assert normalized
+        assert key == linking.canonical_key(label, normalized)
 
 
 @pytest.mark.models
 def test_english_entities(extractor: Extractor) -> None:
     [found] = extractor.extract("en", [EN])
     _check_offsets(EN, found)
-    by_label = {(lab, EN[s:e]) for lab, s, e, _ in found}
+    by_label = {(lab, EN[s:e]) for lab, s, e, *_ in found}
     assert ("LOCATION", "Brussels") in by_label
     assert ("LOCATION", "Berlin") in by_label
     assert ("PERSON", "Angela Merkel") in by_label
     assert ("ORG", "Siemens") in by_label
-    norms = {n for *_, n in found}
+    norms = {n for _, _, _, n, _ in found}
     assert "European Union" in norms
-    assert not any(EN[s:e] in {"Monday", "Tuesday", "2 billion euros"} for _, s, e, _ in found)
+    assert not any(EN[s:e] in {"Monday", "Tuesday", "2 billion euros"} for _, s, e, *_ in found)
 
 
 @pytest.mark.models
 def test_russian_entities_are_lemmatized(extractor: Extractor) -> None:
     [found] = extractor.extract("ru", [RU])
     _check_offsets(RU, found)
-    got = {(lab, RU[s:e], n) for lab, s, e, n in found}
+    got = {(lab, RU[s:e], n) for lab, s, e, n, _ in found}
+    keys = {RU[s:e]: k for _, s, e, _, k in found}
+    assert keys["России"] == "loc:RU" and keys["Владимир Путин"] == "person:vladimir putin"
     # lemmatized, then canonical: places by their English name, Russian names in Latin letters
     assert ("LOCATION", "Пекине", "Beijing") in got
     assert ("LOCATION", "России", "Russia") in got
@@ -158,13 +161,26 @@ def test_empty_and_whitespace_texts(extractor: Extractor) -> None:
 
 
 def test_config_from_settings_and_model_map() -> None:
+    import dataclasses
+
     from streams import settings as settings_mod
 
-    s = settings_mod.load()
+    # The default: CoreNLP for the languages where it measured best (docs/entities.md).
+    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP"] == "true"
+    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP_LANGS"] == "en,de,es"
+    s = dataclasses.replace(settings_mod.load(), corenlp=True, corenlp_langs="en,de,es")
     cfg = NerConfig.from_settings(s)
-    assert cfg.model_for("en") in (entities.DEFAULT_EN_MODEL, entities.OFFICIAL_EN_MODEL)
-    assert cfg.model_for("ru") is not None
-    assert cfg.model_for("de") is None  # no German pipeline installed: no entities
+    assert {lang: cfg.model_for(lang) for lang in ("en", "de", "es", "fr", "ru", "it")} == {
+        "en": "corenlp", "de": "corenlp", "es": "corenlp", "fr": "fr_core_news_sm",
+        "ru": "natasha", "it": None,
+    }  # fmt: skip
+    assert cfg.corenlp_url
+    # One setting away: the server-less (MIT) path.
+    mit = NerConfig.from_settings(dataclasses.replace(s, corenlp=False))
+    assert mit.model_for("en") in (entities.DEFAULT_EN_MODEL, entities.OFFICIAL_EN_MODEL)
+    assert mit.model_for("ru") is not None
+    assert mit.model_for("de") is None  # no German spaCy pipeline installed: no entities
+    assert not mit.corenlp_url
     assert entities.parse_model_map(" de=de_core_news_sm , fr=fr_core_news_sm") == {
         "de": "de_core_news_sm",
         "fr": "fr_core_news_sm",

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from streams.enrich.entities import facets, finish_entity
 from streams.enrich.linking import canonical_key, has_upper, link, merge_persons, plausible
 from streams.enrich.textclean import clean_for_ner
+from streams.model import Entity
 
 
 def test_one_country_in_every_language_and_script() -> None:
@@ -58,6 +59,22 @@ def test_sentence_initial_common_noun_is_dropped_only_with_evidence() -> None:
     assert not plausible("PERSON", text, 0, len("Turnout"))
     title = "Merkel visits Paris"
     assert plausible("PERSON", title, 0, len("Merkel"))
+
+
+def test_sentence_initial_word_unknown_as_a_name_needs_evidence() -> None:
+    text = (
+        "Snow fell overnight.\n\nGritters worked through the night. Adeyemi said roads were open. "
+        "Hale said so too.\n\nThe driver, Elliot Adeyemi, has worked for the council for years."
+    )
+    at = text.index
+    # unknown capitalised and only ever at a sentence start: nothing says it is a name
+    assert not plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "en")
+    assert plausible("LOCATION", text, at("Gritters"), at("Gritters") + 8, "en")  # only persons
+    assert plausible("PERSON", text, at("Gritters"), at("Gritters") + 8, "ru")  # no word table
+    # written capitalised mid-sentence elsewhere in the text: a name
+    assert plausible("PERSON", text, at("Adeyemi said"), at("Adeyemi said") + 7, "en")
+    # a word the language knows capitalised (a surname) keeps its benefit of the doubt
+    assert plausible("PERSON", text, at("Hale"), at("Hale") + 4, "en")
 
 
 def test_merge_persons_within_a_document() -> None:
@@ -121,3 +138,28 @@ def test_an_organization_that_swallowed_a_person_is_split() -> None:
         ("PERSON", "Patrushev", "Patrushev"),
         ("ORG", "Federation of Small Employers", "Federation of Small Employers"),
     ]
+
+
+def _ent(label: str, name: str, key: str, field: str = "body") -> Entity:
+    return Entity(name, label, 0, len(name), field, name, "en", key)
+
+
+def test_document_rules_merge_short_persons_and_give_a_place_one_sense() -> None:
+    from streams.enrich.enricher import merge_person_mentions, one_sense_per_document
+
+    ents = [
+        _ent("PERSON", "Hua Chunying", "person:hua chunying"),
+        _ent("PERSON", "Hua", "person:hua", "title"),
+        _ent("ORG", "Cardiff", "org:cardiff", "title"),
+        _ent("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        _ent("ORG", "Bristol", "org:bristol"),
+    ]
+    got = one_sense_per_document(merge_person_mentions(ents))
+    assert [(e.label, e.normalized, e.key) for e in got] == [
+        ("PERSON", "Hua Chunying", "person:hua chunying"),
+        ("PERSON", "Hua Chunying", "person:hua chunying"),  # the title's "Hua" too
+        ("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        ("LOCATION", "Cardiff", "loc:geonames:2653822"),
+        ("ORG", "Bristol", "org:bristol"),  # no place mention: a club, stays an organization
+    ]
+    assert [e.text for e in got] == [e.text for e in ents]  # offsets and text untouched
