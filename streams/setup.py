@@ -80,10 +80,15 @@ def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
     return body
 
 
-def language_subfields() -> dict[str, str]:
-    """Detected language code -> the subfield holding that language's analysis (en -> en)."""
-    meta = _load(TEMPLATE_FILE)["_meta"]
-    return dict(meta["language_subfields"])
+def language_fields() -> dict[str, str]:
+    """Detected language code -> suffix of the fields analyzed in that language (zh -> cjk).
+
+    ``title_<suffix>``, ``summary_<suffix>`` and ``body_<suffix>`` exist for each suffix; the
+    document builder fills only those of the language detected for each text.
+    """
+    from streams.documents import language_fields as fields
+
+    return dict(fields())
 
 
 def first_index(alias: str) -> str:
@@ -268,7 +273,7 @@ def dry_run(s: Settings, args: argparse.Namespace) -> list[str]:
         lines.append(f"ilm policy {s.es_alias}-rollover (if the cluster has ILM): "
                      f"{', '.join(_load(ILM_FILE)['policy']['phases'])}")
         lines.append(f"write alias {s.es_alias} -> {first_index(s.es_alias)}")
-        lines.append(f"language subfields: {', '.join(sorted(language_subfields()))}")
+        lines.append(f"language fields: {', '.join(sorted(language_fields()))}")
     if not args.skip_kafka:
         for name in s.pipeline_topics():
             lines.append(
