@@ -163,6 +163,16 @@ class Settings:
     es_ca_certs: str | None = _doc("NEWSSTREAM_ES_CA_CERTS", "CA bundle for Elasticsearch TLS")
     es_verify_certs: bool = _doc("NEWSSTREAM_ES_VERIFY_CERTS", "verify Elasticsearch TLS certs")
     es_alias: str = _doc("NEWSSTREAM_ES_ALIAS", "write alias the indexer writes to")
+    es_shards: int = _doc(
+        "NEWSSTREAM_ES_SHARDS", "primary shards of each new backing index (template)"
+    )
+    es_replicas: str = _doc(
+        "NEWSSTREAM_ES_REPLICAS",
+        "replicas of each new backing index: a number, or a range like 0-1 (auto-expand)",
+    )
+    es_refresh_interval: str = _doc(
+        "NEWSSTREAM_ES_REFRESH_INTERVAL", "refresh_interval of each new backing index (template)"
+    )
     bulk_max_docs: int = _doc("NEWSSTREAM_BULK_MAX_DOCS", "flush a bulk request at this many docs")
     bulk_max_bytes: int = _doc("NEWSSTREAM_BULK_MAX_BYTES", "... or at this many bytes")
     bulk_max_seconds: float = _doc("NEWSSTREAM_BULK_MAX_SECONDS", "... or after this many seconds")
@@ -474,6 +484,12 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_ES_URL": "http://localhost:{es_port}",
     "NEWSSTREAM_ES_VERIFY_CERTS": "true",
     "NEWSSTREAM_ES_ALIAS": "articles",
+    # one shard per index on one node; a cluster sizes them (docs/scaling.md)
+    "NEWSSTREAM_ES_SHARDS": "1",
+    "NEWSSTREAM_ES_REPLICAS": "0-1",
+    # paces segments under a backlog only: a bulk without backlog refreshes at once
+    # (NEWSSTREAM_BULK_REFRESH_BELOW)
+    "NEWSSTREAM_ES_REFRESH_INTERVAL": "1s",
     # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
     # (0.83-1.00 of best) from 100 to 1000 per request, 50 drops to 0.66; 500 keeps one
     # request at ~3 s (far below NEWSSTREAM_BULK_TIMEOUT) and ~2.5 MB (below the byte cap).

@@ -65,10 +65,26 @@ def checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
-    """The index template for ``alias`` (pattern ``<alias>-*``), with its checksum in _meta."""
+def template_body(
+    alias: str, ilm_policy: str | None = None, s: Settings | None = None
+) -> dict[str, Any]:
+    """The index template for ``alias`` (pattern ``<alias>-*``), with its checksum in _meta.
+
+    ``s`` sets the shards, replicas and refresh interval of new backing indices (the file's
+    values, for one node, otherwise).
+    """
     body = _load(TEMPLATE_FILE)
     body["index_patterns"] = [f"{alias}-*"]
+    if s is not None:
+        index_settings = body["template"]["settings"]["index"]
+        index_settings["number_of_shards"] = s.es_shards
+        index_settings["refresh_interval"] = s.es_refresh_interval
+        index_settings.pop("auto_expand_replicas", None)
+        index_settings.pop("number_of_replicas", None)
+        if "-" in s.es_replicas:
+            index_settings["auto_expand_replicas"] = s.es_replicas
+        else:
+            index_settings["number_of_replicas"] = int(s.es_replicas)
     if ilm_policy:
         index = body["template"]["settings"].setdefault("index", {})
         index["lifecycle"] = {"name": ilm_policy, "rollover_alias": alias}
@@ -208,7 +224,7 @@ def setup_elasticsearch(s: Settings, do_rollover: bool = False) -> list[Change]:
     if ilm_available(es):
         policy = f"{alias}-rollover"
         changes.append(ensure_ilm_policy(es, policy))
-    body = template_body(alias, policy)
+    body = template_body(alias, policy, s)
     tpl = ensure_template(es, alias, body)
     changes.append(tpl)
     alias_existed = bool(es.indices.exists_alias(name=alias))
@@ -264,7 +280,7 @@ def dry_run(s: Settings, args: argparse.Namespace) -> list[str]:
     """
     lines: list[str] = []
     if not args.skip_elasticsearch:
-        body = template_body(s.es_alias, f"{s.es_alias}-rollover")
+        body = template_body(s.es_alias, f"{s.es_alias}-rollover", s)
         lines.append(
             f"index template {s.es_alias}: patterns {body['index_patterns']}, "
             f"{len(body['template']['mappings']['properties'])} fields, "

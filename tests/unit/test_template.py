@@ -132,6 +132,24 @@ def test_template_body_follows_the_alias_and_is_stable() -> None:
     assert with_ilm["_meta"]["checksum"] != a["_meta"]["checksum"]
 
 
+def test_shards_replicas_and_refresh_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.settings import load
+
+    for name in ("NEWSSTREAM_ES_SHARDS", "NEWSSTREAM_ES_REPLICAS", "NEWSSTREAM_ES_REFRESH_INTERVAL"):
+        monkeypatch.delenv(name, raising=False)
+    default = setup.template_body("t1-articles", s=load())["template"]["settings"]["index"]
+    assert (default["number_of_shards"], default["auto_expand_replicas"]) == (1, "0-1")
+    assert "number_of_replicas" not in default
+    monkeypatch.setenv("NEWSSTREAM_ES_SHARDS", "3")
+    monkeypatch.setenv("NEWSSTREAM_ES_REPLICAS", "1")
+    monkeypatch.setenv("NEWSSTREAM_ES_REFRESH_INTERVAL", "5s")
+    cluster = load()
+    index = setup.template_body("t1-articles", s=cluster)["template"]["settings"]["index"]
+    assert (index["number_of_shards"], index["number_of_replicas"], index["refresh_interval"]) == (
+        3, 1, "5s")
+    assert "auto_expand_replicas" not in index
+
+
 def test_bootstrap_creates_the_first_index_as_write_index() -> None:
     assert setup.first_index("articles") == "articles-000001"
     assert setup.first_index("t1-articles") == "t1-articles-000001"
