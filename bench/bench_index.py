@@ -174,7 +174,7 @@ def main() -> int:
     words = statistics.mean(len((d["body"] or "").split()) for d in docs)
     load_start = loadavg()
     results: dict[str, list[dict[str, float]]] = {k: [] for k in layouts}
-    for label, (body, shape) in layouts.items():  # warm-up (JIT, caches), not counted
+    for body, shape in layouts.values():  # warm-up (JIT, caches), not counted
         index_round(es, s, f"bench-index-{uuid.uuid4().hex[:8]}", body,
                     [shape(d) for d in docs[:BULK_DOCS]])
     for r in range(args.rounds):
