@@ -38,15 +38,20 @@ TEMPLATE_FILE = ("elasticsearch", "articles-template.json")
 
 
 @lru_cache(maxsize=1)
+def _language_fields() -> tuple[tuple[str, str], ...]:
+    return tuple(schema_json(*TEMPLATE_FILE)["_meta"]["language_fields"].items())
+
+
 def language_fields() -> dict[str, str]:
     """Detected language code -> suffix of its per-language fields (``en`` -> ``title_en``)."""
-    return dict(schema_json(*TEMPLATE_FILE)["_meta"]["language_fields"])
+    return dict(_language_fields())
 
 
 def language_field_names() -> list[str]:
     """Every per-language text field of the template (``title_en`` ... ``body_cjk``)."""
     suffixes = sorted(set(language_fields().values()))
     return [f"{name}_{suffix}" for name in TEXT_FIELDS for suffix in suffixes]
+
 
 class EnrichLike(Protocol):
     """What the document needs from the enrichment stage (streams.enrich.EnrichResult).
