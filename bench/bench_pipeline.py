@@ -1054,6 +1054,9 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
     finally:
         log("cleanup: " + "; ".join(cleanup(tag, base)))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1076,6 +1079,9 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
         f"(target >= {SCALE_TARGET:.2f}) | final count (N workers) | other processes |",
         "|---|---|---|---|---|---|",
     ]
+    if not rows:
+        print("scale-out: nothing measured (give N >= 2, e.g. --scale-out 2,3)", file=sys.stderr)
+        return code or 2
     for one, many in rows:
         ratio = many.rate / one.rate
         exact = many.searchable == many.expected and one.searchable == one.expected
