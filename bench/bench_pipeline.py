@@ -979,6 +979,27 @@ class ScaleRun:
     dlq: int
     others: float
     cpu: str
+    shares: str = "?"  # input partitions held by each worker at the end, e.g. "3+3"
+
+
+def assigned_partitions(health: dict[str, Any], topic: str) -> int:
+    """How many partitions of ``topic`` a worker's /health says it holds (pure)."""
+    return sum(1 for tp in health.get("assigned", []) if str(tp).rpartition(":")[0] == topic)
+
+
+def partition_shares(workers: Sequence[Worker], topic: str) -> str:
+    """Partitions of ``topic`` per worker, from each one's /health ("3+3"; "?" if silent)."""
+    import json
+
+    out = []
+    for w in workers:
+        try:
+            url = f"http://127.0.0.1:{w.ns.web_port}/health"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                out.append(str(assigned_partitions(json.loads(r.read()), topic)))
+        except (OSError, ValueError):
+            out.append("?")
+    return "+".join(out)
 
 
 def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, processes: int,
@@ -1026,9 +1047,11 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
         final = count(es, s.es_alias)
         run = ScaleRun(workers, processes, len(measured) / (t_end - t0), t_end - t0, final,
                        expected, topic_messages(s, s.topic_dlq),
-                       cores["everything else"] + cores["steal"], CpuMeter.describe(cores))
+                       cores["everything else"] + cores["steal"], CpuMeter.describe(cores),
+                       partition_shares(procs, s.topic_articles))
         log(f"scale-out: {workers} x {processes}: {run.rate:.1f} articles/s, "
-            f"{final}/{expected} documents, dlq {run.dlq}; CPU {run.cpu}")
+            f"{final}/{expected} documents, dlq {run.dlq}, input partitions per worker "
+            f"{run.shares}; CPU {run.cpu}")
         return run
     finally:
         for w in procs:
@@ -1076,8 +1099,9 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
         "`count` on the alias reaches them all, then refreshed and counted again",
         "",
         "| NER processes in all | 1 worker: articles/s | N workers: articles/s | N / 1 "
-        f"(target >= {SCALE_TARGET:.2f}) | final count (N workers) | other processes |",
-        "|---|---|---|---|---|---|",
+        f"(target >= {SCALE_TARGET:.2f}) | final count (N workers) | input partitions per "
+        "worker | other processes |",
+        "|---|---|---|---|---|---|---|",
     ]
     if not rows:
         print("scale-out: nothing measured (give N >= 2, e.g. --scale-out 2,3)", file=sys.stderr)
@@ -1091,7 +1115,7 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
             f"| {many.workers} ({many.workers} workers x 1 vs 1 worker x {one.processes}) | "
             f"{one.rate:.1f} | {many.rate:.1f} | {ratio:.2f} {verdict} | {many.searchable} of "
             f"{many.expected} {'exact' if exact else 'NOT EXACT'}, dlq {many.dlq} | "
-            f"{one.others:.2f} / {many.others:.2f} cores |"
+            f"{many.shares} | {one.others:.2f} / {many.others:.2f} cores |"
         )
     lines += ["", f"<!-- {SCALE_SECTION}:end -->"]
     text = "\n".join(lines)

@@ -130,3 +130,10 @@ def test_noise_marks_a_run_unreliable_and_a_quiet_run_not() -> None:
 
 class _Args:
     ceiling_batch = 64
+
+
+def test_partition_share_counts_only_the_topic_asked() -> None:
+    health = {"assigned": ["ns.articles:0", "ns.articles:3", "ns.articles.dlq:0",
+                           "ns.valid:0", "ns-dedup-docs-changelog:0"]}
+    assert bp.assigned_partitions(health, "ns.articles") == 2
+    assert bp.assigned_partitions({}, "ns.articles") == 0
