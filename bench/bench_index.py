@@ -7,7 +7,7 @@ Compares two layouts of the same index template on the same documents:
   by the neutral analyzer plus every language's analyzer whatever its language;
 * ``own language`` (the current template): the neutral field plus the one per-language field
   (``title_en``, ``body_ru``, ...) of the language detected for that text, filled by
-  :func:`streams.documents.build_document`.
+  :func:`streams.index.documents.build_document`.
 
 The documents are the bundled samples (examples/articles.jsonl, eleven languages), each built
 by the real document builder with the publisher's declared language as the detected one,
@@ -38,7 +38,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from streams import documents, es_client, setup
+from streams.index import documents, es_client
+from streams.index import schema as setup
 from streams.model import Article, DedupInfo, Language
 from streams.settings import REPO_ROOT, Settings, load
 

@@ -58,9 +58,11 @@ from typing import Any
 import corpus
 from bench_enrich import raw_pipe
 
-from streams import contract, es_client, kafka_io
-from streams.entities import NerConfig
-from streams.services.base import free_port
+from streams import kafka_io
+from streams.devservices.base import free_port
+from streams.enrich.entities import NerConfig
+from streams.index import es_client
+from streams.ingest import contract
 from streams.settings import REPO_ROOT, Settings, load
 
 HERE = Path(__file__).resolve().parent
@@ -946,7 +948,7 @@ def wait_quiet(max_wait: float) -> tuple[float, float]:
 
 
 def template_refresh_interval() -> str:
-    from streams import setup
+    from streams.index import schema as setup
 
     return str(setup.template_body("x")["template"]["settings"]["index"]["refresh_interval"])
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from streams import es_client, search
-from streams.documents import language_fields
+from streams.index import es_client, search
+from streams.index.documents import language_fields
 from streams.settings import Settings
 from streams.web.query import fold
 from tests.integration.conftest import (
