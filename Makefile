@@ -13,7 +13,7 @@ help:
 	@echo "make demo    set up everything, run the pipeline on the sample articles, show results"
 	@echo "make test    unit + integration tests against real Kafka and Elasticsearch"
 	@echo "make up      start local Kafka + Elasticsearch      make down   stop page, worker, services"
-	@echo "make bench   pipeline benchmark (writes BENCHMARKS.md)   make lint   ruff"
+	@echo "make bench   pipeline, index and scale-out benchmarks (writes BENCHMARKS.md)   make lint   ruff"
 	@echo "make chaos   fault matrix on its own Kafka + Elasticsearch (writes docs/reliability.md)"
 
 # Every dependency comes from the hash-locked requirements/dev-lock.txt; the project itself is
@@ -74,10 +74,14 @@ demo: install
 	$(NS) setup
 	$(NS) demo run
 
+# Pipeline (ratio to the NER ceiling, latency, RSS, naive baseline), then the index layout
+# (ES CPU and size per document) and the scale-out comparison, each into its own section.
 bench: install
 	$(NS) services up
 	$(NS) setup
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_index.py --corpus generated --docs 2000 --rounds 3 --write
+	$(PY) bench/bench_pipeline.py --scale-out 2,3 --n 600
 
 # The fault matrix kills and restarts its OWN Kafka and Elasticsearch (ports 19492-19501, a
 # temporary services dir), never the ones of `make up`. CHAOS_ARGS=--short, --rows kill-enrich,...

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -129,14 +130,15 @@ def kafka_run(n: int, mode: str) -> float:
     )
     seen = 0
     first = last = 0.0
+    cpu_first = cpu_last = 0.0
     deadline = time.monotonic() + 600
     try:
         while seen < n and time.monotonic() < deadline and proc.poll() is None:
             for records in consumer.poll(timeout_ms=500, max_records=10000).values():
                 if records and not first:
-                    first = time.monotonic()
+                    first, cpu_first = time.monotonic(), _cpu_seconds(proc.pid)
                 seen += len(records)
-                last = time.monotonic()
+                last, cpu_last = time.monotonic(), _cpu_seconds(proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -148,7 +150,20 @@ def kafka_run(n: int, mode: str) -> float:
         shutil.rmtree(tmp, ignore_errors=True)
     if seen < n:
         raise SystemExit(f"{mode}: only {seen}/{n} outputs")
+    CPU_PER_ARTICLE[mode] = (cpu_last - cpu_first) / max(1, seen - 1)
     return (seen - 1) / (last - first) if last > first else 0.0
+
+
+CPU_PER_ARTICLE: dict[str, float] = {}  # mode -> worker CPU seconds per article
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (the worker), in seconds: independent of other load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def kafka_bench(n: int) -> None:
@@ -162,6 +177,12 @@ def kafka_bench(n: int) -> None:
     print(f"  dedup decide agent (RocksDB docs table + changelog): {real:,.0f} articles/s "
           f"= {real / bare:.2f}x the bare agent, {real / NER_DOCS_PER_S:.0f}x NER, "
           f"{real / 2000:.2f}x 2,000/s")
+    for mode, label in (("passthrough", "bare agent"), ("dedup", "decide agent")):
+        cpu = CPU_PER_ARTICLE.get(mode, 0.0)
+        if cpu > 0:
+            print(f"  {label}: {1000 * cpu:.2f} ms of worker CPU per article = at most "
+                  f"{1 / cpu:,.0f} articles/s on one core (CPU time: little affected by other load) "
+                  f"({86400 / cpu / 1e6:.1f}M articles/day)")
 
 
 def main() -> None:

@@ -163,9 +163,23 @@ class Settings:
     es_ca_certs: str | None = _doc("NEWSSTREAM_ES_CA_CERTS", "CA bundle for Elasticsearch TLS")
     es_verify_certs: bool = _doc("NEWSSTREAM_ES_VERIFY_CERTS", "verify Elasticsearch TLS certs")
     es_alias: str = _doc("NEWSSTREAM_ES_ALIAS", "write alias the indexer writes to")
+    es_shards: int = _doc(
+        "NEWSSTREAM_ES_SHARDS", "primary shards of each new backing index (template)"
+    )
+    es_replicas: str = _doc(
+        "NEWSSTREAM_ES_REPLICAS",
+        "replicas of each new backing index: a number, or a range like 0-1 (auto-expand)",
+    )
+    es_refresh_interval: str = _doc(
+        "NEWSSTREAM_ES_REFRESH_INTERVAL", "refresh_interval of each new backing index (template)"
+    )
     bulk_max_docs: int = _doc("NEWSSTREAM_BULK_MAX_DOCS", "flush a bulk request at this many docs")
     bulk_max_bytes: int = _doc("NEWSSTREAM_BULK_MAX_BYTES", "... or at this many bytes")
     bulk_max_seconds: float = _doc("NEWSSTREAM_BULK_MAX_SECONDS", "... or after this many seconds")
+    bulk_refresh_below: int = _doc(
+        "NEWSSTREAM_BULK_REFRESH_BELOW",
+        "a bulk of fewer docs (no backlog) is made searchable at once (refresh); 0 = never",
+    )
     bulk_backoff_initial: float = _doc(
         "NEWSSTREAM_BULK_BACKOFF_INITIAL", "first retry delay of a failed bulk (seconds; doubles)"
     )
@@ -475,16 +489,25 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_ES_URL": "http://localhost:{es_port}",
     "NEWSSTREAM_ES_VERIFY_CERTS": "true",
     "NEWSSTREAM_ES_ALIAS": "articles",
+    # one shard per index on one node; a cluster sizes them (docs/scaling.md)
+    "NEWSSTREAM_ES_SHARDS": "1",
+    "NEWSSTREAM_ES_REPLICAS": "0-1",
+    # paces segments under a backlog only: a bulk without backlog refreshes at once
+    # (NEWSSTREAM_BULK_REFRESH_BELOW)
+    "NEWSSTREAM_ES_REFRESH_INTERVAL": "1s",
     # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
     # (0.83-1.00 of best) from 100 to 1000 per request, 50 drops to 0.66; 500 keeps one
     # request at ~3 s (far below NEWSSTREAM_BULK_TIMEOUT) and ~2.5 MB (below the byte cap).
-    # At NER speed (~20-30 docs/s) the time limit decides the batch: bench/bench_pipeline.py
-    # measured Elasticsearch at 0.44 cores with 0.5 s (tiny bulks, each with its rollover
-    # lookup and a new segment) and 0.16 cores with 2 s, which gives NER the CPU back
-    # (26.0 vs 20.7 articles/s); p99 publish->searchable stays well under 5 s.
+    # At NER speed (~20-30 docs/s) the time limit decides the batch. It is the wait a document
+    # adds before Elasticsearch sees it, so it is short; a bulk smaller than
+    # NEWSSTREAM_BULK_REFRESH_BELOW means the pipeline keeps up (no backlog), and that bulk
+    # asks for an immediate refresh instead of waiting for the index's refresh_interval. Under
+    # a backlog bulks are larger, carry no refresh, and the interval paces the segments.
+    # BENCHMARKS.md has the latency and Elasticsearch CPU this policy gives.
     "NEWSSTREAM_BULK_MAX_DOCS": "500",
     "NEWSSTREAM_BULK_MAX_BYTES": str(5 * 1024 * 1024),
-    "NEWSSTREAM_BULK_MAX_SECONDS": "2.0",
+    "NEWSSTREAM_BULK_MAX_SECONDS": "0.5",
+    "NEWSSTREAM_BULK_REFRESH_BELOW": "50",
     "NEWSSTREAM_BULK_BACKOFF_INITIAL": "0.2",
     "NEWSSTREAM_BULK_BACKOFF_MAX": "30",
     "NEWSSTREAM_BULK_TIMEOUT": "30",

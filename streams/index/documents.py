@@ -31,6 +31,27 @@ SCHEMA_FILE = "document.schema.json"  # in the package streams.schemas (top-leve
 
 # The two fields only a "counts" message may carry (see module docstring).
 COUNT_FIELDS: tuple[str, ...] = ("duplicate_count", "duplicate_sources")
+# The article's free-text fields: each is indexed language-neutrally, and once more in the
+# per-language field of its own language (see :func:`language_texts`).
+TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "body")
+TEMPLATE_FILE = ("elasticsearch", "articles-template.json")
+
+
+@lru_cache(maxsize=1)
+def _language_fields() -> tuple[tuple[str, str], ...]:
+    return tuple(schema_json(*TEMPLATE_FILE)["_meta"]["language_fields"].items())
+
+
+def language_fields() -> dict[str, str]:
+    """Detected language code -> suffix of its per-language fields (``en`` -> ``title_en``)."""
+    return dict(_language_fields())
+
+
+def language_field_names() -> list[str]:
+    """Every per-language text field of the template (``title_en`` ... ``body_cjk``)."""
+    suffixes = sorted(set(language_fields().values()))
+    return [f"{name}_{suffix}" for name in TEXT_FIELDS for suffix in suffixes]
+
 
 class EnrichLike(Protocol):
     """What the document needs from the enrichment stage (streams.enrich.enricher.EnrichResult).
@@ -71,6 +92,31 @@ def _document_language(article: Article, languages: Mapping[str, Language]) -> L
     return Language("und", 0.0)
 
 
+def language_texts(
+    article: Article, languages: Mapping[str, Language], document_language: str | None
+) -> dict[str, str | None]:
+    """The per-language copies of title, summary and body (pure).
+
+    Why: Elasticsearch then runs one language analyzer per text (its own language's) instead
+    of every supported language's on every text. Each text goes to the field of its own
+    detected language, else of the document's (a short title often has no confident language
+    of its own); a language without an analyzer gets only the neutral field. Every other
+    per-language field is an explicit null, so that a revision whose detected language changed
+    removes the old copy through the partial-update upsert.
+    """
+    out: dict[str, str | None] = dict.fromkeys(language_field_names())
+    suffix_of = language_fields()
+    for name in TEXT_FIELDS:
+        text = getattr(article, name)
+        if not text or not text.strip():
+            continue
+        code = _lang_code(languages.get(name)) or document_language
+        suffix = suffix_of.get(code) if code else None
+        if suffix is not None:
+            out[f"{name}_{suffix}"] = text
+    return out
+
+
 def build_document(
     article: Article, dedup: DedupInfo, enrich: EnrichLike, ingested_at: str
 ) -> dict[str, Any]:
@@ -83,6 +129,7 @@ def build_document(
         | {primary_subtag(c) for c in article.title_translations if c.strip()}
     )
     entities = [e.to_dict() for e in enrich.entities]
+    doc_lang = _lang_code(body_lang)
     return {
         "id": article.id,
         "url": article.url,
@@ -90,13 +137,14 @@ def build_document(
         "title": article.title,
         "body": article.body,
         "summary": article.summary,
+        **language_texts(article, languages, doc_lang),
         "source": article.source,
         "authors": list(article.authors),
         "tags": list(article.tags),
         "published_at": article.published_at,
         "ingested_at": ingested_at,
         "first_seen": dedup.first_seen,
-        "language": _lang_code(body_lang) or "und",
+        "language": doc_lang or "und",
         "language_confidence": round(float(body_lang.confidence), 4),
         "title_language": title_lang,
         "languages": detected,

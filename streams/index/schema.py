@@ -64,10 +64,26 @@ def checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
-    """The index template for ``alias`` (pattern ``<alias>-*``), with its checksum in _meta."""
+def template_body(
+    alias: str, ilm_policy: str | None = None, s: Settings | None = None
+) -> dict[str, Any]:
+    """The index template for ``alias`` (pattern ``<alias>-*``), with its checksum in _meta.
+
+    ``s`` sets the shards, replicas and refresh interval of new backing indices (the file's
+    values, for one node, otherwise).
+    """
     body = _load(TEMPLATE_FILE)
     body["index_patterns"] = [f"{alias}-*"]
+    if s is not None:
+        index_settings = body["template"]["settings"]["index"]
+        index_settings["number_of_shards"] = s.es_shards
+        index_settings["refresh_interval"] = s.es_refresh_interval
+        index_settings.pop("auto_expand_replicas", None)
+        index_settings.pop("number_of_replicas", None)
+        if "-" in s.es_replicas:
+            index_settings["auto_expand_replicas"] = s.es_replicas
+        else:
+            index_settings["number_of_replicas"] = int(s.es_replicas)
     if ilm_policy:
         index = body["template"]["settings"].setdefault("index", {})
         index["lifecycle"] = {"name": ilm_policy, "rollover_alias": alias}
@@ -79,10 +95,15 @@ def template_body(alias: str, ilm_policy: str | None = None) -> dict[str, Any]:
     return body
 
 
-def language_subfields() -> dict[str, str]:
-    """Detected language code -> the subfield holding that language's analysis (en -> en)."""
-    meta = _load(TEMPLATE_FILE)["_meta"]
-    return dict(meta["language_subfields"])
+def language_fields() -> dict[str, str]:
+    """Detected language code -> suffix of the fields analyzed in that language (zh -> cjk).
+
+    ``title_<suffix>``, ``summary_<suffix>`` and ``body_<suffix>`` exist for each suffix; the
+    document builder fills only those of the language detected for each text.
+    """
+    from streams.index.documents import language_fields as fields
+
+    return dict(fields())
 
 
 def first_index(alias: str) -> str:
@@ -202,7 +223,7 @@ def setup_elasticsearch(s: Settings, do_rollover: bool = False) -> list[Change]:
     if ilm_available(es):
         policy = f"{alias}-rollover"
         changes.append(ensure_ilm_policy(es, policy))
-    body = template_body(alias, policy)
+    body = template_body(alias, policy, s)
     tpl = ensure_template(es, alias, body)
     changes.append(tpl)
     alias_existed = bool(es.indices.exists_alias(name=alias))
@@ -258,7 +279,7 @@ def dry_run(s: Settings, elasticsearch: bool = True, kafka: bool = True) -> list
     """
     lines: list[str] = []
     if elasticsearch:
-        body = template_body(s.es_alias, f"{s.es_alias}-rollover")
+        body = template_body(s.es_alias, f"{s.es_alias}-rollover", s)
         lines.append(
             f"index template {s.es_alias}: patterns {body['index_patterns']}, "
             f"{len(body['template']['mappings']['properties'])} fields, "
@@ -267,7 +288,7 @@ def dry_run(s: Settings, elasticsearch: bool = True, kafka: bool = True) -> list
         lines.append(f"ilm policy {s.es_alias}-rollover (if the cluster has ILM): "
                      f"{', '.join(_load(ILM_FILE)['policy']['phases'])}")
         lines.append(f"write alias {s.es_alias} -> {first_index(s.es_alias)}")
-        lines.append(f"language subfields: {', '.join(sorted(language_subfields()))}")
+        lines.append(f"language fields: {', '.join(sorted(language_fields()))}")
     if kafka:
         for name in s.pipeline_topics():
             lines.append(

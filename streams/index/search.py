@@ -1,12 +1,13 @@
 """``newsstream search``: language-aware full-text search over the indexed articles.
 
 How the query is language-aware (docs/search.md has the long form): every text field is
-indexed with a language-neutral analyzer and, in subfields, with each supported language's
-analyzer. The query ORs
+indexed with a language-neutral analyzer, and once more in the per-language field of its own
+detected language (``title_en``, ``body_ru``, ...: only that language's analyzer runs on it).
+The query ORs
 
 * the neutral fields (exact words, any language),
-* for each supported language L: the L subfields, restricted to documents whose detected
-  ``languages`` contain L (so "running" meets "runs" through the english stemmer, and a
+* for each supported language L: the fields ``title_L``, ``summary_L``, ``body_L``, which only
+  texts detected as L fill (so "running" meets "runs" through the english stemmer, and a
   Russian query meets inflected forms through the russian one, without a German stemmer ever
   conflating English words),
 * the title translations (each key analyzed in its own language).
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from streams import terminal
+from streams.index.documents import language_field_names, language_fields
 
 HL_PRE, HL_POST = "[[", "]]"
 TEXT_FIELDS: dict[str, int] = {"title": 3, "summary": 2, "body": 1}  # field -> boost
@@ -96,19 +98,15 @@ def _clause(query: str, fields: list[str]) -> dict[str, Any]:
     }
 
 
-def text_query(query: str, subfields: dict[str, str]) -> dict[str, Any]:
-    """The relevance part (see the module docstring); ``subfields``: language -> subfield."""
+def text_query(query: str, lang_fields: dict[str, str]) -> dict[str, Any]:
+    """The relevance part (see the module docstring).
+
+    ``lang_fields``: language -> suffix of its per-language fields (``documents.language_fields``).
+    """
     neutral = [f"{f}^{b}" for f, b in TEXT_FIELDS.items()]
     should: list[dict[str, Any]] = [_clause(query, neutral)]
-    by_subfield: dict[str, list[str]] = {}
-    for lang, sub in subfields.items():
-        by_subfield.setdefault(sub, []).append(lang)
-    for sub, langs in sorted(by_subfield.items()):
-        fields = [f"{f}.{sub}^{b}" for f, b in TEXT_FIELDS.items()]
-        should.append(
-            {"bool": {"filter": [{"terms": {"languages": sorted(langs)}}],
-                      "must": [_clause(query, fields)]}}
-        )
+    for suffix in sorted(set(lang_fields.values())):
+        should.append(_clause(query, [f"{f}_{suffix}^{b}" for f, b in TEXT_FIELDS.items()]))
     should.append(
         {"multi_match": {"query": query, "fields": ["title_translations.*^2"], "operator": "and"}}
     )
@@ -138,7 +136,7 @@ def entity_filter(name: str, key_fields: tuple[str, ...] = ()) -> dict[str, Any]
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
+def build_body(req: SearchRequest, lang_fields: dict[str, str]) -> dict[str, Any]:
     """The whole search request body (pure: unit-tested without Elasticsearch)."""
     filters: list[dict[str, Any]] = []
     if req.lang:
@@ -159,7 +157,7 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
         must_not.append({"exists": {"field": "duplicate_of"}})
     newest: dict[str, Any] = {"published_at": {"order": "desc", "missing": "_last"}}
     if req.query.strip():
-        must = [text_query(req.query, subfields)]
+        must = [text_query(req.query, lang_fields)]
         sort: list[Any] = [newest, "_score"] if req.sort == "date" else ["_score", newest]
     else:  # no words: newest first
         must = [{"exists": {"field": "title"}}]
@@ -170,15 +168,15 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
             "fragment_size": 160, "number_of_fragments": 2
         }
         hl_fields[name] = frag
-        for sub in sorted(set(subfields.values())):
-            hl_fields[f"{name}.{sub}"] = frag
+        for suffix in sorted(set(lang_fields.values())):
+            hl_fields[f"{name}_{suffix}"] = frag
     return {
         "query": {"bool": {"must": must, "filter": filters, "must_not": must_not}},
         "sort": sort,
         "from": req.offset,
         "size": req.limit,
         "track_total_hits": True,
-        "_source": {"excludes": ["body", "entities", "extra"]},
+        "_source": {"excludes": ["body", "entities", "extra", *language_field_names()]},
         "highlight": {
             "pre_tags": [HL_PRE],
             "post_tags": [HL_POST],
@@ -189,9 +187,14 @@ def build_body(req: SearchRequest, subfields: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def is_language_field(key: str, name: str) -> bool:
+    """Whether ``key`` is one of the per-language copies of the text field ``name``."""
+    return key.startswith(name + "_") and key in language_field_names()
+
+
 def _best(highlight: dict[str, list[str]], name: str) -> list[str]:
-    """Fragments of ``name`` or of its language subfields (the stemmed match is the better)."""
-    subs = [k for k in highlight if k.startswith(name + ".")]
+    """Fragments of ``name`` or of its per-language field (the stemmed match is the better)."""
+    subs = [k for k in highlight if is_language_field(k, name)]
     for key in [*subs, name]:
         if highlight.get(key):
             return highlight[key]
@@ -260,7 +263,5 @@ def no_results_message(req: SearchRequest) -> str:
 
 def search(req: SearchRequest, es: Any, index: str) -> dict[str, Any]:
     """Run the search; returns Elasticsearch's response body as a dict."""
-    from streams.index.schema import language_subfields
-
-    resp = es.search(index=index, body=build_body(req, language_subfields()))
+    resp = es.search(index=index, body=build_body(req, language_fields()))
     return dict(resp.body if hasattr(resp, "body") else resp)

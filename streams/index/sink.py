@@ -154,6 +154,18 @@ def backoff_delay(
     return max(0.0, rand() * ceiling)
 
 
+def refresh_option(n_docs: int, refresh_below: int) -> dict[str, Any]:
+    """Whether a bulk of ``n_docs`` asks Elasticsearch to refresh at once (pure).
+
+    A small bulk means the pipeline has no backlog: refreshing right away makes its documents
+    searchable without waiting for the index's ``refresh_interval``, and costs little since
+    such bulks are few per second. A large bulk (a backlog being worked off) does not refresh:
+    segments are then paced by the interval. Refreshing is not acknowledgement: offsets still
+    advance only from the bulk's item results.
+    """
+    return {"refresh": "true"} if 0 < n_docs < refresh_below else {}
+
+
 def split_batches(sizes: Sequence[int], max_docs: int, max_bytes: int) -> list[range]:
     """Split items of the given byte sizes into consecutive bulk requests (pure).
 
@@ -502,6 +514,7 @@ class BulkSink:
         backoff_initial: float = 0.2,
         backoff_max: float = 30.0,
         request_timeout: float = 30.0,
+        refresh_below: int = 0,
         pattern: str | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -516,6 +529,7 @@ class BulkSink:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.request_timeout = request_timeout
+        self.refresh_below = refresh_below
         self.sleep = sleep
         self.rand = rand
         self.tracker = OffsetTracker()
@@ -530,6 +544,7 @@ class BulkSink:
             "backoff_initial": s.bulk_backoff_initial,
             "backoff_max": s.bulk_backoff_max,
             "request_timeout": s.bulk_timeout,
+            "refresh_below": s.bulk_refresh_below,
         }
         opts.update(kw)
         return cls(client, s.es_alias, dead_letter, **opts)
@@ -607,6 +622,7 @@ class BulkSink:
                 resp = await self._client.bulk(
                     operations=lines,
                     filter_path="errors,items.*.status,items.*.error",
+                    **refresh_option(len(pending), self.refresh_below),
                 )
                 metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             except Exception as exc:

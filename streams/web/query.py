@@ -28,6 +28,7 @@ from streams.index.search import (
     BadDate,
     SearchRequest,
     build_body,
+    is_language_field,
     parse_date,
 )
 
@@ -264,10 +265,10 @@ def per_day_agg() -> dict[str, Any]:
                                "min_doc_count": 1, "format": "yyyy-MM-dd"}}
 
 
-def search_body(wq: WebQuery, subfields: dict[str, str], fields: FacetFields) -> dict[str, Any]:
+def search_body(wq: WebQuery, lang_fields: dict[str, str], fields: FacetFields) -> dict[str, Any]:
     """The shared search body, grouped by story, with facets, per-day counts and as-of time."""
     body = build_body(
-        wq.request(fields, limit=wq.size, offset=(wq.page - 1) * wq.size), subfields
+        wq.request(fields, limit=wq.size, offset=(wq.page - 1) * wq.size), lang_fields
     )
     body["_source"] = CARD_SOURCE
     for spec in body["highlight"]["fields"].values():
@@ -293,10 +294,10 @@ def search_body(wq: WebQuery, subfields: dict[str, str], fields: FacetFields) ->
     return body
 
 
-def count_query(wq: WebQuery, subfields: dict[str, str], fields: FacetFields,
+def count_query(wq: WebQuery, lang_fields: dict[str, str], fields: FacetFields,
                 after: str) -> dict[str, Any]:
     """The same matches, restricted to articles indexed after ``after`` (the live count)."""
-    query = build_body(wq.request(fields, limit=0, offset=0), subfields)["query"]
+    query = build_body(wq.request(fields, limit=0, offset=0), lang_fields)["query"]
     query["bool"]["filter"].append({"range": {"ingested_at": {"gt": after}}})
     return query
 
@@ -332,8 +333,8 @@ def mark_html(fragment: str) -> str:
 
 
 def _best(highlight: Mapping[str, list[str]], name: str) -> list[str]:
-    """Fragments of ``name`` or of a language subfield (the stemmed match is the better)."""
-    for key in [*(k for k in highlight if k.startswith(name + ".")), name]:
+    """Fragments of ``name`` or of its per-language field (the stemmed match is the better)."""
+    for key in [*(k for k in highlight if is_language_field(k, name)), name]:
         if highlight.get(key):
             return highlight[key]
     return []

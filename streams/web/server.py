@@ -104,15 +104,15 @@ def _params(request: web.Request) -> dict[str, list[str]]:
     return {k: request.query.getall(k) for k in set(request.query.keys())}
 
 
-def _subfields() -> dict[str, str]:
-    from streams.index.schema import language_subfields
+def _lang_fields() -> dict[str, str]:
+    from streams.index.documents import language_fields
 
-    return language_subfields()
+    return language_fields()
 
 
 async def run_search(app: web.Application, wq: query.WebQuery) -> dict[str, Any]:
     fields = await facet_fields(app)
-    body = query.search_body(wq, _subfields(), fields)
+    body = query.search_body(wq, _lang_fields(), fields)
     resp = await _call(app[ES].search(index=app[SETTINGS].es_alias, body=body))
     return query.shape_search(resp, wq, fields)
 
@@ -168,7 +168,7 @@ async def count_api(request: web.Request) -> web.Response:
         if not query.RFC3339_OR_DATE.fullmatch(after):
             raise query.BadParams("after must be an RFC 3339 time")
         fields = await facet_fields(request.app)
-        q = query.count_query(wq, _subfields(), fields, after)
+        q = query.count_query(wq, _lang_fields(), fields, after)
         resp = await _call(request.app[ES].count(index=request.app[SETTINGS].es_alias, query=q))
         return _json({"after": after, "new": int(resp["count"])})
     except query.BadParams as exc:

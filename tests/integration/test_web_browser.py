@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from streams.index import es_client, search
-from streams.index.schema import language_subfields
+from streams.index.documents import language_fields
 from streams.settings import Settings
 from streams.web.query import fold
 from tests.integration.conftest import (
@@ -198,7 +198,7 @@ def browser(chromium: Any) -> Iterator[Browser]:
 def _matching(site: Site, **kw: Any) -> list[dict[str, Any]]:
     """Every article matching like the page (near duplicates included), asked of ES directly."""
     req = search.SearchRequest(include_duplicates=True, limit=1000, **kw)
-    body = search.build_body(req, language_subfields())
+    body = search.build_body(req, language_fields())
     body["_source"] = ["story_id", "source", "persons"]
     return list(site.es.search(index=site.s.es_alias, body=body)["hits"]["hits"])
 

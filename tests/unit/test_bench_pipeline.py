@@ -111,3 +111,29 @@ def test_the_pipeline_report_keeps_the_other_benchmarks_sections() -> None:
     assert kept == "\n<!-- bench-feeds:start -->\nfeeds\n<!-- bench-feeds:end -->\n"
     assert "old pipeline table" not in kept
     assert bp.other_sections("# Benchmarks\nno sections\n") == ""
+
+
+def test_noise_marks_a_run_unreliable_and_a_quiet_run_not() -> None:
+    quiet = bp.Results(ceiling_rounds=[30.0, 31.0], cpu_others=[0.05, 0.1])
+    assert bp.noise_reasons(quiet) == []
+    drift = bp.Results(ceiling_rounds=[30.0, 25.0], cpu_others=[0.05])
+    assert "ceiling moved by 20%" in bp.noise_reasons(drift)[0]
+    busy = bp.Results(ceiling_rounds=[30.0], cpu_others=[0.05, 0.9], pipeline_rate=29.0)
+    assert "0.90 cores" in bp.noise_reasons(busy)[0]
+    settings = bp.load()
+    rows = dict(bp.table(busy, settings, _Args(), 10))
+    assert rows["pipeline / ceiling (target >= 0.90)"] == "0.97 UNRELIABLE (noisy machine)"
+    calm = bp.Results(ceiling_rounds=[30.0], cpu_others=[0.05], pipeline_rate=29.0)
+    assert dict(bp.table(calm, settings, _Args(), 10))[
+        "pipeline / ceiling (target >= 0.90)"] == "0.97 PASS"
+
+
+class _Args:
+    ceiling_batch = 64
+
+
+def test_partition_share_counts_only_the_topic_asked() -> None:
+    health = {"assigned": ["ns.articles:0", "ns.articles:3", "ns.articles.dlq:0",
+                           "ns.valid:0", "ns-dedup-docs-changelog:0"]}
+    assert bp.assigned_partitions(health, "ns.articles") == 2
+    assert bp.assigned_partitions({}, "ns.articles") == 0

@@ -17,6 +17,11 @@ faust/transport/consumer.py):
 * ``write`` returns only when the whole batch is done and ``noack_take`` refills its buffer
   only after we return, so while ES is down nothing more is read: Faust's stream buffer
   (``stream_buffer_maxsize``) fills and the fetcher pauses. Memory stays bounded.
+* Latency: a batch is written after at most ``NEWSSTREAM_BULK_MAX_SECONDS`` (short), and a
+  small batch (the stage has no backlog) asks Elasticsearch to refresh with it, so a document
+  is searchable when its bulk returns instead of after the next ``refresh_interval``; under a
+  backlog batches are large and the interval paces segments
+  (:func:`streams.index.sink.refresh_option`).
 * concurrency=1: with more, Faust can commit past a message another actor still holds
   (faust-streaming#606).
 

@@ -104,6 +104,36 @@ def test_language_is_the_bodys_then_summarys_then_titles() -> None:
     VALIDATOR.validate(doc)
 
 
+def filled(doc: dict) -> dict:
+    """The per-language fields of ``doc`` that hold a text."""
+    return {k: v for k, v in doc.items() if k in documents.language_field_names() and v}
+
+
+def test_each_text_is_copied_only_into_the_field_of_its_own_language() -> None:
+    doc = build()
+    assert filled(doc) == {"title_en": doc["title"], "body_en": doc["body"]}
+    assert all(doc[name] is None for name in documents.language_field_names()
+               if name not in ("title_en", "body_en"))  # explicit nulls clear a revision
+
+    mixed = {"title": Language("en", 0.9), "body": Language("ru", 0.98),
+             "summary": Language("de", 0.9)}
+    a = article(body="Совет проголосовал во вторник.", summary="Der Rat stimmt ab.")
+    doc = build(a=a, e=enriched(mixed))
+    assert filled(doc) == {"title_en": a.title, "body_ru": a.body, "summary_de": a.summary}
+    VALIDATOR.validate(doc)
+
+
+def test_a_text_without_its_own_language_takes_the_documents_and_cjk_shares_one_field() -> None:
+    langs = {"title": Language("und", 0.0), "body": Language("zh-Hant", 0.9)}
+    doc = build(a=article(title="新线", body="市议会周二投票。"), e=enriched(langs))
+    assert filled(doc) == {"title_cjk": "新线", "body_cjk": "市议会周二投票。"}
+
+    no_analyzer = {"title": Language("sv", 0.9), "body": Language("sv", 0.9)}
+    assert filled(build(e=enriched(no_analyzer))) == {}  # only the neutral fields
+    assert filled(build(e=enriched({"title": Language("und", 0.0),
+                                    "body": Language("und", 0.0)}))) == {}
+
+
 def test_languages_include_translations_reduced_to_the_analyzer_subtag() -> None:
     a = article(title_translations={"pt-br": "Conselho vota", "ru": "Совет голосует"})
     doc = build(a=a)

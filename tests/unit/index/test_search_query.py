@@ -7,10 +7,10 @@ import json
 import pytest
 
 from streams.index import search
-from streams.index.schema import language_subfields
+from streams.index.documents import language_fields
 from streams.index.search import SearchRequest
 
-SUBFIELDS = language_subfields()
+LANG_FIELDS = language_fields()
 
 
 @pytest.mark.parametrize(
@@ -42,28 +42,25 @@ def _filters(body: dict) -> list[dict]:
 
 
 def test_unique_stories_by_default_all_with_duplicates() -> None:
-    body = search.build_body(SearchRequest("tram"), SUBFIELDS)
+    body = search.build_body(SearchRequest("tram"), LANG_FIELDS)
     assert body["query"]["bool"]["must_not"] == [{"exists": {"field": "duplicate_of"}}]
-    body = search.build_body(SearchRequest("tram", include_duplicates=True), SUBFIELDS)
+    body = search.build_body(SearchRequest("tram", include_duplicates=True), LANG_FIELDS)
     assert body["query"]["bool"]["must_not"] == []
 
 
-def test_each_language_subfield_only_for_documents_in_that_language() -> None:
-    body = search.build_body(SearchRequest("running"), SUBFIELDS)
+def test_each_language_has_one_clause_over_its_own_fields() -> None:
+    body = search.build_body(SearchRequest("running"), LANG_FIELDS)
     should = body["query"]["bool"]["must"][0]["bool"]["should"]
-    by_fields = {}
-    for clause in should:
-        if "bool" in clause:
-            langs = clause["bool"]["filter"][0]["terms"]["languages"]
-            fields = clause["bool"]["must"][0]["multi_match"]["fields"]
-            by_fields[tuple(fields)] = langs
-    assert by_fields[("title.en^3", "summary.en^2", "body.en^1")] == ["en"]
-    assert by_fields[("title.ru^3", "summary.ru^2", "body.ru^1")] == ["ru"]
-    assert by_fields[("title.cjk^3", "summary.cjk^2", "body.cjk^1")] == ["ja", "ko", "zh"]
-    neutral = should[0]["multi_match"]
-    assert neutral["fields"] == ["title^3", "summary^2", "body^1"]
-    assert neutral["operator"] == "and" and neutral["type"] == "cross_fields"
-    assert "title.en" in body["highlight"]["fields"] and "body.ru" in body["highlight"]["fields"]
+    clauses = [c["multi_match"] for c in should if c["multi_match"].get("type") == "cross_fields"]
+    fields = [tuple(c["fields"]) for c in clauses]
+    assert fields[0] == ("title^3", "summary^2", "body^1")  # the neutral clause first
+    assert ("title_en^3", "summary_en^2", "body_en^1") in fields
+    assert ("title_ru^3", "summary_ru^2", "body_ru^1") in fields
+    assert ("title_cjk^3", "summary_cjk^2", "body_cjk^1") in fields  # zh, ja, ko share it
+    assert len(fields) == 1 + len(set(LANG_FIELDS.values()))
+    assert all(c["operator"] == "and" for c in clauses)
+    assert "title_en" in body["highlight"]["fields"] and "body_ru" in body["highlight"]["fields"]
+    assert {"body", "body_en", "title_ru"} <= set(body["_source"]["excludes"])
 
 
 def test_filters() -> None:
@@ -71,7 +68,7 @@ def test_filters() -> None:
         "vote", lang="RU", entities=["Anna Berg", "Oslo"], source="News.Example.org",
         since="2024-05-01T00:00:00Z", until="2024-05-02T00:00:00Z", limit=3,
     )
-    body = search.build_body(req, SUBFIELDS)
+    body = search.build_body(req, LANG_FIELDS)
     f = _filters(body)
     assert {"term": {"language": "ru"}} in f
     assert {"term": {"source": {"value": "News.Example.org", "case_insensitive": True}}} in f
@@ -85,7 +82,7 @@ def test_filters() -> None:
 
 
 def test_empty_query_lists_newest() -> None:
-    body = search.build_body(SearchRequest("  "), SUBFIELDS)
+    body = search.build_body(SearchRequest("  "), LANG_FIELDS)
     assert body["sort"][0] == {"published_at": {"order": "desc", "missing": "_last"}}
 
 
@@ -98,8 +95,8 @@ RESPONSE = {
                 "_source": {"title": "Runs on the new line", "source": "s.example",
                             "published_at": "2024-05-01T10:00:00Z", "language": "en",
                             "url": "https://s.example/a1", "duplicate_count": 2},
-                "highlight": {"title.en": ["[[Runs]] on the new line"],
-                              "body.en": ["the tram [[runs]]\nevery ten minutes"]},
+                "highlight": {"title_en": ["[[Runs]] on the new line"],
+                              "body_en": ["the tram [[runs]]\nevery ten minutes"]},
             },
             {"_id": "a2", "_source": {"title": "Other", "duplicate_of": "a1",
                                       "summary": "short summary"}},

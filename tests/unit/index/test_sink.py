@@ -23,6 +23,7 @@ from streams.index.sink import (
     is_retryable_exception,
     items_to_resend,
     pending_doc,
+    refresh_option,
     split_batches,
 )
 
@@ -120,6 +121,13 @@ def test_backoff_always_within_bounds(attempt: int, r: float) -> None:
 
 
 # --- batching --------------------------------------------------------------------------------
+
+
+def test_only_a_small_bulk_asks_for_an_immediate_refresh() -> None:
+    assert refresh_option(3, refresh_below=50) == {"refresh": "true"}  # no backlog
+    assert refresh_option(50, refresh_below=50) == {}  # a backlog: the interval paces refreshes
+    assert refresh_option(0, refresh_below=50) == {}
+    assert refresh_option(3, refresh_below=0) == {}  # disabled
 
 
 def test_split_by_count() -> None:

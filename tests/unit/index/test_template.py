@@ -66,15 +66,23 @@ def test_field_types_the_issue_asks_for() -> None:
     assert PROPS["duplicate_count"]["type"] == "integer"
 
 
-def test_each_detected_language_has_a_stemmed_subfield_everywhere() -> None:
-    subfields = setup.language_subfields()
-    assert {"en", "ru", "de", "fr", "es"} <= set(subfields)
-    for text_field in ("title", "body", "summary"):
+def test_each_detected_language_has_its_own_fields_and_a_neutral_fallback() -> None:
+    fields = setup.language_fields()
+    assert {"en", "ru", "de", "fr", "es"} <= set(fields)
+    for text_field in documents.TEXT_FIELDS:
         assert PROPS[text_field]["analyzer"] == "folded_text"  # the language-neutral fallback
-        assert set(subfields.values()) == set(PROPS[text_field]["fields"])
-    assert set(PROPS["title_translations"]["properties"]) == set(subfields)
-    assert FIELDS["title.en"]["analyzer"] == "english"
-    assert FIELDS["body.ru"]["analyzer"] == "russian"
+        assert "fields" not in PROPS[text_field]  # no text is analyzed in every language
+        for suffix in set(fields.values()):
+            assert PROPS[f"{text_field}_{suffix}"]["type"] == "text"
+    assert set(documents.language_field_names()) == {
+        name for name in PROPS
+        if "_" in name and name.rsplit("_", 1)[0] in documents.TEXT_FIELDS
+        and name.rsplit("_", 1)[1] in set(fields.values())
+    }
+    assert set(PROPS["title_translations"]["properties"]) == set(fields)
+    assert PROPS["title_en"]["analyzer"] == "english"
+    assert PROPS["body_ru"]["analyzer"] == "russian"
+    assert PROPS["summary_cjk"]["analyzer"] == "cjk"
 
 
 def _plugin_names(kind: str) -> set[str]:
@@ -123,6 +131,24 @@ def test_template_body_follows_the_alias_and_is_stable() -> None:
         "name": "t1-articles-rollover", "rollover_alias": "t1-articles"
     }
     assert with_ilm["_meta"]["checksum"] != a["_meta"]["checksum"]
+
+
+def test_shards_replicas_and_refresh_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.settings import load
+
+    for name in ("NEWSSTREAM_ES_SHARDS", "NEWSSTREAM_ES_REPLICAS", "NEWSSTREAM_ES_REFRESH_INTERVAL"):
+        monkeypatch.delenv(name, raising=False)
+    default = setup.template_body("t1-articles", s=load())["template"]["settings"]["index"]
+    assert (default["number_of_shards"], default["auto_expand_replicas"]) == (1, "0-1")
+    assert "number_of_replicas" not in default
+    monkeypatch.setenv("NEWSSTREAM_ES_SHARDS", "3")
+    monkeypatch.setenv("NEWSSTREAM_ES_REPLICAS", "1")
+    monkeypatch.setenv("NEWSSTREAM_ES_REFRESH_INTERVAL", "5s")
+    cluster = load()
+    index = setup.template_body("t1-articles", s=cluster)["template"]["settings"]["index"]
+    assert (index["number_of_shards"], index["number_of_replicas"], index["refresh_interval"]) == (
+        3, 1, "5s")
+    assert "auto_expand_replicas" not in index
 
 
 def test_bootstrap_creates_the_first_index_as_write_index() -> None:

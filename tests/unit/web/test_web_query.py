@@ -8,12 +8,12 @@ from importlib import resources
 import pytest
 
 from streams.index import search
-from streams.index.schema import language_subfields
+from streams.index.documents import language_fields
 from streams.web import query
 from streams.web.query import BadParams, WebQuery, parse_params
 from streams.web.svg import histogram_svg
 
-SUBFIELDS = language_subfields()
+LANG_FIELDS = language_fields()
 
 
 def test_parameters_are_validated_with_limits() -> None:
@@ -40,10 +40,10 @@ def test_the_page_uses_the_cli_query_builder() -> None:
     """Same words and filters -> the same query clause as `newsstream search --all`."""
     wq = parse_params({"q": ["running"], "lang": ["en"], "source": ["S"], "entity": ["oslo"],
                        "until": ["2025-03-02"]})
-    body = query.search_body(wq, SUBFIELDS, query.DEFAULT_FIELDS)
+    body = query.search_body(wq, LANG_FIELDS, query.DEFAULT_FIELDS)
     cli = search.build_body(search.SearchRequest(
         "running", lang="en", source="S", entities=["oslo"],
-        until=search.parse_date("2025-03-02", end=True), include_duplicates=True), SUBFIELDS)
+        until=search.parse_date("2025-03-02", end=True), include_duplicates=True), LANG_FIELDS)
     assert body["query"] == cli["query"]
     assert body["collapse"]["field"] == "story_id"
     assert body["collapse"]["inner_hits"]["size"] == query.STORY_SIZE
@@ -56,11 +56,11 @@ def test_the_page_uses_the_cli_query_builder() -> None:
 
 
 def test_pages_and_sort() -> None:
-    body = query.search_body(WebQuery(q="ferry", page=3, size=20, sort="date"), SUBFIELDS,
+    body = query.search_body(WebQuery(q="ferry", page=3, size=20, sort="date"), LANG_FIELDS,
                              query.DEFAULT_FIELDS)
     assert body["from"] == 40 and body["size"] == 20
     assert body["sort"][0] == {"published_at": {"order": "desc", "missing": "_last"}}
-    body = query.search_body(WebQuery(q="ferry"), SUBFIELDS, query.DEFAULT_FIELDS)
+    body = query.search_body(WebQuery(q="ferry"), LANG_FIELDS, query.DEFAULT_FIELDS)
     assert body["sort"][0] == "_score"
 
 
@@ -82,10 +82,10 @@ def test_a_facet_value_filters_its_own_field() -> None:
     """A facet's count counts one field; clicking it must filter that field, not any entity."""
     wq = parse_params({"organizations": ["aldermoor bank"], "entity": ["Oslo"]})
     assert wq.organizations == ("aldermoor bank",)
-    f = query.search_body(wq, SUBFIELDS, query.DEFAULT_FIELDS)["query"]["bool"]["filter"]
+    f = query.search_body(wq, LANG_FIELDS, query.DEFAULT_FIELDS)["query"]["bool"]["filter"]
     assert {"term": {"organizations": "aldermoor bank"}} in f
     keyed = query.facet_fields(["organizations.key"])
-    f = query.search_body(wq, SUBFIELDS, keyed)["query"]["bool"]["filter"]
+    f = query.search_body(wq, LANG_FIELDS, keyed)["query"]["bool"]["filter"]
     assert {"term": {"organizations.key": "aldermoor bank"}} in f
     assert wq.with_facet("organizations", "Aldermoor Bank") is wq
     assert wq.without_facet("organizations", "Aldermoor Bank").href() == "/?entity=Oslo"
@@ -97,9 +97,9 @@ def test_a_facet_value_filters_its_own_field() -> None:
 
 def test_count_query_adds_only_the_ingest_time() -> None:
     wq = WebQuery(q="ferry")
-    q = query.count_query(wq, SUBFIELDS, query.DEFAULT_FIELDS, "2025-03-03T10:00:00.000Z")
+    q = query.count_query(wq, LANG_FIELDS, query.DEFAULT_FIELDS, "2025-03-03T10:00:00.000Z")
     assert q["bool"]["filter"][-1] == {"range": {"ingested_at": {"gt": "2025-03-03T10:00:00.000Z"}}}
-    assert q["bool"]["must"] == query.search_body(wq, SUBFIELDS, query.DEFAULT_FIELDS)[
+    assert q["bool"]["must"] == query.search_body(wq, LANG_FIELDS, query.DEFAULT_FIELDS)[
         "query"]["bool"]["must"]
 
 
@@ -123,7 +123,7 @@ RESPONSE = {
         "_source": {"title": "<script>alert(1)</script> Ferry", "url": "https://a.example/1",
                     "source": "A", "published_at": "2025-03-03T08:00:00Z", "language": "en",
                     "story_id": "a1", "duplicate_count": 1, "duplicate_sources": ["C"]},
-        "highlight": {"title.en": ["<script>alert(1)</script> [[Ferry]]"]},
+        "highlight": {"title_en": ["<script>alert(1)</script> [[Ferry]]"]},
         "inner_hits": {"story": {"hits": {"total": {"value": 2}, "hits": [
             {"_id": "a1", "_source": {"source": "A", "title": "x"}},
             {"_id": "b1", "_source": {"source": "B", "title": "Ferry again",
