@@ -5,17 +5,27 @@ refuse exactly the same messages, with the same reasons, so all three call
 :func:`parse_article` / :func:`validate_record`. The JSON Schema file
 (``schemas/article.schema.json``) is the single source of truth; the validator is compiled
 once per process because the worker calls this thousands of times a second.
+
+Two validators, one verdict: a compiled one (fastjsonschema, generated Python code, about 20x
+faster) answers the common case, "valid"; whenever it objects, or when the schema uses keywords
+it does not know, jsonschema's full validator decides and describes the errors. The compiled
+validator is never looser than jsonschema on this schema (it anchors ``$`` as ``\\Z``, the rest is
+the same keyword semantics; a unit test compares both on the contract's tricky cases), so
+whatever it accepts jsonschema accepts too.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -77,6 +87,36 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(s)
 
 
+#: Keywords whose meaning changed after draft 7 (the compiled validator speaks draft 7).
+_POST_DRAFT7 = frozenset({
+    "$defs", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
+    "prefixItems", "dependentRequired", "dependentSchemas", "unevaluatedItems",
+    "unevaluatedProperties", "minContains", "maxContains", "$vocabulary",
+})
+
+
+def _draft7_compatible(node: Any) -> bool:
+    if isinstance(node, list):
+        return all(_draft7_compatible(v) for v in node)
+    if not isinstance(node, dict):
+        return True
+    if _POST_DRAFT7 & node.keys() or isinstance(node.get("items"), list):
+        return False
+    return all(_draft7_compatible(v) for k, v in node.items()
+               if k not in ("enum", "const", "examples", "default"))
+
+
+@functools.cache
+def _fast_validator() -> Callable[[Any], Any] | None:
+    """The schema compiled to Python code, or None when it uses keywords draft 7 lacks."""
+    s = copy.deepcopy(schema())
+    if not _draft7_compatible(s):
+        return None
+    s["$schema"] = "http://json-schema.org/draft-07/schema#"
+    validate: Callable[[Any], Any] = fastjsonschema.compile(s, use_default=False)
+    return validate
+
+
 def _pointer(path: Any) -> str:
     parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
     return "/" + "/".join(parts) if parts else "/"
@@ -103,6 +143,13 @@ def _describe(error: ValidationError) -> str:
 
 
 def _schema_error(obj: dict[str, Any]) -> str | None:
+    fast = _fast_validator()
+    if fast is not None:
+        try:
+            fast(obj)
+            return None
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema decides (the compiled validator may be stricter) and explains
     errors = list(_validator().iter_errors(obj))
     if not errors:
         return None
