@@ -15,7 +15,8 @@ that redirect once. Only loopback addresses are ever contacted.
 
     .venv/bin/python bench/bench_feeds.py [--feeds 10000] [--hosts 1000] [--baseline 300]
 
-Prints the figures of this one run (no timings are asserted anywhere).
+Prints the figures of this one run (no timings are asserted anywhere), with the machine's state
+(quiet or NOISY: load average, other processes' CPU, steal) next to them.
 """
 
 from __future__ import annotations
@@ -513,16 +514,20 @@ def write_section(path: Path, body: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-HOW = """How it is measured: the farm (a separate process) serves every feed from 127.0.x.y hosts on
-one port; each pass is the real `newsstream feeds --once` command in its own process, timed from
-start to exit (imports, Kafka connection and process-pool start included; the poller's own
-rate, from its first poll, is in brackets). CPU is utime+stime of the command and its parse
-processes; "at full use of N cores" divides the cores by CPU per feed, the rate this poller
-would reach on an otherwise idle machine if it were CPU-bound. Peak RSS is VmHWM from /proc.
-Exactly-once is read back from the articles topic after both passes (every item of a feed that
-is not broken, keyed by canonical URL). The baseline re-implements the previous poller's loop
-(one feed after another with sync httpx, feedparser, a Kafka flush per feed and the whole JSON
-state rewritten per poll) on the first feeds of the same farm, in the same run.
+HOW = """How it is measured: the farm (a separate process, every answer rendered at start and
+served from a bare asyncio protocol) serves every feed from 127.0.x.y hosts on one port; each
+pass is the real `newsstream feeds --once` command in its own process, timed from start to exit
+(imports, Kafka connection and process-pool start included; the poller's own rate, from its
+first poll, is in brackets). CPU: the poller process is sampled from /proc, the command with its
+parse processes is utime+stime once they have exited, the farm and the whole machine (/proc/stat)
+are read before and after each pass; what the machine did beyond these three is "other
+processes" (Kafka's broker and Elasticsearch are among them). The run calls itself NOISY when the
+machine was more than 15 % busy before it started, other processes took more than 25 % of the
+cores during a pass, or steal exceeded 2 %. Peak RSS is VmHWM from /proc. Exactly-once is read
+back from the articles topic after both passes and compared, key by key, with the canonical URL
+of every item of every feed that is not broken. The baseline re-implements the previous
+poller's loop (one feed after another with sync httpx, feedparser, a Kafka flush per feed and
+the whole JSON state rewritten per poll) on the first feeds of the same farm, in the same run.
 """
 
 
