@@ -296,7 +296,7 @@ def expected_keys(feeds: int, kinds: list[str]) -> set[bytes]:
     """The Kafka key of every item the farm serves in a good feed (its canonical URL)."""
     from lxml import etree
 
-    from streams import urls
+    from streams.ingest import urls
 
     out = set()
     for i, kind in enumerate(kinds):
