@@ -56,6 +56,8 @@ def _normalize_pct(text: str, safe: frozenset[str]) -> str:
             return tok
         return "".join(f"%{b:02X}" for b in tok.encode("utf-8", "surrogatepass"))
 
+    if "%" not in text and set(text) <= safe:  # the common case: nothing to change
+        return text
     return _PCT.sub(one, text)
 
 

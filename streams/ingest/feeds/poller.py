@@ -224,9 +224,13 @@ class Poller:
             parsed: ParsedFeed | None = None
             if res.status == 200 and res.content is not None:
                 content, res.content = res.content, None
+                # A feed never read before has only new items: validate them in the same
+                # pool call (one round trip instead of two). Later polls validate the new
+                # items only, after the seen check (most items of a changed feed are old).
                 parsed = await self._in_pool(
                     parse_in_pool, content, res.content_type, feed.url,
-                    self.cfg.article_max_bytes, feed.name, feed.language)
+                    self.cfg.article_max_bytes, feed.name, feed.language,
+                    feed.last_success is None)
             return await self._record(feed, res, parsed)
         finally:
             m.IN_FLIGHT.dec()

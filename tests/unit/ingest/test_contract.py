@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import fastjsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -217,3 +219,79 @@ def test_nesting_limit_is_exact() -> None:
     with pytest.raises(InvalidArticle) as info:
         validate_record(nested(contract.MAX_DEPTH + 1))
     assert info.value.reason == "too_deep"
+
+
+# --- the compiled fast path never accepts what jsonschema refuses -------------------------------
+
+_TRICKY: list[Any] = [
+    {"url": "https://a.example/x", "title": "t"},
+    {"url": " https://a.example/x", "title": "t"},
+    {"url": "https://a.example/x\n", "title": "t"},
+    {"url": "ftp://a.example/x", "title": "t"},
+    {"url": "https://", "title": "t"},
+    {"id": 1, "title": "t"}, {"id": 1.0, "title": "t"}, {"id": 1.5, "title": "t"},
+    {"id": True, "title": "t"}, {"id": "", "title": "t"}, {"id": " ", "title": "t"},
+    {"id": "x" * 513, "title": "t"}, {"id": None, "url": None, "title": "t"},
+    {"id": "a", "title": " \n"}, {"id": "a", "body": "b"}, {"id": "a", "title": None},
+    {"id": "a", "title": "t", "published_at": "2024-05-01T12:00:00Z"},
+    {"id": "a", "title": "t", "published_at": "2024-05-01"},
+    {"id": "a", "title": "t", "published_at": "2024-05-01\n"},
+    {"id": "a", "title": "t", "published_at": "2024-05-01T12:00"},
+    {"id": "a", "title": "t", "published_at": "1 May 2024"},
+    {"id": "a", "title": "t", "language": "pt-BR"}, {"id": "a", "title": "t", "language": "en\n"},
+    {"id": "a", "title": "t", "language": "English"},
+    {"id": "a", "title": "t", "authors": ["x"] * 100}, {"id": "a", "title": "t", "authors": [1]},
+    {"id": "a", "title": "t", "tags": "x"}, {"id": "a", "title": "t", "tags": None},
+    {"id": "a", "title": "t", "title_translations": {"ru": "т"}},
+    {"id": "a", "title": "t", "title_translations": {"Russian": "т"}},
+    {"id": "a", "title": "t", "title_translations": {"ru": 1}},
+    {"id": "a", "title": "x" * 10001}, {"id": "a", "title": "t", "source": "s" * 1001},
+    {"id": "a", "title": "t", "extra": {"nested": [1, 2.5, None]}},
+    {"title": "t"}, {}, [], "x", 1, None,
+]
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False),
+                    st.text(max_size=12), st.sampled_from(["https://a.example/p", "en", "\n",
+                                                           "2024-05-01T12:00:00Z", " "]),
+                    st.lists(st.text(max_size=4), max_size=3),
+                    st.dictionaries(st.sampled_from(["en", "ru", "xx-YY", "Latin"]),
+                                    st.text(max_size=4), max_size=2))
+_records = st.dictionaries(st.sampled_from([*sorted(contract.KNOWN_FIELDS), "other"]), _values,
+                           max_size=6)
+
+
+def _verdicts(obj: Any) -> tuple[bool, bool]:
+    fast = contract._fast_validator()
+    assert fast is not None, "the contract's schema should compile to the fast validator"
+    try:
+        fast(obj)
+        fast_ok = True
+    except fastjsonschema.JsonSchemaException:
+        fast_ok = False
+    return fast_ok, not list(contract._validator().iter_errors(obj))
+
+
+@pytest.mark.parametrize("obj", _TRICKY)
+def test_fast_validator_never_looser_than_jsonschema(obj: Any) -> None:
+    fast_ok, full_ok = _verdicts(obj)
+    assert fast_ok <= full_ok, f"compiled validator accepted what jsonschema refuses: {obj!r}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_records)
+def test_fast_validator_never_looser_on_generated_records(obj: dict[str, Any]) -> None:
+    fast_ok, full_ok = _verdicts(obj)
+    assert fast_ok <= full_ok
+
+
+def test_fast_validator_agrees_on_plain_records() -> None:
+    """Stricter only where ``$`` meets a trailing newline: elsewhere the verdicts are equal."""
+    for obj in _TRICKY:
+        if "\\n" not in json.dumps(obj):
+            assert _verdicts(obj)[0] == _verdicts(obj)[1], obj
+
+
+def test_post_draft7_keywords_disable_the_fast_path() -> None:
+    assert contract._draft7_compatible(contract.schema())
+    assert not contract._draft7_compatible({"properties": {"a": {"prefixItems": []}}})
+    assert not contract._draft7_compatible({"items": [{"type": "string"}]})
