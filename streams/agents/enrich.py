@@ -99,9 +99,13 @@ async def enrich(stream: Any) -> None:
         queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
         finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
         try:
+            first = True
             async for events in manual.noack_take(
                 settings.nlp_batch_size, within=settings.nlp_batch_seconds
             ):
+                if first:
+                    first = False
+                    log.info("enrich: first batch taken", extra={"size": len(events)})
                 batch = await _start(pool, events)
                 put = asyncio.ensure_future(queue.put(batch))
                 await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
