@@ -61,9 +61,9 @@ def loaded_line(log_path: Path) -> dict[str, object] | None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=300, help="generated English articles after the start")
+    p.add_argument("--n", type=int, default=100, help="generated English articles after the start")
     p.add_argument("--cwd", type=Path, default=REPO_ROOT, help="checkout whose worker runs")
-    p.add_argument("--timeout", type=float, default=900.0)
+    p.add_argument("--timeout", type=float, default=1500.0)
     args = p.parse_args()
     base = load()
     name = f"bcs{uuid.uuid4().hex[:8]}"
@@ -113,10 +113,13 @@ def main() -> int:
         print(f"first document searchable: {t_doc:.1f} s after spawn")
         t1 = time.monotonic()
         bp.publish_all(s, mixed)
-        bp.wait_count(es, ns.env["NEWSSTREAM_ES_ALIAS"], 1 + len(mixed), deadline, 240.0,
-                      "mixed load", worker.check_alive, tail=worker.tail)
-        print(f"mixed load: {len(mixed)} articles ({len(samples)} multilingual samples) in "
-              f"{time.monotonic() - t1:.1f} s")
+        try:
+            bp.wait_count(es, ns.env["NEWSSTREAM_ES_ALIAS"], 1 + len(mixed), deadline, 240.0,
+                          "mixed load", worker.check_alive, tail=lambda: worker.tail(3))
+            print(f"mixed load: {len(mixed)} articles ({len(samples)} multilingual samples) in "
+                  f"{time.monotonic() - t1:.1f} s")
+        except bp.BenchError as exc:  # memory is still worth printing
+            print(f"mixed load incomplete: {str(exc).splitlines()[0]}")
         sampler.stop()
         info = loaded_line(log_path) or {}
         if isinstance(info.get("langid_pid"), int):
