@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -49,13 +50,10 @@ def smaps(pid: int) -> dict[str, int]:
     return out
 
 
-def loaded_line(log_path: Path) -> dict[str, object] | None:
+def loaded_line(log_path: Path) -> str | None:
     for line in log_path.read_text(errors="replace").splitlines():
         if "NLP models loaded" in line:
-            try:
-                return dict(json.loads(line))
-            except ValueError:
-                return {"msg": line}
+            return line.strip()[-160:]
     return None
 
 
@@ -121,9 +119,9 @@ def main() -> int:
         except bp.BenchError as exc:  # memory is still worth printing
             print(f"mixed load incomplete: {str(exc).splitlines()[0]}")
         sampler.stop()
-        info = loaded_line(log_path) or {}
-        if isinstance(info.get("langid_pid"), int):
-            sampler.names[int(info["langid_pid"])] = "language process"  # type: ignore[call-overload]
+        found = re.search(r"language pid (\d+)", log_path.read_text(errors="replace"))
+        if found:
+            sampler.names[int(found.group(1))] = "language process"
         print(f"peak RSS: {sampler.summary()}")
         rows = []
         total = {"Rss": 0, "Pss": 0, "Uss": 0}

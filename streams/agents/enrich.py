@@ -127,10 +127,11 @@ async def _log_ready(pool: EnrichPool) -> None:
     except Exception as exc:  # the first batch restarts the pool; say why here
         log.warning("NLP models failed to load: %r", exc)
         return
-    log.info("NLP models loaded", extra={
-        "seconds": round(time.perf_counter() - started, 2),
-        "ner_pids": pool.pids, "langid_pid": pool.langid_pid,
-    })
+    seconds = time.perf_counter() - started
+    # the figures in the text too: the worker's text log format drops extra fields
+    log.info("NLP models loaded in %.1f s (NER pids %s, language pid %s)", seconds, pool.pids,
+             pool.langid_pid, extra={"seconds": round(seconds, 2), "ner_pids": pool.pids,
+                                     "langid_pid": pool.langid_pid})
 
 
 async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
