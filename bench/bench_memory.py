@@ -42,9 +42,9 @@ step("interpreter")
 role = sys.argv[1]
 if role == "ner":
     from streams import settings
-    from streams.entities import Extractor, NerConfig
-    from streams.linking import common_words, organizations, places, russian_first_names
-    import streams.nlp  # noqa: F401
+    from streams.enrich.entities import Extractor, NerConfig
+    from streams.enrich.linking import common_words, organizations, places, russian_first_names
+    import streams.enrich.nlp  # noqa: F401
     step("imports (streams, spaCy, numpy)")
     config = NerConfig.from_settings(settings.load())
     ex = Extractor(config)
@@ -61,7 +61,7 @@ if role == "ner":
     ex.extract("ru", ["Мэр Казани Ильсур Метшин открыл новый мост через Волгу."] * 32)
     step("one batch of 32 texts per language")
 else:
-    from streams import language
+    from streams.enrich import language
     step("imports")
     language._fasttext()
     step("fastText lite")

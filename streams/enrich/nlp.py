@@ -1,0 +1,368 @@
+"""The NLP process pools: language identification once, NER off the event loop, in batches.
+
+Why process pools: NER is the slowest step of the pipeline and pure CPU; run on the event loop
+it would stall Kafka heartbeats. Language identification (fastText, then lingua for short or
+uncertain texts) is cheap per text, but lingua's high-accuracy models take about 1 GB and their
+loading holds the GIL for seconds (measured: see BENCHMARKS.md), so it can neither run on the
+loop's process nor be copied into every NER process: one language process serves the whole
+worker, and the NER processes load only NER models. The processes get plain strings and return
+plain tuples.
+
+- Spawn context (forking a process that runs aiokafka's threads can deadlock).
+- Models are loaded once per process, in the initializer, all processes in parallel.
+  :meth:`NlpPool.start` can return at once (``wait=False``) so the worker starts consuming
+  while the models load; the first batch then waits for them instead.
+- A batch is detected in the language process, then split across the NER processes by text
+  length (longest first to the least loaded), so every process is busy; each process groups
+  its share by language and calls ``nlp.pipe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from streams.enrich import language
+from streams.enrich.corenlp import NerUnavailable
+from streams.enrich.entities import Extractor, NerConfig, RawEntity
+from streams.model import UNDETERMINED, Language
+
+log = logging.getLogger(__name__)
+
+#: One field to analyse: (text, declared language or None). The declared language (a
+#: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
+Job = tuple[str, str | None]
+#: (language code, confidence, NER status, entities) for one job.
+Outcome = tuple[str, float, str, list[RawEntity]]
+#: A job with its detected language (code, confidence): what the NER processes get.
+DetectedJob = tuple[str, str | None, str, float]
+
+STATUS_OK = "ok"
+STATUS_EMPTY = "empty"
+STATUS_NO_LANGUAGE = "no_language"
+
+
+def declared_code(declared: str | None) -> str | None:
+    """``"pt-BR"`` -> ``"pt"``; None unless it looks like an ISO 639-1 code."""
+    if not declared:
+        return None
+    code = declared.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+class Analyzer:
+    """Language + entities for a list of fields, in this process (the workers hold one each)."""
+
+    def __init__(self, config: NerConfig) -> None:
+        self.config = config
+        language.configure(config.langid_accuracy)
+        self.extractor = Extractor(config)
+
+    def warmup(self, detection: bool = True) -> None:
+        """Load every model now (seconds); the language models only if ``detection``."""
+        if detection:
+            language.warmup()
+        self.extractor.load_all()
+
+    def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """Detect the language of every job here, then run NER (the in-process path)."""
+        return self.analyze_detected(
+            [(text, declared, *_detect_one(text)) for text, declared in jobs]
+        )
+
+    def analyze_detected(self, jobs: Sequence[DetectedJob]) -> list[Outcome]:
+        """NER of jobs whose language is already detected (what the NER processes run)."""
+        langs: list[Language] = []
+        status: list[str] = []
+        groups: dict[str, list[int]] = {}
+        for i, (text, declared, code, confidence) in enumerate(jobs):
+            if not text or not text.strip():
+                langs.append(UNDETERMINED)
+                status.append(STATUS_EMPTY)
+                continue
+            detected = Language(code, confidence) if code != UNDETERMINED.code else UNDETERMINED
+            langs.append(detected)
+            lang = declared_code(declared) or detected.code
+            if lang == "und":
+                status.append(STATUS_NO_LANGUAGE)
+            elif self.config.model_for(lang) is None:
+                status.append(f"no_model:{lang}")
+            else:
+                status.append(STATUS_OK)
+                groups.setdefault(lang, []).append(i)
+        entities: list[list[RawEntity]] = [[] for _ in jobs]
+        for lang, idx in groups.items():
+            found = self.extractor.extract(lang, [jobs[i][0] for i in idx])
+            for i, ents in zip(idx, found, strict=True):
+                entities[i] = ents
+        return [
+            (lang.code, lang.confidence, st, ents)
+            for lang, st, ents in zip(langs, status, entities, strict=True)
+        ]
+
+
+def _detect_one(text: str) -> tuple[str, float]:
+    if not text or not text.strip():
+        return UNDETERMINED.code, UNDETERMINED.confidence
+    found = language.detect(text)
+    return found.code, found.confidence
+
+
+# --- worker side --------------------------------------------------------------------------------
+
+_WORKER: Analyzer | None = None
+
+
+_BARRIER: Any = None  # the pool's start barrier (see NlpPool.start)
+
+
+def _init_worker(config: NerConfig, barrier: Any = None) -> None:
+    global _WORKER, _BARRIER
+    _BARRIER = barrier
+    _WORKER = Analyzer(config)
+    _WORKER.warmup(detection=False)
+
+
+def _run(jobs: list[DetectedJob]) -> list[Outcome]:
+    assert _WORKER is not None, "worker not initialized"
+    return _WORKER.analyze_detected(jobs)
+
+
+def _init_langid(accuracy: str) -> None:
+    language.configure(accuracy)
+    language.warmup()
+
+
+def _detect_many(texts: list[str]) -> list[tuple[str, float]]:
+    """The language process's task: (code, confidence) of each text."""
+    return [_detect_one(t) for t in texts]
+
+
+START_TIMEOUT = 900.0  # seconds every NER process gets to load its models
+
+
+def _hello(timeout: float) -> int:
+    """Return the worker's pid once every process of the pool has answered.
+
+    Each process blocks in the start barrier until all ``processes`` hellos are in, so no
+    process can take two of them: the answers are exactly the pool's pids, however long one
+    process takes to load its models.
+    """
+    if _BARRIER is not None:
+        _BARRIER.wait(timeout)
+    return os.getpid()
+
+
+def split_balanced(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Indices split into at most ``parts`` non-empty groups of about equal total size (LPT)."""
+    parts = max(1, min(parts, len(sizes)))
+    heap: list[tuple[int, int]] = [(0, p) for p in range(parts)]
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    for i in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
+        load, p = heapq.heappop(heap)
+        groups[p].append(i)
+        heapq.heappush(heap, (load + max(1, sizes[i]), p))
+    return [sorted(g) for g in groups if g]
+
+
+class NlpPool:
+    """``async with NlpPool(config, processes) as pool: outcomes = await pool.analyze(jobs)``."""
+
+    def __init__(self, config: NerConfig, processes: int = 2) -> None:
+        self.config = config
+        self.processes = max(1, processes)
+        self._executor: ProcessPoolExecutor | None = None
+        self._langid: ProcessPoolExecutor | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self.pids: list[int] = []
+        self.langid_pid: int | None = None
+        self.generation = 0  # bumped by every start: tells a caller whether a restart happened
+        self.restarts = 0
+        self._restart_lock = asyncio.Lock()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.config, ctx.Barrier(self.processes)),
+        )
+
+    def _new_langid(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_langid,
+            initargs=(self.config.langid_accuracy,),
+        )
+
+    async def start(self, wait: bool = True) -> None:
+        """Start the language process and every NER process; all load their models at once.
+
+        With ``wait`` (the default) return once every model is loaded; without, return now
+        and let the first :meth:`analyze` wait (the worker consumes meanwhile). A model that
+        fails to load then fails that first batch, and the pool is restarted like a broken one.
+        """
+        self.config.check()
+        self._executor = self._new_executor()
+        self._langid = self._new_langid()
+        self.generation += 1
+        self._ready = asyncio.ensure_future(self._hellos(self._executor, self._langid))
+        if wait:
+            await self._ready
+
+    async def ready(self) -> None:
+        """Return once every model of the current pool is loaded (raises if one failed)."""
+        if self._ready is None:
+            raise RuntimeError("NlpPool not started")
+        await asyncio.shield(self._ready)
+
+    async def _hellos(self, executor: ProcessPoolExecutor, langid: ProcessPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        langid_pid, *answers = await asyncio.gather(
+            loop.run_in_executor(langid, os.getpid),
+            *(loop.run_in_executor(executor, _hello, START_TIMEOUT)
+              for _ in range(self.processes)),
+        )
+        self.pids = sorted(set(answers))
+        self.langid_pid = langid_pid
+
+    async def restart(self, generation: int) -> None:
+        """Replace a broken pool once, however many callers saw it break.
+
+        Every caller whose batch failed on pool ``generation`` asks; the first (under the
+        lock) restarts, the others wait for the lock and find the generation moved on. While
+        the restart runs the executor is None, so :meth:`analyze` waits for the lock too
+        instead of failing healthy articles.
+        """
+        async with self._restart_lock:
+            if self.generation != generation:
+                return
+            log.warning("NER pool broken (a process died); restarting it",
+                        extra={"generation": generation})
+            self.restarts += 1
+            await self.close()
+            await self.start()
+
+    async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """Outcomes in the order of ``jobs``; the batch is spread over all processes.
+
+        An unreachable NER server (:class:`NerUnavailable`) is not the articles' fault: the
+        batch is retried with backoff (restarting the local CoreNLP service when it is ours
+        and has died) until it answers, or until ``config.unavailable_wait`` seconds (0: no
+        limit) have passed, when :class:`NerUnavailable` is raised. Nothing is dead-lettered
+        or indexed without entities because of it.
+        """
+        waited, delay = 0.0, 1.0
+        while True:
+            try:
+                return await self._analyze_once(jobs)
+            except NerUnavailable as exc:
+                limit = self.config.unavailable_wait
+                if limit > 0 and waited >= limit:
+                    raise
+                log.error("NER server unavailable; retrying the batch in %.0fs: %s", delay, exc)
+                if self.config.corenlp_local:
+                    await asyncio.to_thread(restart_local_corenlp)
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 30.0)
+
+    async def _analyze_once(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """One try. Raises ``BrokenProcessPool`` if a process died during the batch; the pool
+        has been replaced by then, so the caller can retry on the new one."""
+        if self._executor is None and self._restart_lock.locked():
+            async with self._restart_lock:  # a restart is under way: wait for the new pool
+                pass
+        executor, langid, generation = self._executor, self._langid, self.generation
+        if executor is None or langid is None or self._ready is None:
+            raise RuntimeError("NlpPool not started")
+        if not jobs:
+            return []
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.shield(self._ready)
+            codes = await loop.run_in_executor(langid, _detect_many, [t for t, _ in jobs])
+            detected: list[DetectedJob] = [
+                (t, d, code, conf) for (t, d), (code, conf) in zip(jobs, codes, strict=True)
+            ]
+            groups = split_balanced([len(t or "") for t, _ in jobs], self.processes)
+            answers = await asyncio.gather(
+                *(loop.run_in_executor(executor, _run, [detected[i] for i in g]) for g in groups)
+            )
+        except BrokenProcessPool:
+            # A worker died (OOM kill, segfault): one fresh pool so the caller can retry.
+            await self.restart(generation)
+            raise
+        except RuntimeError as exc:  # "cannot schedule new futures after shutdown"
+            if executor is self._executor:
+                raise
+            raise BrokenProcessPool("the NER pool was replaced during this batch") from exc
+        out: list[Outcome | None] = [None] * len(jobs)
+        for g, res in zip(groups, answers, strict=True):
+            for i, outcome in zip(g, res, strict=True):
+                out[i] = outcome
+        return [o for o in out if o is not None]
+
+    async def close(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        for name in ("_executor", "_langid"):
+            executor = getattr(self, name)
+            if executor is not None:
+                setattr(self, name, None)
+                await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+    async def __aenter__(self) -> NlpPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+def restart_local_corenlp() -> bool:
+    """Start the local CoreNLP service if it is not running (after a crash); True if started.
+
+    Failures are logged, not raised: the caller retries anyway.
+    """
+    from streams import settings as settings_mod
+    from streams.devservices.base import ServiceError
+    from streams.devservices.corenlp import CoreNlpService
+
+    try:
+        service = CoreNlpService(settings_mod.load())
+        if service.status().pid is not None:
+            return False  # ours is running (maybe still loading): just retry
+        started = service.start()
+        if started:
+            log.warning("restarted the local CoreNLP server (pid %s)", service.status().pid)
+        return started
+    except (ServiceError, OSError) as exc:
+        log.error("could not restart the local CoreNLP server: %s", exc)
+        return False
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process (bytes) from /proc, or psutil elsewhere."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except Exception:
+        return None
