@@ -227,8 +227,8 @@ class Settings:
     )
     langid_accuracy: str = _doc(
         "NEWSSTREAM_LANGID_ACCURACY",
-        "lingua mode for short/uncertain texts: high (best on titles, ~1.1 GB per NLP process)"
-        " or low",
+        "lingua mode for short/uncertain texts: high (best on titles, ~1 GB in the worker's one"
+        " language process) or low",
     )
     nlp_max_chars: int = _doc(
         "NEWSSTREAM_NLP_MAX_CHARS",

@@ -197,23 +197,32 @@ def enrich_sync(articles: list[Article], settings: Any) -> list[EnrichResult]:
 class EnrichPool:
     """``async with EnrichPool(settings) as pool: results = await pool.enrich(articles)``.
 
-    NER runs in ``settings.nlp_processes`` spawned worker processes; the event loop only awaits.
+    NER runs in ``settings.nlp_processes`` spawned worker processes, language identification in
+    one more; the event loop only awaits. With ``wait=False`` entering returns before the models
+    are loaded (the first :meth:`enrich` waits for them), so a worker starts consuming at once.
     """
 
-    def __init__(self, settings: Any, processes: int | None = None) -> None:
+    def __init__(self, settings: Any, processes: int | None = None, wait: bool = True) -> None:
         self.config = NerConfig.from_settings(settings)
         self.pool = NlpPool(self.config, processes or settings.nlp_processes)
+        self.wait = wait
 
     @property
     def pids(self) -> list[int]:
+        """The NER processes' pids (known once their models are loaded)."""
         return list(self.pool.pids)
+
+    @property
+    def langid_pid(self) -> int | None:
+        """The language process's pid (known once its models are loaded)."""
+        return self.pool.langid_pid
 
     async def enrich(self, articles: Sequence[Article]) -> list[EnrichResult]:
         per_article, jobs = _jobs(articles)
         return _split(per_article, await self.pool.analyze(jobs))
 
     async def __aenter__(self) -> EnrichPool:
-        await self.pool.start()
+        await self.pool.start(wait=self.wait)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

