@@ -383,6 +383,7 @@ class Sent:
     marker: str | None
     partition: int
     offset: int
+    copy_of: str | None = None  # an exact copy: accounted for as a count on this message's doc
 
     @property
     def identity(self) -> str:
@@ -400,7 +401,7 @@ def send(ns: Namespace, messages: list[Message]) -> list[Sent]:
     out = []
     for m, f in zip(messages, futures, strict=True):
         md = f.get(timeout=600)
-        out.append(Sent(m.kind, m.marker, md.partition, md.offset))
+        out.append(Sent(m.kind, m.marker, md.partition, md.offset, m.copy_of))
     producer.close()
     return out
 
@@ -474,18 +475,21 @@ class Ledger:
             self._consumer = None
             self.envelopes = []
 
-    def _es_docs(self) -> dict[str, set[tuple[str, str]]]:
-        """marker -> {(index, _id)} over every index behind the alias (and the alias' pattern)."""
+    def _es_docs(self) -> tuple[dict[str, set[tuple[str, str]]], dict[str, int]]:
+        """marker -> {(index, _id)} over every index behind the alias (and the alias' pattern),
+        and marker -> the ``duplicate_count`` of its document (exact copies counted on it)."""
         from elasticsearch import helpers
 
         from streams.es_client import make_client
 
         es = make_client(self.s, request_timeout=60)
         by_marker: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        counted: dict[str, int] = {}
         try:
             for pattern in (self.s.es_alias, f"{self.s.es_alias}-*"):
                 for hit in helpers.scan(es, index=pattern, query={"query": {"match_all": {}}},
-                                        _source=["extra.chaos_marker", "url", "id"], size=2000,
+                                        _source=["extra.chaos_marker", "url", "id",
+                                                 "duplicate_count"], size=2000,
                                         ignore_unavailable=True):
                     src = hit.get("_source") or {}
                     m = (src.get("extra") or {}).get("chaos_marker")
@@ -494,18 +498,21 @@ class Ledger:
                             "utf-8", "surrogatepass"))
                         m = found.group().decode() if found else f"?doc:{hit['_id']}"
                     by_marker[m].add((hit["_index"], hit["_id"]))
+                    counted[m] = max(counted.get(m, 0), int(src.get("duplicate_count") or 0))
         finally:
             es.close()
-        return by_marker
+        return by_marker, counted
 
     def tally(self) -> Tally:
         self._read_dlq()
         es_error = None
+        counted: dict[str, int] = {}
         try:
-            docs = self._es_docs()
+            docs, counted = self._es_docs()
         except Exception as exc:
             docs, es_error = {}, repr(exc)[:200]
-        tally = account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error)
+        tally = account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error,
+                        counted)
         self._last_lost = tally.lost_ids
         return tally
 
@@ -554,12 +561,14 @@ class Ledger:
 
 def account(sent: list[Sent], envelopes: list[dict[str, Any]],
             docs: dict[str, set[tuple[str, str]]], input_topic: str,
-            es_error: str | None = None) -> Tally:
+            es_error: str | None = None, counted: dict[str, int] | None = None) -> Tally:
     """Tally ``sent`` against dead-letter ``envelopes`` and ``docs`` (marker -> {(index, _id)}).
 
     An envelope belongs to the message whose marker its original bytes contain, or, without a
     marker, to the message at the input position it names. A message is doubled when it has
-    more than one document, or its document's id is in more than one index.
+    more than one document, or its document's id is in more than one index. An exact copy
+    (``copy_of``) is not indexed itself: it counts as indexed when the document of the message
+    it copies has a ``duplicate_count`` (``counted``, marker -> count) covering every copy sent.
     """
     by_pos = {(s.partition, s.offset): s for s in sent}
     dead: Counter[str] = Counter()
@@ -580,14 +589,21 @@ def account(sent: list[Sent], envelopes: list[dict[str, Any]],
             reasons[ident] = f"{env.get('stage')}/{env.get('reason')}"
     kinds = {s.identity: s.kind for s in sent}
     idx = {i for i in kinds if docs.get(i)}
+    copies: dict[str, set[str]] = defaultdict(set)
+    for s in sent:
+        if s.copy_of:
+            copies[s.copy_of].add(s.identity)
+    for orig, members in copies.items():
+        if orig in idx and (counted or {}).get(orig, 0) >= len(members):
+            idx |= {i for i in members if i not in dead}
     dl = {i for i in kinds if dead.get(i)}
     lost = set(kinds) - idx - dl
     by_id: dict[str, set[str]] = defaultdict(set)
     for pairs in docs.values():
         for index, _id in pairs:
             by_id[_id].add(index)
-    doubled = {i for i in idx if len(docs[i]) > 1}
-    doubled |= {m for m in idx if any(len(by_id[_id]) > 1 for _, _id in docs[m])}
+    doubled = {i for i in idx if len(docs.get(i, ())) > 1}
+    doubled |= {m for m in idx if any(len(by_id[_id]) > 1 for _, _id in docs.get(m, ()))}
     return Tally(
         sent=len(sent), unique=len(kinds), indexed=len(idx), dead=len(dl - idx),
         lost=len(lost), doubled=len(doubled), both=len(idx & dl),
@@ -595,7 +611,7 @@ def account(sent: list[Sent], envelopes: list[dict[str, Any]],
         good_dead=Counter(reasons[i] for i in dl - idx if kinds[i] == "good"),
         dead_reasons=Counter(reasons[i] for i in dl - idx),
         lost_kinds=Counter(kinds[i] for i in lost),
-        doubled_examples=[f"{m}: {sorted(docs[m])}" for m in sorted(doubled)[:3]],
+        doubled_examples=[f"{m}: {sorted(docs.get(m, ()))}" for m in sorted(doubled)[:3]],
         es_error=es_error,
         lost_ids=sorted(lost),
     )

@@ -1,8 +1,8 @@
 """The dedup stage on the real Kafka: restarts, two workers, kill -9 mid-stream.
 
 The first three need only Kafka: the workers run ``tests.integration.dedup_harness`` (validate
-+ dedup agents) and the tests read ``articles.unique`` and the ``counts`` messages on
-``articles.enriched``. The last runs the whole pipeline (``newsstream worker``) into
++ dedup agents) and the tests read ``articles.unique``: the articles passed on and the
+``counts`` messages of exact copies. The last runs the whole pipeline (``newsstream worker``) into
 Elasticsearch and checks what got indexed after two kill -9s.
 """
 
@@ -105,10 +105,11 @@ class Outputs:
         for records in self.consumer.poll(timeout_ms=500, max_records=5000).values():
             for rec in records:
                 value = json.loads(rec.value)
-                if rec.topic == self.unique_topic:
+                if value.get("kind") == "counts":
+                    if rec.topic == self.unique_topic:  # the enrich stage passes them on
+                        self.counts.append(value)
+                elif rec.topic == self.unique_topic:
                     self.unique.append(value)
-                elif value.get("kind") == "counts":
-                    self.counts.append(value)
         return self
 
     def decisions(self, article_id: str) -> list[dict[str, Any]]:
