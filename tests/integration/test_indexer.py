@@ -512,7 +512,9 @@ def test_agent_killed_between_send_and_ack_loses_nothing(
     s = es_ns
     ensure_topics(s)
     pid = es_pid(s)
-    fast = {"NEWSSTREAM_BULK_TIMEOUT": "3", "NEWSSTREAM_BULK_BACKOFF_MAX": "4"}
+    # the restarted worker takes the killed one's partitions once its session expires
+    fast = {"NEWSSTREAM_BULK_TIMEOUT": "3", "NEWSSTREAM_BULK_BACKOFF_MAX": "4",
+            "NEWSSTREAM_SESSION_TIMEOUT": "20"}
     w = index_worker(fast)
     produce(s, [doc_message(i) for i in range(50)])
     wait_for(lambda: total(s) == 50, 180, f"first 50 indexed\n{w.tail()}")
