@@ -258,6 +258,20 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the worker and its NER processes (0 when gone)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            pid = int(stat.parent.name)
+            if pid == self.proc.pid or int(fields[1]) == self.proc.pid:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
@@ -358,6 +372,10 @@ class Workers:
             w.stopped = True  # type: ignore[attr-defined]
             if w.alive():
                 w.kill(signal.SIGTERM, timeout=60)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the live workers and their NER processes."""
+        return sum(w.cpu_seconds() for w in self.all if w.alive())
 
     def evidence(self) -> list[str]:
         out = []
@@ -636,13 +654,16 @@ def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
     ``since`` is the monotonic time of the fault; the recovery time is measured from it to the
     first poll that sees the pipeline drained. Dead workers are restarted meanwhile. With
     ``stall_after``, give up early when nothing moved (indexed, dead-lettered, lag) for that
-    long: the row then reports a stall instead of waiting out the whole timeout.
+    long while the workers used almost no CPU (a long NER pass on a loaded machine moves no
+    offset for minutes, but it computes): the row then reports a stall instead of waiting out
+    the whole timeout.
     """
     deadline = time.monotonic() + timeout
     last_log = 0.0
     first_zero: float | None = None
     state: tuple[Any, ...] = ()
     moved = time.monotonic()
+    cpu, polled = workers.cpu_seconds(), time.monotonic()
     while True:
         workers.supervise()
         tally = ledger.tally()
@@ -659,7 +680,11 @@ def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
             first_zero = None
         lag = lag if lag is not None else ledger.lag()
         new_state = (tally.indexed, tally.dead, tuple(sorted((lag or {}).items())))
-        if new_state != state:
+        # computing (a tenth of a core or more since the last poll) is not a stall
+        new_cpu = workers.cpu_seconds()
+        busy = new_cpu - cpu >= 0.1 * max(now - polled, 1.0)
+        cpu, polled = new_cpu, now
+        if new_state != state or busy:
             state, moved = new_state, now
         if now > deadline or (stall_after is not None and now - moved > stall_after):
             return Drain(False, now - since, tally, lag, stalled_for=now - moved)
