@@ -17,7 +17,7 @@ COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
 COPY examples ./examples
-COPY services ./services
+COPY devservices ./devservices
 RUN pip wheel --no-cache-dir --no-deps --no-build-isolation -w /dist .
 
 FROM ${PYTHON_IMAGE}
@@ -34,7 +34,7 @@ RUN pip install --no-cache-dir --no-deps --require-hashes -r /tmp/requirements/l
 USER newsstream
 WORKDIR /app
 # 0.0.0.0 inside the container so Prometheus on the compose network can scrape /metrics; the
-# port is not published, and Faust's /table and /router pages are off (streams/app.py).
+# port is not published, and Faust's /table and /router pages are off (streams/runtime/app.py).
 ENV NEWSSTREAM_DATA_DIR=/data/faust NEWSSTREAM_SERVICES_DIR=/data NEWSSTREAM_WEB_HOST=0.0.0.0 \
     NEWSSTREAM_WEB_PORT=6066
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=4 \

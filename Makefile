@@ -62,8 +62,9 @@ test: install
 	  echo "warning: no chromium (install Debian's chromium as root): the browser tests will fail"
 	$(NS) services run -- $(PY) -m pytest -ra --durations=25 $(PYTEST_ARGS)
 
+# The unit tests without the ones that load the NER models (`make test` runs everything).
 unit: install
-	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -ra -m 'not models' tests/unit $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check streams tests bench

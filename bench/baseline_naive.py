@@ -18,10 +18,12 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from streams import contract, documents, es_client, kafka_io
-from streams.dedup import Deduplicator
-from streams.enrich import analyzer_for, enrich_sync
-from streams.entities import NerConfig
+from streams import kafka_io
+from streams.dedup.deduplicator import Deduplicator
+from streams.enrich.enricher import analyzer_for, enrich_sync
+from streams.enrich.entities import NerConfig
+from streams.index import documents, es_client
+from streams.ingest import contract
 from streams.settings import load
 
 

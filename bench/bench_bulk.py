@@ -23,10 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams import documents, es_client, setup
+from streams.index import documents, es_client
+from streams.index import schema as setup
+from streams.index.sink import BulkSink, PendingDoc, pending_doc
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings, load
-from streams.sink import BulkSink, PendingDoc, pending_doc
 
 WORDS = [
     "harbour",

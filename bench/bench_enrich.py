@@ -22,10 +22,10 @@ import statistics
 import time
 
 from streams import settings as settings_mod
-from streams.enrich import EnrichPool
-from streams.entities import NerConfig, SpacyBackend, map_label
+from streams.enrich.enricher import EnrichPool
+from streams.enrich.entities import NerConfig, SpacyBackend, map_label
+from streams.enrich.nlp import rss_bytes
 from streams.model import Article
-from streams.nlp import rss_bytes
 
 SENTENCES = [
     "The city council of Springfield voted on Tuesday to expand the tram network to the "

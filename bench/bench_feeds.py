@@ -210,7 +210,7 @@ def baseline(urls: list[str], topic: str, state: Path) -> tuple[float, float]:
     import httpx
 
     from streams import kafka_io, settings
-    from streams.feeds.parse import entry_record, make_item
+    from streams.ingest.feeds.parse import entry_record, make_item
 
     s = settings.load()
     prod = kafka_io.producer(s)

@@ -2,7 +2,7 @@
 
 Why: the backend of each language is chosen by measurement, on the same documents, with the
 same scorer. Each backend is measured twice: ``raw`` (the model's own spans) and ``pipeline``
-(what the index gets: text cleaning, quality rules and canonical labels of ``streams.entities``).
+(what the index gets: text cleaning, quality rules and canonical labels of ``streams.enrich.entities``).
 
     .venv/bin/python bench/bench_ner.py EVAL_DIR_OR_FILE [--langs en,de] [--docs 100]
         [--backends spacy,corenlp,natasha] [--corenlp-url http://127.0.0.1:9010]
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from streams import settings as settings_mod
-from streams.corenlp import LANGUAGES as CORENLP_LANGUAGES
-from streams.corenlp import ping
-from streams.entities import CORENLP, NATASHA, Extractor, NerConfig, load_backend
+from streams.enrich.corenlp import LANGUAGES as CORENLP_LANGUAGES
+from streams.enrich.corenlp import ping
+from streams.enrich.entities import CORENLP, NATASHA, Extractor, NerConfig, load_backend
 
 #: Unified labels -> the evaluation labels.
 EVAL_LABEL = {"PERSON": "PER", "ORG": "ORG", "LOCATION": "LOC", "MISC": "MISC"}

@@ -58,9 +58,11 @@ from typing import Any
 import corpus
 from bench_enrich import raw_pipe
 
-from streams import contract, es_client, kafka_io
-from streams.entities import NerConfig
-from streams.services.base import free_port
+from streams import kafka_io
+from streams.devservices.base import free_port
+from streams.enrich.entities import NerConfig
+from streams.index import es_client
+from streams.ingest import contract
 from streams.settings import REPO_ROOT, Settings, load
 
 HERE = Path(__file__).resolve().parent

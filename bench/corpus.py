@@ -21,9 +21,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streams import contract
-from streams.dedup import Deduplicator
-from streams.enrich import article_fields
+from streams.dedup.deduplicator import Deduplicator
+from streams.enrich.enricher import article_fields
+from streams.ingest import contract
 from streams.model import Article
 from streams.settings import REPO_ROOT
 

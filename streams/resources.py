@@ -1,8 +1,8 @@
 """Data files shipped inside the package, read through ``importlib.resources``.
 
 Why: the repository keeps ``schemas/``, ``examples/`` and the local Elasticsearch launcher's
-Maven project (``services/``) at the top level, and the build maps them into the wheel as
-``streams.schemas``, ``streams.examples`` and ``streams.services.jvm`` (``package-dir`` in
+Maven project (``devservices/``) at the top level, and the build maps them into the wheel as
+``streams.schemas``, ``streams.examples`` and ``streams.devservices.jvm`` (``package-dir`` in
 pyproject.toml). Reading them by package name, never by a path relative to the source tree,
 makes an installed wheel (a venv, the Docker image) behave like a checkout.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 SCHEMAS = "streams.schemas"
 EXAMPLES = "streams.examples"
-JVM_SOURCES = "streams.services.jvm"
+JVM_SOURCES = "streams.devservices.jvm"
 
 
 def resource(package: str, *parts: str) -> Traversable:

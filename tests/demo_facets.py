@@ -19,8 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from streams import contract
-from streams.enrich import enrich_sync
+from streams.enrich.enricher import enrich_sync
+from streams.ingest import contract
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TOP = 10

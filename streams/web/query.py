@@ -1,6 +1,6 @@
 """Request parameters -> search bodies -> the JSON the web API returns (pure, no I/O).
 
-The relevance query and the filters come from ``streams.search.build_body``, the builder the
+The relevance query and the filters come from ``streams.index.search.build_body``, the builder the
 CLI uses; this module only adds what a page needs on top of it: results collapsed by
 ``story_id`` (one card per story, its near duplicates as inner hits), facet and per-day
 aggregations, and the limits that keep a public page cheap (page size, result window, query
@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
-from streams.search import (
+from streams.index.search import (
     HL_POST,
     HL_PRE,
     RFC3339,

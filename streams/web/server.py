@@ -9,7 +9,6 @@ Elasticsearch's own error text is logged, never shown.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -19,8 +18,8 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from streams import es_client
-from streams.settings import Settings, load
+from streams.index import es_client
+from streams.settings import Settings
 from streams.web import query
 from streams.web.svg import histogram_svg
 
@@ -106,7 +105,7 @@ def _params(request: web.Request) -> dict[str, list[str]]:
 
 
 def _subfields() -> dict[str, str]:
-    from streams.setup import language_subfields
+    from streams.index.schema import language_subfields
 
     return language_subfields()
 
@@ -257,23 +256,3 @@ def make_app(s: Settings, es: Any = None) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/static/{name}", static)
     return app
-
-
-def run(args: argparse.Namespace) -> int:
-    s = load()
-    es_client.quiet_client_logs()
-    host = args.host or s.ui_host
-    port = args.port or s.ui_port
-    print(f"newsstream web: http://{host}:{port}/ (Elasticsearch alias {s.es_alias})", flush=True)
-    web.run_app(make_app(s), host=host, port=port, print=None, access_log=None)
-    return 0
-
-
-def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "web", help="the search page and its JSON API (read-only; 127.0.0.1 by default)",
-        description="Serve the search page, entity pages and /api/* over the indexed articles.",
-    )
-    p.add_argument("--host", help="bind address (default NEWSSTREAM_UI_HOST)")
-    p.add_argument("--port", type=int, help="port (default NEWSSTREAM_UI_PORT)")
-    p.set_defaults(func=run)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.dedup import Deduplicator
+from streams.dedup.deduplicator import Deduplicator
 
 POISON = Path(__file__).resolve().parents[1] / "data" / "poison"
 MARKER_RE = rb"chaosmk-[a-z0-9]+-\d+"
@@ -49,7 +49,7 @@ def marker(run: str, n: int) -> str:
 def good_articles(run: str, n: int, start: int = 0, words: int = 40) -> list[Message]:
     """``n`` short English articles, none a duplicate of another (checked, not assumed)."""
     from bench.corpus import Generator, parse
-    from streams import contract
+    from streams.ingest import contract
 
     gen = Generator(seed=zlib.crc32(run.encode()) % 100_000, words=words)
     d = Deduplicator()

@@ -498,7 +498,7 @@ class Ledger:
         and marker -> the ``duplicate_count`` of its document (exact copies counted on it)."""
         from elasticsearch import helpers
 
-        from streams.es_client import make_client
+        from streams.index.es_client import make_client
 
         es = make_client(self.s, request_timeout=60)
         by_marker: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -563,7 +563,7 @@ class Ledger:
         return list(self._last_lost[:n])
 
     def lag(self) -> dict[str, int] | None:
-        from streams import demo
+        from streams.ops import demo
 
         try:
             return demo.pipeline_lag(self.s)

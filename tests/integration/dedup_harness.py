@@ -15,7 +15,7 @@ Test-only switches in its environment (never read by the product):
 - ``DEDUP_HARNESS_SLOW_SEEK=<seconds>``: the post-recovery seek of the stream partitions takes
   that much longer, as it does on a busy machine (the window of the post-recovery stall).
 - ``DEDUP_HARNESS_UPSTREAM_RECOVERY=1``: Faust's own post-recovery order instead of
-  ``streams.recovery``: the regression test then fails, which shows it tests the fix.
+  ``streams.runtime.recovery``: the regression test then fails, which shows it tests the fix.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 def _block_validate_on(marker: bytes) -> None:
     """Make the validate agent hang, unacked, on the first message that contains ``marker``."""
-    import streams.agents.validate as validate
+    import streams.runtime.agents.validate as validate
 
     original = validate.handle
 
@@ -41,7 +41,7 @@ def _block_validate_on(marker: bytes) -> None:
 
 
 def _passthrough(app: Any) -> None:
-    from streams.app import settings, unique_topic
+    from streams.runtime.app import settings, unique_topic
 
     topic = app.topic(settings.topic("dedup"), key_type=bytes, key_serializer="raw",
                       value_serializer="json", partitions=1, internal=True)
@@ -69,7 +69,7 @@ def _upstream_recovery() -> None:
     """Put Faust's own post-recovery order back (to show the regression test fails without it)."""
     from faust.tables.recovery import Recovery
 
-    from streams.recovery import SeekFirstRecovery
+    from streams.runtime.recovery import SeekFirstRecovery
 
     SeekFirstRecovery.on_recovery_completed = Recovery.on_recovery_completed  # type: ignore[method-assign]
     SeekFirstRecovery._resume_streams = Recovery._resume_streams  # type: ignore[method-assign]
@@ -78,16 +78,16 @@ def _upstream_recovery() -> None:
 def main() -> None:
     import faust
 
-    from streams.app import app
+    from streams.runtime.app import app
 
     if len(sys.argv) > 1 and sys.argv[1] == "passthrough":
         del sys.argv[1]
         _passthrough(app)
     else:
-        import streams.agents.dedup  # importing registers the agents and tables
-        import streams.agents.validate
+        import streams.runtime.agents.dedup  # importing registers the agents and tables
+        import streams.runtime.agents.validate
 
-        assert streams.agents.dedup.dedup_decide and streams.agents.validate.validate
+        assert streams.runtime.agents.dedup.dedup_decide and streams.runtime.agents.validate.validate
         if os.environ.get("DEDUP_HARNESS_BLOCK_ON"):
             _block_validate_on(os.environ["DEDUP_HARNESS_BLOCK_ON"].encode())
 
@@ -96,9 +96,9 @@ def main() -> None:
     if os.environ.get("DEDUP_HARNESS_SLOW_SEEK"):
         _slow_seek(float(os.environ["DEDUP_HARNESS_SLOW_SEEK"]))
 
-    from streams import liveness
-    from streams.app import settings
-    from streams.worker import add_web_pages
+    from streams.runtime import liveness
+    from streams.runtime.app import settings
+    from streams.runtime.worker import add_web_pages
 
     add_web_pages(app, liveness.install(app, settings.stall_seconds))
 

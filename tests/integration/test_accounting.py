@@ -50,7 +50,7 @@ def _send(s: Settings, topic: str, values: list[bytes], key: bytes | None = None
 
 
 def _es_count(s: Settings) -> int:
-    from streams.es_client import make_client
+    from streams.index.es_client import make_client
 
     es = make_client(s)
     if not es.indices.exists_alias(name=s.es_alias):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from streams import settings as settings_mod
-from streams.services.base import port_in_use
+from streams.devservices.base import port_in_use
 from tests.chaos import matrix
 from tests.chaos.harness import Services
 

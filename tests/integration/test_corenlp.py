@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from streams import settings as settings_mod
-from streams.corenlp import NerUnavailable
-from streams.enrich import enrich_sync
-from streams.entities import NerConfig
+from streams.devservices import base
+from streams.devservices.corenlp import CoreNlpService
+from streams.enrich.corenlp import NerUnavailable
+from streams.enrich.enricher import enrich_sync
+from streams.enrich.entities import NerConfig
+from streams.enrich.nlp import Analyzer, NlpPool
 from streams.model import Article
-from streams.nlp import Analyzer, NlpPool
-from streams.services import base
-from streams.services.corenlp import CoreNlpService
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from kafka.partitioner.default import murmur2
 
-from streams import contract, kafka_io
+from streams import kafka_io
 from streams import settings as settings_mod
+from streams.ingest import contract
 from tests.integration.conftest import (
     Namespace,
     Worker,
@@ -307,7 +308,7 @@ def test_end_to_end_kill_9_every_unique_article_indexed_once_duplicates_marked(
     """The whole pipeline (validate, dedup, NER, index) on real Kafka and Elasticsearch."""
     from elasticsearch import Elasticsearch
 
-    from streams.es_client import make_client
+    from streams.index.es_client import make_client
     from tests.integration.conftest import run_cli
 
     setup = run_cli(namespace, "setup")
@@ -433,10 +434,10 @@ def test_a_backlog_read_while_the_streams_are_sought_is_not_lost(
     is slowed as on a busy machine. With Faust's own order the fetcher (running since the
     replay) hands the backlog to the prepare agent while the seek runs, the queue is cleared
     right after, and the records the agent had not reached are never read again (run with
-    DEDUP_HARNESS_UPSTREAM_RECOVERY=1 to see this test time out). With ``streams.recovery``
+    DEDUP_HARNESS_UPSTREAM_RECOVERY=1 to see this test time out). With ``streams.runtime.recovery``
     every article is passed on.
     """
-    from streams.agents.validate import valid_message
+    from streams.runtime.agents.validate import valid_message
 
     w = start("a")
     wait_for(lambda: decide_partition(ns) in assigned(w), 120, "the decide partition assigned")

@@ -19,9 +19,9 @@ import pytest
 from elasticsearch import BadRequestError, Elasticsearch
 
 from streams import settings
-from streams.es_client import make_client
-from streams.services import base
-from streams.services.elasticsearch import ElasticsearchService
+from streams.devservices import base
+from streams.devservices.elasticsearch import ElasticsearchService
+from streams.index.es_client import make_client
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import dlq, kafka_io, settings, urls
+from streams import dlq, kafka_io, settings
+from streams.ingest import urls
 from tests.integration.conftest import read_topic, require_kafka, wait_for
-from tests.unit.test_feeds import FeedServer, Route
+from tests.unit.ingest.test_feeds import FeedServer, Route
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,6 @@
 """The index stage against the real Elasticsearch (and Kafka for the agent tests).
 
-Sink tests drive :class:`streams.sink.BulkSink` directly; agent tests run a Faust worker
+Sink tests drive :class:`streams.index.sink.BulkSink` directly; agent tests run a Faust worker
 subprocess with only the index agent, feed ``articles.enriched`` with a real producer and read
 the consumer group's committed offsets from the real broker.
 """
@@ -22,10 +22,11 @@ from typing import Any
 
 import pytest
 
-from streams import documents, es_client, setup
+from streams.index import documents, es_client
+from streams.index import schema as setup
+from streams.index.sink import BulkSink, PendingDoc, pending_doc
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings
-from streams.sink import BulkSink, PendingDoc, pending_doc
 from tests.integration.conftest import ROOT, Namespace, _free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -317,7 +318,7 @@ def test_missing_alias_is_retried_not_auto_created(namespace: Namespace) -> None
 
 
 def es_service(s: Settings) -> Any:
-    from streams.services.cli import build
+    from streams.cli.services import build
 
     return build("elasticsearch", s)
 
@@ -367,9 +368,9 @@ def test_sink_survives_elasticsearch_paused_for_30s(es_ns: Settings) -> None:
 # --- the Faust agent: commit after acknowledgement ---------------------------------------------
 
 HARNESS = """
-import faust, streams.agents.index  # noqa: F401  (registers only the index agent)
+import faust, streams.runtime.agents.index  # noqa: F401  (registers only the index agent)
 from streams import logs
-from streams.app import app, settings
+from streams.runtime.app import app, settings
 logs.setup(settings.log_level, settings.log_format)
 faust.Worker(app, loglevel="info", quiet=True, redirect_stdouts=False).execute_from_commandline()
 """

@@ -21,7 +21,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.record import util as record_util
 
 from streams import settings
-from streams.services.base import free_port
+from streams.devservices.base import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -35,7 +35,7 @@ RU = {
 
 
 def _es(ns: Namespace) -> Elasticsearch:
-    from streams.es_client import make_client
+    from streams.index.es_client import make_client
 
     return make_client(ns.settings())
 

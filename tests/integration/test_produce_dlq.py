@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from streams import contract, dlq, kafka_io, settings
+from streams import dlq, kafka_io, settings
+from streams.ingest import contract
 from tests.integration.conftest import read_topic
-from tests.unit.test_contract import poison_set
+from tests.unit.ingest.test_contract import poison_set
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from streams import documents, es_client, search
-from streams.enrich import EnrichResult
-from streams.entities import distinct_sorted
+from streams.enrich.enricher import EnrichResult
+from streams.enrich.entities import distinct_sorted
+from streams.index import documents, es_client, search
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings
 from tests.integration.conftest import Namespace, run_cli
@@ -136,7 +136,7 @@ def test_setup_twice_changes_nothing(namespace: Namespace) -> None:
 def test_a_template_change_applies_in_place_or_after_rollover(namespace: Namespace) -> None:
     """An index built from an older template: additive changes apply, a changed analyzer
     waits (setup says so on every run) until ``--rollover`` starts an index from the new one."""
-    from streams import setup
+    from streams.index import schema as setup
 
     s = namespace.settings()
     es = es_client.make_client(s)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from streams import settings
-from streams.services import base
-from streams.services.cli import SERVICES
-from streams.services.kafka import KafkaService
+from streams.cli.services import SERVICES
+from streams.devservices import base
+from streams.devservices.kafka import KafkaService
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,8 @@ import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams import es_client, kafka_io
+from streams import kafka_io
+from streams.index import es_client
 from tests.integration.conftest import Namespace, Worker, run_cli, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -148,7 +148,7 @@ def test_pipeline_end_to_end_over_tls(tls_namespace: Namespace) -> None:
     start, workers = worker_launcher(ns)
     try:
         worker = start("tls")
-        from streams.es_client import make_client
+        from streams.index.es_client import make_client
 
         es = make_client(s)
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from streams import es_client, search
+from streams.index import es_client, search
+from streams.index.schema import language_subfields
 from streams.settings import Settings
-from streams.setup import language_subfields
 from streams.web.query import fold
 from tests.integration.conftest import (
     ROOT,

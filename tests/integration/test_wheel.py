@@ -85,7 +85,7 @@ def _run(inst: dict[str, Path], *argv: str, stdin: bytes | None = None) -> subpr
 def test_streams_is_imported_from_the_wheel(installed: dict[str, Path]) -> None:
     out = subprocess.run(
         [str(installed["python"]), "-c",
-         "import streams, streams.schemas, streams.services.jvm as j; "
+         "import streams, streams.schemas, streams.devservices.jvm as j; "
          "print(streams.__file__); print(j.__file__)"],
         cwd=installed["cwd"], capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -23,7 +23,7 @@ sys.path.insert(0, str(BENCH))
 import bench_pipeline as bp  # noqa: E402
 import corpus  # noqa: E402
 
-from streams.enrich import article_fields  # noqa: E402
+from streams.enrich.enricher import article_fields  # noqa: E402
 
 
 @pytest.fixture(scope="module")

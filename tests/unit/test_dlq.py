@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from streams import contract, dlq
-from tests.unit.test_contract import LIMIT, poison_set
+from streams import dlq
+from streams.cli import dlq as dlq_cli
+from streams.ingest import contract
+from tests.unit.ingest.test_contract import LIMIT, poison_set
 
 
 @pytest.mark.parametrize(("name", "raw", "reason"), poison_set(),
@@ -73,29 +75,29 @@ def _letters() -> list[dlq.DeadLetter]:
 def test_newest_first_and_selection_by_id() -> None:
     letters = sorted(_letters(), key=dlq.DeadLetter.sort_key, reverse=True)
     assert [d.id for d in letters] == ["1:5", "1:6", "0:5"]
-    chosen, errors = dlq.select_for_replay(letters, dlq._parse_ids(["1:6", "0:5"]))
+    chosen, errors = dlq_cli.select_for_replay(letters, dlq_cli.parse_ids(["1:6", "0:5"]))
     assert [d.id for d in chosen] == ["1:6", "0:5"] and not errors
-    chosen, errors = dlq.select_for_replay(letters, dlq._parse_ids(["5"]))
+    chosen, errors = dlq_cli.select_for_replay(letters, dlq_cli.parse_ids(["5"]))
     assert not chosen and "ambiguous" in errors[0]
-    chosen, errors = dlq.select_for_replay(letters, dlq._parse_ids(["6,9:9"]))
+    chosen, errors = dlq_cli.select_for_replay(letters, dlq_cli.parse_ids(["6,9:9"]))
     assert [d.id for d in chosen] == ["1:6"] and "no such" in errors[0]
-    chosen, errors = dlq.select_for_replay(letters, [])
+    chosen, errors = dlq_cli.select_for_replay(letters, [])
     assert len(chosen) == 3
 
 
 def test_replay_key_prefers_the_original_key_then_the_canonical_url() -> None:
     raw = b'{"url": "https://www.example.com/a?utm_source=x", "title": "t"}'
     env = dlq.make_envelope(raw, "validate", "schema", "e", max_original=100)
-    assert dlq.replay_key(raw, env, LIMIT) == b"https://example.com/a"
+    assert dlq_cli.replay_key(raw, env, LIMIT) == b"https://example.com/a"
     env = dlq.make_envelope(raw, "validate", "schema", "e", key=b"k", max_original=100)
-    assert dlq.replay_key(raw, env, LIMIT) == b"k"
-    assert dlq.replay_key(b"{", env | {"key_b64": None}, LIMIT) is None
+    assert dlq_cli.replay_key(raw, env, LIMIT) == b"k"
+    assert dlq_cli.replay_key(b"{", env | {"key_b64": None}, LIMIT) is None
 
 
 def test_format_row_shows_id_reason_source_and_error() -> None:
     d = _letters()[1]
     d.envelope.update(topic="articles", partition=2, offset=77, error="Expecting value")
-    row = dlq.format_row(d)
+    row = dlq_cli.format_row(d)
     assert row.split()[0] == "1:5"
     for part in ("invalid_json", "articles/2@77", "Expecting value", "| {}"):
         assert part in row
@@ -129,13 +131,13 @@ def test_replay_goes_to_the_input_topic_of_the_letter(monkeypatch: pytest.Monkey
             del e["input_topic"]  # as written before the field existed
         return e
 
-    assert dlq.replay_target(env("validate", "in"), s) == ("in", "")
-    assert dlq.replay_target(env("dedup", "in.valid"), s) == ("in.valid", "")
-    assert dlq.replay_target(env("dedup", "in.dedup"), s) == ("in.dedup", "")
-    assert dlq.replay_target(env("enrich", "in.unique"), s) == ("in.unique", "")
-    assert dlq.replay_target(env("index", "in.enriched"), s) == ("in.enriched", "")
-    assert dlq.replay_target(env("validate", None), s) == ("in", "")
-    target, why = dlq.replay_target(env("enrich", None), s)
+    assert dlq_cli.replay_target(env("validate", "in"), s) == ("in", "")
+    assert dlq_cli.replay_target(env("dedup", "in.valid"), s) == ("in.valid", "")
+    assert dlq_cli.replay_target(env("dedup", "in.dedup"), s) == ("in.dedup", "")
+    assert dlq_cli.replay_target(env("enrich", "in.unique"), s) == ("in.unique", "")
+    assert dlq_cli.replay_target(env("index", "in.enriched"), s) == ("in.enriched", "")
+    assert dlq_cli.replay_target(env("validate", None), s) == ("in", "")
+    target, why = dlq_cli.replay_target(env("enrich", None), s)
     assert target is None and "--topic" in why
-    target, why = dlq.replay_target(env("index", "elsewhere"), s)
+    target, why = dlq_cli.replay_target(env("index", "elsewhere"), s)
     assert target is None and "not one of this pipeline's topics" in why

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import dlq, search, terminal
-from streams.services import base
+from streams import dlq, terminal
+from streams.cli import dlq as dlq_cli
+from streams.devservices import base
+from streams.index import search
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +40,8 @@ def test_stop_worker_with_an_empty_pid_file_signals_nothing(tmp_path: Path) -> N
 def test_stop_worker_refuses_pid_0_1_and_garbage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
 ) -> None:
-    from streams import demo, settings
+    from streams import settings
+    from streams.ops import demo
 
     monkeypatch.setenv("NEWSSTREAM_SERVICES_DIR", str(tmp_path))
     signalled: list[tuple[int, int]] = []
@@ -55,7 +58,8 @@ def test_stop_worker_leaves_a_process_that_is_not_our_worker(tmp_path: Path) -> 
     try:
         (tmp_path / "worker").mkdir()
         (tmp_path / "worker" / "worker.pid").write_text(str(other.pid))
-        from streams import demo, settings
+        from streams import settings
+        from streams.ops import demo
 
         os.environ["NEWSSTREAM_SERVICES_DIR"] = str(tmp_path)
         try:
@@ -117,7 +121,7 @@ def test_service_dirs_are_private_and_pid_files_0600(tmp_path: Path) -> None:
 
 
 def test_faust_tables_and_router_pages_are_off() -> None:
-    from streams.app import app
+    from streams.runtime.app import app
 
     assert app.conf.web_tables_enabled is False
     assert app.conf.web_router_enabled is False
@@ -159,5 +163,5 @@ def test_dlq_list_prints_no_escape_from_a_dead_letter() -> None:
         "reason": "schema\x1b[2J", "stage": "validate", "error": EVIL, "preview": EVIL,
         "topic": "t\x1b[1m", "partition": 0, "offset": 1, "timestamp": "2026-01-01T00:00:00Z",
     })
-    line = dlq.format_row(letter, width=1000)
+    line = dlq_cli.format_row(letter, width=1000)
     assert _controls(line) == [] and "owned" not in line

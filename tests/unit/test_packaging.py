@@ -21,7 +21,7 @@ def test_every_python_package_is_listed() -> None:
 
 def test_data_packages_map_to_the_top_level_sources() -> None:
     assert CONFIG["package-dir"] == {
-        resources.SCHEMAS: "schemas", resources.EXAMPLES: "examples", resources.JVM_SOURCES: "services",
+        resources.SCHEMAS: "schemas", resources.EXAMPLES: "examples", resources.JVM_SOURCES: "devservices",
     }
 
 

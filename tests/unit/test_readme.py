@@ -1,4 +1,4 @@
-"""The README's generated tables match the code (run `python -m streams.docs_tables`)."""
+"""The README's generated tables match the code (run `python -m streams.ops.docs_tables`)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import re
 import tomllib
 from pathlib import Path
 
-from streams import docs_tables
+from streams.ops import docs_tables
 
 
 def test_readme_tables_are_current() -> None:
     text = docs_tables.README.read_text()
-    assert docs_tables.render(text) == text, "README tables are stale: python -m streams.docs_tables"
+    assert docs_tables.render(text) == text, "README tables are stale: python -m streams.ops.docs_tables"
 
 
 def test_readme_shows_the_two_commands() -> None:

@@ -14,7 +14,9 @@ from typing import Any
 import feedparser
 import pytest
 
-from streams import contract, dedup, language, urls
+from streams.dedup import deduplicator as dedup
+from streams.enrich import language
+from streams.ingest import contract, urls
 from streams.model import Article
 from streams.settings import load
 

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from streams import cli, es_client, kibana, logs, settings
+from streams import logs, settings
+from streams.cli import main as cli
+from streams.index import es_client
+from streams.ops import kibana
 
 SECRETS = {
     "NEWSSTREAM_ES_URL": "https://elastic:Url-Pa55word@es.example:9200",
@@ -136,7 +139,7 @@ def test_lower_case_protocol_is_normalized_for_both_clients(
     opts = s.kafka_client_options()
     assert opts["security_protocol"] == "SASL_SSL" and opts["sasl_mechanism"] == "PLAIN"
     assert s.kafka_ssl_context() is not None
-    from streams.app import broker_credentials
+    from streams.runtime.app import broker_credentials
 
     creds = broker_credentials(s)
     assert creds is not None and creds.mechanism.name == "PLAIN"

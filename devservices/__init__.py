@@ -1,0 +1,1 @@
+"""Data only: the local Elasticsearch launcher (Maven project), shipped as streams.devservices.jvm."""

@@ -1,0 +1,1 @@
+"""The ``newsstream`` command: every argparse command lives here, over the library modules."""

@@ -1,0 +1,78 @@
+"""The ``newsstream`` command: a thin dispatcher.
+
+Each subcommand has its own module in this package, over the library modules, and exposes
+``add_parser(subparsers)``, which registers the command and sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from streams import logs, settings
+
+COMMAND_MODULES: list[str] = [
+    "streams.cli.services",
+    "streams.cli.worker",
+    "streams.cli.setup",
+    "streams.cli.search",
+    "streams.cli.web",
+    "streams.cli.kibana",
+    "streams.cli.produce",
+    "streams.cli.feeds",
+    "streams.cli.dlq",
+    "streams.cli.enrich",
+    "streams.cli.status",
+    "streams.cli.demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsstream",
+        description="News ingestion: Kafka -> Faust (dedup, language, NER) -> Elasticsearch",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    cfg = sub.add_parser("config", help="print the configuration variables and their values")
+    cfg.set_defaults(func=_config)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> int:
+    current = settings.load()
+    for env, default, meaning in settings.describe():
+        name = next(
+            f for f in current.__dataclass_fields__.values() if f.metadata["env"] == env
+        ).name
+        print(f"{env}={current.display(name)}    # {meaning} (default {default})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        s = settings.load()
+    except settings.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(s.log_level, s.log_format if args.command == "worker" else "text", redact=s.redact)
+    for warning in s.warnings():
+        logging.getLogger("streams.settings").warning(warning)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `newsstream enrich | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

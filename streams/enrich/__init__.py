@@ -1,0 +1,1 @@
+"""Stage 3, enrich: language identification, named entities (per-language NER backends, the process pool)."""

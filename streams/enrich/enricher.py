@@ -1,0 +1,183 @@
+"""The enrich stage: language per field + named entities for a batch of articles.
+
+One composition for every transport: the Faust enrich agent awaits :class:`EnrichPool`, and
+``newsstream enrich`` (offline, no Kafka or Elasticsearch: :mod:`streams.cli.enrich`) runs the
+same pool over a JSON Lines file, after the same validation and dedup code, and writes the
+documents as they would end up in the index. :func:`enrich_sync` is the in-process form of the
+same thing for tests and tools.
+
+Fields analysed, each in its own language: ``title``, ``summary``, ``body`` and every
+``title_translations.<lang>`` (whose key chooses the NER model). Entity offsets are into the
+field named by ``Entity.field``, so ``article.<field>[start:end] == entity.text`` always.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.enrich.entities import NerConfig, facets
+from streams.enrich.nlp import (
+    STATUS_EMPTY,
+    STATUS_OK,
+    Analyzer,
+    Job,
+    NlpPool,
+    Outcome,
+    declared_code,
+)
+from streams.model import Article, Entity, Language
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EnrichResult:
+    """What enrichment adds to one article.
+
+    ``ner_status`` is one keyword for the document (``ok``, or the first problem: the body's
+    before the other fields', e.g. ``no_model:de``); ``field_status`` has it per field.
+    """
+
+    languages: dict[str, Language]
+    entities: list[Entity]
+    ner_status: str
+    field_status: dict[str, str] = field(default_factory=dict)
+    persons: list[str] = field(default_factory=list)
+    organizations: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "languages": {k: v.to_dict() for k, v in self.languages.items()},
+            "entities": [e.to_dict() for e in self.entities],
+            "ner_status": self.ner_status,
+            "field_status": dict(self.field_status),
+            "persons": list(self.persons),
+            "organizations": list(self.organizations),
+            "locations": list(self.locations),
+        }
+
+
+def article_fields(article: Article) -> list[tuple[str, str, str | None]]:
+    """(field name, text, declared language) of every field that is analysed."""
+    out: list[tuple[str, str, str | None]] = []
+    for name in ("title", "summary", "body"):
+        text = getattr(article, name)
+        if text:
+            out.append((name, text, None))
+    for lang, text in sorted(article.title_translations.items()):
+        if text:
+            out.append((f"title_translations.{lang}", text, lang))
+    return out
+
+
+def summarize_status(status: dict[str, str]) -> str:
+    """One keyword for the document: ``ok`` unless a field with text could not be analysed."""
+    order = ["body", "title", "summary", *sorted(k for k in status if k.startswith("title_"))]
+    problems = [status[k] for k in order if k in status and status[k] not in (STATUS_OK,)]
+    problems = [p for p in problems if p != STATUS_EMPTY]
+    if problems:
+        return problems[0]
+    if any(v == STATUS_OK for v in status.values()):
+        return STATUS_OK
+    return STATUS_EMPTY
+
+
+def assemble(
+    fields: Sequence[tuple[str, str, str | None]], outcomes: Sequence[Outcome]
+) -> EnrichResult:
+    """Turn worker outcomes (plain tuples) into an :class:`EnrichResult`."""
+    languages: dict[str, Language] = {}
+    status: dict[str, str] = {}
+    entities: list[Entity] = []
+    for (name, text, declared), (code, conf, st, raw) in zip(fields, outcomes, strict=True):
+        languages[name] = Language(code, conf)
+        status[name] = st
+        lang = declared_code(declared) or code
+        for label, start, end, normalized in raw:
+            entities.append(
+                Entity(
+                    text=text[start:end],
+                    label=label,
+                    start=start,
+                    end=end,
+                    field=name,
+                    normalized=normalized,
+                    language=lang,
+                )
+            )
+
+    return EnrichResult(
+        languages=languages,
+        entities=entities,
+        ner_status=summarize_status(status),
+        field_status=status,
+        **facets(entities),
+    )
+
+
+def _jobs(articles: Sequence[Article]) -> tuple[list[list[tuple[str, str, str | None]]], list[Job]]:
+    per_article = [article_fields(a) for a in articles]
+    jobs: list[Job] = [(text, declared) for fs in per_article for _, text, declared in fs]
+    return per_article, jobs
+
+
+def _split(
+    per_article: list[list[tuple[str, str, str | None]]], outcomes: list[Outcome]
+) -> list[EnrichResult]:
+    results: list[EnrichResult] = []
+    pos = 0
+    for fs in per_article:
+        results.append(assemble(fs, outcomes[pos : pos + len(fs)]))
+        pos += len(fs)
+    return results
+
+
+_ANALYZERS: dict[str, Analyzer] = {}
+
+
+def analyzer_for(config: NerConfig) -> Analyzer:
+    """An in-process :class:`Analyzer`, loaded once per configuration."""
+    key = repr(config)
+    if key not in _ANALYZERS:
+        config.check()
+        _ANALYZERS[key] = Analyzer(config)
+    return _ANALYZERS[key]
+
+
+def enrich_sync(articles: list[Article], settings: Any) -> list[EnrichResult]:
+    """Enrich in this process (blocking; loads the models on first use)."""
+    per_article, jobs = _jobs(articles)
+    return _split(per_article, analyzer_for(NerConfig.from_settings(settings)).analyze(jobs))
+
+
+class EnrichPool:
+    """``async with EnrichPool(settings) as pool: results = await pool.enrich(articles)``.
+
+    NER runs in ``settings.nlp_processes`` spawned worker processes; the event loop only awaits.
+    """
+
+    def __init__(self, settings: Any, processes: int | None = None) -> None:
+        self.config = NerConfig.from_settings(settings)
+        self.pool = NlpPool(self.config, processes or settings.nlp_processes)
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self.pool.pids)
+
+    async def enrich(self, articles: Sequence[Article]) -> list[EnrichResult]:
+        per_article, jobs = _jobs(articles)
+        return _split(per_article, await self.pool.analyze(jobs))
+
+    async def __aenter__(self) -> EnrichPool:
+        await self.pool.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.pool.close()
+
+
+# --- `newsstream enrich` --------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Stage 4, index: the indexed document, the Elasticsearch bulk sink, templates/aliases, search."""

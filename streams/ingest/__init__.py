@@ -1,0 +1,1 @@
+"""Stage 1, ingest: the input contract (validate), canonical URLs and ids, file import, feeds."""

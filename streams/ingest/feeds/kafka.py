@@ -1,0 +1,116 @@
+"""Batched, acknowledged publishing with aiokafka, waiting (not dropping) while Kafka is away.
+
+Why aiokafka here: the poller is asyncio; kafka-python's ``send`` can block the event loop
+when its buffer is full. Delivery futures are awaited one by one (a failed send is only
+logged by a producer otherwise), retriable errors (broker down, leader moving, timeouts) are
+retried with back-off for as long as it takes, and an error that no retry can fix (a message
+larger than the topic allows) is returned for that message alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+
+from streams.ingest.feeds import metrics as m
+from streams.ingest.feeds.poller import Message
+from streams.settings import Settings
+
+log = logging.getLogger("streams.ingest.feeds")
+
+
+def _retriable(exc: BaseException) -> bool:
+    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | asyncio.TimeoutError):
+        return True
+    return bool(getattr(exc, "retriable", False))
+
+
+class KafkaPublisher:
+    """An idempotent producer (acks=all) that the poller awaits per feed batch."""
+
+    def __init__(self, s: Settings, max_wait: float = 30.0, **overrides: Any) -> None:
+        cfg: dict[str, Any] = {
+            "bootstrap_servers": [h.strip() for h in s.kafka_bootstrap.split(",") if h.strip()],
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 20,
+            "max_batch_size": 256 * 1024,
+            "max_request_size": max(2 * s.max_message_bytes, 1024 * 1024),
+            "request_timeout_ms": 30000,
+            "client_id": "newsstream-feeds",
+        }
+        cfg.update(s.kafka_client_options())
+        ctx = s.kafka_ssl_context()
+        if ctx is not None:
+            cfg["ssl_context"] = ctx
+        cfg.update(overrides)
+        self.cfg = cfg
+        self.max_wait = max_wait
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect, waiting as long as it takes for the broker to answer."""
+        delay = 0.5
+        while True:
+            producer = AIOKafkaProducer(**self.cfg)
+            try:
+                await producer.start()
+                self.producer = producer
+                return
+            except KafkaError as exc:
+                await producer.stop()
+                m.KAFKA_WAITS.inc()
+                log.warning("Kafka unavailable, waiting", extra={"error": repr(exc),
+                                                                 "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_wait)
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+
+    async def send_batch(self, messages: list[Message]) -> list[BaseException | None]:
+        """Send all, await every ack; retry the retriable failures until they succeed."""
+        assert self.producer is not None, "start() first"
+        results: list[BaseException | None] = [None] * len(messages)
+        pending = list(range(len(messages)))
+        delay = 0.5
+        while pending:
+            futures: list[tuple[int, Any]] = []
+            for i in pending:
+                msg = messages[i]
+                try:
+                    fut = await self.producer.send(msg.topic, msg.value, key=msg.key)
+                except Exception as exc:  # too large, unknown topic, broker away...
+                    futures.append((i, exc))
+                    continue
+                futures.append((i, fut))
+            retry = []
+            for i, fut in futures:
+                if isinstance(fut, BaseException):
+                    err: BaseException | None = fut
+                else:
+                    try:
+                        await fut
+                        err = None
+                    except Exception as exc:
+                        err = exc
+                if err is None:
+                    results[i] = None
+                elif _retriable(err):
+                    retry.append(i)
+                else:
+                    results[i] = err
+            if retry:
+                m.KAFKA_WAITS.inc()
+                log.warning("Kafka did not acknowledge, retrying",
+                            extra={"messages": len(retry), "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_wait)
+            pending = retry
+        return results

@@ -1,0 +1,1 @@
+"""Operations: status, the demo, Kibana import, generated documentation tables."""

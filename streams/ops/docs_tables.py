@@ -1,0 +1,50 @@
+"""Keep the README's configuration and metrics tables generated from the code.
+
+``python -m streams.ops.docs_tables`` rewrites them in place; a unit test fails when they drift, so
+the README stays true.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from streams import metrics, settings
+
+README = settings.REPO_ROOT / "README.md"
+
+
+def settings_table() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for env, default, meaning in settings.describe():
+        shown = default.replace(str(settings.REPO_ROOT), ".").replace(str(Path.home()), "~")
+        for name in ("kafka_port", "es_port"):
+            shown = shown.replace("{" + name + "}", "$NEWSSTREAM_" + name.upper())
+        rows.append(f"| `{env}` | `{shown}` | {meaning} |")
+    return "\n".join(rows)
+
+
+def metrics_table() -> str:
+    rows = ["| metric | type | meaning |", "|---|---|---|"]
+    for metric in metrics.REGISTRY.collect():
+        name = metric.name + ("_total" if metric.type == "counter" else "")
+        rows.append(f"| `{name}` | {metric.type} | {metric.documentation} |")
+    return "\n".join(rows)
+
+
+def render(text: str) -> str:
+    for name, table in (("settings-table", settings_table()), ("metrics-table", metrics_table())):
+        text = re.sub(
+            rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+            lambda m, t=table: m.group(1) + t + "\n" + m.group(2),
+            text,
+            flags=re.S,
+        )
+    return text
+
+
+if __name__ == "__main__":
+    current = README.read_text()
+    README.write_text(render(current))
+    sys.exit(0)

@@ -1,0 +1,231 @@
+"""Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
+
+The dedup stage's ``counts`` messages (copies counted on an original) arrive here too, keyed
+like their original, and are passed on unchanged in input order, behind the original's document.
+
+Batches come from ``noack_take`` and go to the NER process pool, so the event loop only awaits
+(heartbeats keep flowing). Two batches are in flight: while one is being finished (documents
+built and sent, events acked), the next is already in the pool, so the NER processes do not
+sit idle waiting for the slowest chunk of the previous batch. Batches are finished strictly in
+the order they were taken, and a batch's events are acked only after every document (or dead
+letter) of the batch has its delivery result from Kafka. A batch that fails is retried article
+by article, so one poison article is dead-lettered alone; a killed NER process fails its batch,
+the pool restarts once (see :class:`streams.enrich.nlp.NlpPool`) and the retries run on the new one.
+
+Every article is accounted for: a message that is not an article, an NER error, a document
+that cannot be built, one whose entities push it over the record limit (the entity list is
+cut until it fits; the facets stay whole), or a failed send each end as a dead letter.
+
+Rebalance: a batch taken before a partition was revoked is still finished and acked; its acks
+are truthful (the documents are in Kafka), and the new owner's copies are idempotent upserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from streams import metrics
+from streams.enrich.enricher import EnrichPool
+from streams.index import documents
+from streams.model import Article, DedupInfo, encode_internal
+from streams.runtime.agents.common import (
+    Delivery,
+    SendRefused,
+    confirm,
+    dead_letter_event,
+    failure_reason,
+    record_limit,
+    send,
+)
+from streams.runtime.app import app, enriched_topic, settings, unique_topic
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 2  # batches in the pool at once: one being finished, one being computed
+STAGE = "enrich"
+# Each entity mention is one nested document in Elasticsearch, whose default limit is 10,000
+# per indexed document: a longer list would get the whole article rejected at the index stage.
+MAX_ENTITIES = 5_000
+
+
+def fit_message(message: dict[str, Any], limit: int) -> tuple[bytes, int]:
+    """Serialize a document message within ``limit`` bytes (pure).
+
+    Returns the bytes and how many entities were dropped: the entity list is cut to
+    ``MAX_ENTITIES`` and then halved until the record fits (the persons/organizations/locations
+    facets are kept whole). Raises
+    :class:`~streams.runtime.agents.common.SendRefused` if even no entities do not fit.
+    """
+    doc = message.get("doc") or {}
+    entities = list(doc.get("entities") or [])
+    keep = min(len(entities), MAX_ENTITIES)
+    if keep < len(entities):
+        message = {**message, "doc": {**doc, "entities": entities[:keep]}}
+    data = encode_internal(message)
+    while len(data) > limit and keep > 0:
+        keep //= 2
+        data = encode_internal({**message, "doc": {**doc, "entities": entities[:keep]}})
+    if len(data) > limit:
+        raise SendRefused(f"document is {len(data)} bytes without entities, over {limit}")
+    return data, len(entities) - keep
+
+
+@dataclass
+class Batch:
+    """One taken batch: its events (to ack), the parsed articles, and the pool's future."""
+
+    pool: EnrichPool
+    events: list[Any]
+    parsed: list[tuple[Any, Article, DedupInfo]]
+    started: float
+    results: asyncio.Future[list[Any]] | None = None
+    deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its sends
+    counts: dict[int, dict[str, Any]] | None = None  # id(event) -> a counts message to pass on
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@app.agent(unique_topic, concurrency=1)
+async def enrich(stream: Any) -> None:
+    # noack + manual acks: ``take_events`` acks its buffer in a ``finally`` even when the worker
+    # is stopped mid-batch, which would commit articles whose documents were never sent.
+    manual = stream.noack()
+    async with EnrichPool(settings) as pool:
+        queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
+        finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
+        try:
+            async for events in manual.noack_take(
+                settings.nlp_batch_size, within=settings.nlp_batch_seconds
+            ):
+                batch = await _start(pool, events)
+                put = asyncio.ensure_future(queue.put(batch))
+                await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
+                if finisher.done():  # it only ends by failing: surface that, do not hang
+                    put.cancel()
+                    finisher.result()
+        finally:
+            finisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await finisher
+
+
+async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
+    """Parse a batch (bad internal messages to the DLQ) and hand its articles to the pool."""
+    parsed: list[tuple[Any, Article, DedupInfo]] = []
+    deliveries: dict[int, list[Delivery]] = {}
+    counts: dict[int, dict[str, Any]] = {}
+    for event in events:
+        try:
+            value = event.value
+            if documents.is_counts(value):
+                counts[id(event)] = value
+                continue
+            article = Article.from_dict(value["article"])
+            parsed.append((event, article, DedupInfo.from_dict(value["dedup"])))
+        except Exception as exc:
+            deliveries[id(event)] = [await _dead(event, "bad_internal_message", exc)]
+    batch = Batch(pool, events, parsed, time.perf_counter(), deliveries=deliveries,
+                  counts=counts)
+    if parsed:
+        # the batch keeps the reference until the finisher awaits it
+        batch.results = asyncio.ensure_future(pool.enrich([a for _, a, _ in parsed]))  # noqa: RUF006
+    return batch
+
+
+async def _finish_in_order(queue: asyncio.Queue[Batch], manual: Any) -> None:
+    while True:
+        batch = await queue.get()
+        await finish_batch(batch)
+        await ack_batch(batch, manual)
+
+
+async def ack_batch(batch: Batch, manual: Any) -> None:
+    """Ack a batch's events in order, each once its documents or dead letter are delivered.
+
+    The sends of the whole batch are already in flight, so awaiting them one event after the
+    other costs about one round trip per batch, not one per event.
+    """
+    deliveries = batch.deliveries or {}
+    for event in batch.events:
+        await confirm(event, STAGE, deliveries.get(id(event), []))
+        await manual.ack(event)
+
+
+async def finish_batch(batch: Batch) -> None:
+    """Await a batch's NER results, then send its documents and counts in input order.
+
+    A counts message is passed on unchanged, after every document taken before it: it follows
+    its original onto ``articles.enriched`` (same key, same partition), so the index stage never
+    sees the counts of an original it has not handled yet.
+    """
+    if batch.deliveries is None:
+        batch.deliveries = {}
+    results: list[Any] = []
+    if batch.results is not None:
+        try:
+            results = list(await batch.results)
+        except Exception:
+            log.exception("NER batch failed; retrying one by one",
+                          extra={"size": len(batch.parsed)})
+            results = []
+            for _, article, _ in batch.parsed:
+                try:
+                    results.extend(await batch.pool.enrich([article]))
+                except Exception as exc:
+                    results.append(exc)
+        metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
+    ingested_at = _now()
+    limit = record_limit()
+    done = {id(event): (event, article, dedup, result) for (event, article, dedup), result
+            in zip(batch.parsed, results, strict=True)}
+    counts = batch.counts or {}
+    for event in batch.events:
+        key = id(event)
+        if key in counts:
+            batch.deliveries[key] = [await _pass_counts(event, counts[key])]
+        elif key in done:
+            batch.deliveries[key] = [await _finish_one(*done[key], ingested_at, limit)]
+
+
+async def _pass_counts(event: Any, message: dict[str, Any]) -> Delivery:
+    """Forward a counts message to the index stage (keyed by its original's id)."""
+    try:
+        return await send(enriched_topic, str(message["id"]).encode("utf-8"), message)
+    except Exception as exc:
+        return await _dead(event, failure_reason(exc), exc)
+
+
+async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,
+                      ingested_at: str, limit: int) -> Delivery:
+    """Build, fit and send one document; any failure dead-letters the message instead."""
+    if isinstance(result, BaseException):
+        return await _dead(event, "nlp_error", result)
+    try:
+        doc = documents.build_document(article, dedup, result, ingested_at)
+        data, dropped = fit_message(documents.document_message(doc), limit)
+    except SendRefused as exc:
+        return await _dead(event, "too_large", exc)
+    except Exception as exc:
+        return await _dead(event, "document_error", exc)
+    if dropped:
+        log.warning("entities capped to fit the record limit",
+                    extra={"id": article.id, "dropped": dropped, "bytes": len(data)})
+    metrics.ENRICHED.inc()
+    for ent in result.entities:
+        metrics.ENTITIES.labels(ent.label).inc()
+    try:
+        return await send(enriched_topic, article.id.encode("utf-8"), data)
+    except Exception as exc:
+        return await _dead(event, failure_reason(exc), exc)
+
+
+async def _dead(event: Any, reason: str, exc: BaseException) -> Delivery:
+    return await dead_letter_event(event, STAGE, reason, exc)

@@ -1,0 +1,96 @@
+"""Index stage: ``articles.enriched`` -> Elasticsearch, offsets committed after acknowledgement.
+
+How "commit after acknowledgement" holds in Faust 0.15.3 (read in faust/streams.py and
+faust/transport/consumer.py):
+
+* ``stream.noack()`` disables Faust's automatic ack, and ``noack_take(n, within=s)`` yields
+  batches of *events* (count- or time-bounded) without acking them, even when the agent is
+  cancelled mid-batch (``take_events`` would ack its whole buffer in a ``finally``, so a worker
+  stopped during an Elasticsearch outage could commit documents ES never saw).
+* An offset becomes committable only through ``Consumer.ack``, which we reach via
+  ``stream.ack(event)`` once :class:`streams.index.sink.BulkSink` releases it: ES acknowledged that
+  document (or it went to the DLQ) *and* every earlier message of its partition. Faust then
+  commits the highest contiguous acked offset per partition (``Consumer._new_offset``), after
+  flushing the producer, so DLQ envelopes are durable before the offsets behind them.
+* The sink releases strictly in order per partition because Faust's own gap check lets one
+  missing offset right after the committed one through.
+* ``write`` returns only when the whole batch is done and ``noack_take`` refills its buffer
+  only after we return, so while ES is down nothing more is read: Faust's stream buffer
+  (``stream_buffer_maxsize``) fills and the fetcher pauses. Memory stays bounded.
+* concurrency=1: with more, Faust can commit past a message another actor still holds
+  (faust-streaming#606).
+
+* A dead letter counts as done only once Kafka confirmed its delivery (the sink awaits
+  :func:`_dead_letter`, which awaits the delivery future), so its offset is never committed
+  ahead of the envelope. If the DLQ cannot be written, the sink retries with backoff and
+  reads nothing more: the same backpressure as an Elasticsearch outage.
+* Rebalance: Faust seeks a partition back to its committed offset when it is assigned again,
+  so offsets the sink already released can come back. :class:`streams.index.sink.BulkSink` treats
+  an offset at or below one it has seen as the start of a new delivery of that partition and
+  writes it again (idempotent upserts) instead of failing; revoked partitions are also
+  dropped from its bookkeeping before its next write (``on_partitions_revoked``).
+
+Known edge: an outage longer than the consumer's ``broker_max_poll_interval`` makes the
+consumer leave its group; the batch in hand is still written (idempotently) when ES returns,
+and the partition's new owner re-reads from the last commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from streams.index import es_client
+from streams.index.sink import BulkSink, PendingDoc, pending_doc
+from streams.runtime.agents.common import raw_of, send_dead_letter
+from streams.runtime.app import app, enriched_topic, settings
+
+log = logging.getLogger(__name__)
+
+
+def to_pending(event: Any) -> PendingDoc:
+    """One Faust event -> one sink item, carrying the event as the ack token."""
+    msg = event.message
+    return pending_doc(msg.tp, msg.offset, event.value, raw_of(event), token=event)
+
+
+async def _dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
+    """Dead-letter one document and wait until Kafka has the envelope (raises if it failed)."""
+    value = doc.token.value if doc.token is not None else None
+    carried = value.get("source_offset") if isinstance(value, dict) else None
+    fut = await send_dead_letter(doc.raw, "index", reason, error, doc.token.message,
+                                 carried if isinstance(carried, dict) else None)
+    await fut
+
+
+_sinks: list[BulkSink] = []
+
+
+async def forget_revoked(sender: Any, revoked: Any = (), **kwargs: Any) -> None:
+    """Faust seeks an assigned partition to its committed offset: drop our bookkeeping of it."""
+    for sink in _sinks:
+        sink.forget(revoked)
+
+
+app.on_partitions_revoked.connect(forget_revoked)
+
+
+@app.agent(enriched_topic, concurrency=1)
+async def index(stream: Any) -> None:
+    client = es_client.make_async_client(settings)
+    sink = BulkSink.from_settings(client, settings, _dead_letter)
+    _sinks.append(sink)
+    manual = stream.noack()
+
+    async def ack(done: list[PendingDoc]) -> None:
+        for doc in done:
+            await manual.ack(doc.token)
+
+    try:
+        async for events in manual.noack_take(
+            settings.bulk_max_docs, within=settings.bulk_max_seconds
+        ):
+            await sink.write([to_pending(e) for e in events], on_release=ack)
+    finally:
+        _sinks.remove(sink)
+        await client.close()

@@ -1,0 +1,127 @@
+"""The CoreNLP client's pure parts: mentions from tokens, UTF-16 offsets, properties, service."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams import settings
+from streams.cli.services import OPTIONAL, SERVICES, _selected
+from streams.enrich.corenlp import (
+    LANGUAGES,
+    mentions,
+    request_properties,
+    served_languages,
+    utf16_to_codepoints,
+)
+
+
+def _utf16(text: str, start: int) -> int:
+    return len(text[:start].encode("utf-16-le")) // 2
+
+
+def _answer(text: str, sentences: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    """A server answer as CoreNLP writes it: tokens with UTF-16 offsets and NER tags."""
+    out: list[dict[str, Any]] = []
+    pos = 0
+    for sent in sentences:
+        tokens = []
+        for word, tag in sent:
+            start = text.index(word, pos)
+            pos = start + len(word)
+            tokens.append({
+                "word": word, "ner": tag,
+                "characterOffsetBegin": _utf16(text, start), "characterOffsetEnd": _utf16(text, pos),
+            })  # fmt: skip
+        out.append({"tokens": tokens})
+    return {"sentences": out}
+
+
+def test_mentions_from_tokens_pronouns_never_included() -> None:
+    text = "Li Wen met Ann Lee in Geneva. He said his team at Acme Corp agreed."
+    answer = _answer(text, [
+        [("Li", "PERSON"), ("Wen", "PERSON"), ("met", "O"), ("Ann", "PERSON"), ("Lee", "PERSON"),
+         ("in", "O"), ("Geneva", "LOCATION"), (".", "O")],
+        [("He", "O"), ("said", "O"), ("his", "O"), ("team", "O"), ("at", "O"),
+         ("Acme", "ORGANIZATION"), ("Corp", "ORGANIZATION"), ("agreed", "O"), (".", "O")],
+    ])  # fmt: skip
+    got = [(lab, text[s:e]) for lab, s, e in mentions(answer, text)]
+    assert got == [
+        ("PERSON", "Li Wen"),
+        ("PERSON", "Ann Lee"),
+        ("LOCATION", "Geneva"),
+        ("ORG", "Acme Corp"),
+    ]
+
+
+def test_mentions_do_not_cross_sentences() -> None:
+    text = "They met in Paris. Berlin was next."
+    answer = _answer(text, [
+        [("They", "O"), ("met", "O"), ("in", "O"), ("Paris", "LOCATION"), (".", "O")],
+        [("Berlin", "LOCATION"), ("was", "O"), ("next", "O"), (".", "O")],
+    ])  # fmt: skip
+    assert [text[s:e] for _, s, e in mentions(answer, text)] == ["Paris", "Berlin"]
+
+
+def test_utf16_offsets_become_code_points() -> None:
+    text = "\U0001f600\U0001f600 Li Wen spoke in \U0001d4d0 Geneva."
+    answer = _answer(text, [[("Li", "PERSON"), ("Wen", "PERSON"), ("spoke", "O"), ("Geneva", "LOCATION")]])
+    assert answer["sentences"][0]["tokens"][0]["characterOffsetBegin"] == 5  # two surrogate pairs + space
+    got = [(lab, text[s:e]) for lab, s, e in mentions(answer, text)]
+    assert got == [("PERSON", "Li Wen"), ("LOCATION", "Geneva")]
+
+
+def test_utf16_table_only_when_needed() -> None:
+    assert utf16_to_codepoints("plain BMP text: Россия, 中国") is None
+    table = utf16_to_codepoints("a\U0001f600b")
+    assert table == [0, 1, 1, 2, 3]
+
+
+def test_properties_load_only_the_ner_crf() -> None:
+    props = request_properties("en")
+    assert props["annotators"] == "tokenize,ssplit,ner"
+    assert props["ner.model"] == LANGUAGES["en"].classifier
+    for off in ("ner.applyFineGrained", "ner.useSUTime", "ner.applyNumericClassifiers"):
+        assert props[off] == "false"
+    json.dumps(props)
+
+
+def test_served_languages() -> None:
+    s = dataclasses.replace(settings.load(), corenlp_langs="en, de")
+    assert served_languages(s) == ["en", "de"]
+    with pytest.raises(ValueError, match="no CoreNLP NER model"):
+        served_languages(dataclasses.replace(s, corenlp_langs="en,ru"))
+
+
+def test_service_command_is_local_and_small(tmp_path: Path) -> None:
+    from streams.devservices.corenlp import CoreNlpService, model_classifiers
+
+    s = dataclasses.replace(settings.load(), services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"))
+    svc = CoreNlpService(s)
+    assert svc.coordinates() == [
+        f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}",
+        f"edu.stanford.nlp:stanford-corenlp:{s.corenlp_version}:models",
+    ]
+    assert model_classifiers(["en", "de", "en"]) == ["models", "models-german"]
+    cmd = svc.command(Path("/usr/bin/java"))
+    assert f"-Xmx{s.corenlp_heap}" in cmd
+    assert cmd[cmd.index("-preload") + 1] == "tokenize,ssplit,ner"
+    assert cmd[cmd.index("-port") + 1] == str(s.corenlp_port)
+    assert "-blockList" in cmd and "-Djava.net.preferIPv4Stack=true" in cmd
+    assert svc.marker() in " ".join(cmd)
+
+
+def test_corenlp_is_registered_and_optional() -> None:
+    import argparse
+
+    assert "corenlp" in SERVICES and "corenlp" in OPTIONAL
+    off = dataclasses.replace(settings.load(), corenlp=False)
+    on = dataclasses.replace(off, corenlp=True)
+    args = argparse.Namespace(only=None)
+    assert "corenlp" not in _selected(args, off)
+    assert _selected(args, on)[-1] == "corenlp"
+    assert _selected(argparse.Namespace(only="corenlp"), off) == ["corenlp"]
