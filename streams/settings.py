@@ -209,6 +209,12 @@ class Settings:
         "an assigned partition with lag whose committed offset has not moved for this long is"
         " stalled: /health answers 503 (see docs/reliability.md)",
     )
+    session_timeout: float = _doc(
+        "NEWSSTREAM_SESSION_TIMEOUT",
+        "seconds the consumer group waits for a worker that stopped heartbeating (killed, frozen)"
+        " before its partitions move to the others or to its restarted self; heartbeats every"
+        " third of it, at most every 3 s",
+    )
     ui_host: str = _doc("NEWSSTREAM_UI_HOST", "search page (`newsstream web`) bind address")
     ui_port: int = _doc("NEWSSTREAM_UI_PORT", "search page port")
     ui_poll_seconds: float = _doc(
@@ -522,6 +528,9 @@ DEFAULTS: dict[str, str] = {
     # backoff of at most NEWSSTREAM_BULK_BACKOFF_MAX), short enough that a supervisor restarts
     # a silently stuck worker within minutes
     "NEWSSTREAM_STALL_SECONDS": "300",
+    # Faust's default; lower makes a restart after kill -9 resume sooner, but a worker whose
+    # event loop is held up that long (a loaded machine) is taken for dead and rebalanced
+    "NEWSSTREAM_SESSION_TIMEOUT": "60",
     "NEWSSTREAM_UI_HOST": "127.0.0.1",
     "NEWSSTREAM_UI_PORT": "8066",
     "NEWSSTREAM_UI_POLL_SECONDS": "10",

@@ -9,10 +9,16 @@ describe exactly what is built here. Two message shapes travel on ``articles.enr
 * ``{"kind": "document", "id", "doc"}``: the full document, every field explicit (null where
   absent) so that a revision overwrites stale values, and NEVER ``duplicate_count`` /
   ``duplicate_sources`` so that it cannot clobber a count written earlier or later;
-* ``{"kind": "counts", "id", "doc": {"duplicate_count", "duplicate_sources"}}``: absolute values
-  for an original, from the dedup state (resending writes the same values).
+* ``{"kind": "counts", "id", "doc": {"duplicate_count", "duplicate_sources"}, "copy"}``:
+  absolute values for an original, from the dedup state (resending writes the same values);
+  ``copy`` names the exact copy whose arrival produced them (its ``id`` and ``url``).
 
-Both become a partial-update upsert (``doc_as_upsert``): order-independent, no scripts.
+A document message becomes a partial-update upsert (``doc_as_upsert``), no scripts. A counts
+message becomes a partial update that never creates a document: a document holding only counts
+would be a hit without an article. It travels behind its original on the same partition
+(through the enrich stage), so when it is applied the original is either indexed or was
+dead-lettered; in the second case Elasticsearch answers ``document_missing_exception`` and the
+index stage dead-letters the copy (``original_not_indexed``).
 Known edge of partial updates: object fields (``title_translations``, ``extra``) are merged key
 by key, so a key that a revision drops stays until the document is reindexed.
 """
@@ -170,12 +176,17 @@ def document_message(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def counts_message(
-    original_id: str, duplicate_count: int, duplicate_sources: Sequence[str]
+    original_id: str, duplicate_count: int, duplicate_sources: Sequence[str],
+    copy: Article | None = None,
 ) -> dict[str, Any]:
-    """The ``kind: counts`` message: absolute copy count and sources of an original."""
+    """The ``kind: counts`` message: absolute copy count and sources of an original.
+
+    ``copy`` is the exact copy that was counted: its id and URL travel along so that a dead
+    letter of this message (the original is not indexed) says which message it stands for.
+    """
     if duplicate_count < 0:
         raise ValueError("duplicate_count must be >= 0")
-    return {
+    message: dict[str, Any] = {
         "kind": "counts",
         "id": original_id,
         "doc": {
@@ -183,13 +194,22 @@ def counts_message(
             "duplicate_sources": list(duplicate_sources),
         },
     }
+    if copy is not None:
+        message["copy"] = {"id": copy.id, "url": copy.url}
+    return message
+
+
+def is_counts(message: Any) -> bool:
+    """Whether an internal message is a ``kind: counts`` message (not an article to enrich)."""
+    return isinstance(message, Mapping) and message.get("kind") == "counts"
 
 
 def bulk_lines(message: Mapping[str, Any], index: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The bulk action and body for one ``articles.enriched`` message (a partial upsert).
+    """The bulk action and body for one ``articles.enriched`` message.
 
-    ``index`` is the concrete index already holding the id, or the write alias for a new id
-    (so a document never exists twice after a rollover).
+    A document is a partial upsert; counts are a partial update that never creates a document
+    (see the module docstring). ``index`` is the concrete index already holding the id, or the
+    write index for a new id (so a document never exists twice after a rollover).
     """
     kind = message.get("kind")
     if kind not in ("document", "counts"):
@@ -200,6 +220,8 @@ def bulk_lines(message: Mapping[str, Any], index: str) -> tuple[dict[str, Any], 
     if kind == "document" and any(f in doc for f in COUNT_FIELDS):
         raise ValueError("a document message must not carry duplicate_count/duplicate_sources")
     action = {"update": {"_id": str(message["id"]), "_index": index}}
+    if kind == "counts":
+        return action, {"doc": doc}
     return action, {"doc": doc, "doc_as_upsert": True}
 
 

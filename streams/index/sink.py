@@ -2,9 +2,12 @@
 
 Why it is shaped this way (the indexing guarantees):
 
-* Every message becomes a partial-update upsert keyed by the article id
+* Every document message becomes a partial-update upsert keyed by the article id
   (:func:`streams.index.documents.bulk_lines`), so a replay rewrites the same document and a revision
-  overwrites it; no scripts (the embedded node has no painless).
+  overwrites it; no scripts (the embedded node has no painless). A counts message is a partial
+  update that never creates a document: when its original is missing (it was dead-lettered)
+  Elasticsearch answers ``document_missing_exception`` and the copy is dead-lettered as
+  ``original_not_indexed``, so no document ever holds counts without an article.
 * Retryable failures (connection errors, timeouts, 429, 5xx, version conflicts, a missing write
   index) are retried forever with capped exponential backoff and full jitter, one log line per
   attempt. The caller reads nothing new meanwhile, so an outage turns into backpressure on Kafka,
@@ -98,6 +101,19 @@ def classify_item(status: int, error: Mapping[str, Any] | None = None) -> Outcom
     if etype in RETRYABLE_ERROR_TYPES or "no write index is defined" in reason:
         return Outcome.RETRY
     return Outcome.REJECT
+
+
+def rejection_reason(error: Mapping[str, Any] | None) -> str:
+    """The dead-letter reason of a rejected bulk item (pure).
+
+    ``document_missing_exception`` answers only a counts update (the one write that does not
+    upsert): the original of that exact copy is not in the index, because it was dead-lettered
+    itself. The copy is dead-lettered with its own reason; a replay of it after its original's
+    applies the counts.
+    """
+    if str((error or {}).get("type", "")) == "document_missing_exception":
+        return "original_not_indexed"
+    return "es_rejected"
 
 
 def is_retryable_exception(exc: BaseException) -> bool:
@@ -339,7 +355,7 @@ def pending_doc(tp: Hashable, offset: int, value: Any, raw: bytes, token: Any = 
 
 
 def action_line(doc_id: str, index: str) -> bytes:
-    """The bulk action line: a partial-update upsert of ``doc_id`` in the concrete ``index``."""
+    """The bulk action line: a partial update of ``doc_id`` in the concrete ``index``."""
     action = {"update": {"_id": doc_id, "_index": index, "retry_on_conflict": RETRY_ON_CONFLICT}}
     return json.dumps(action, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -649,7 +665,7 @@ class BulkSink:
                     error = json.dumps(
                         {"status": r.get("status"), "error": r.get("error")}, ensure_ascii=False
                     )
-                    await self._dead_letter_forever(d, "es_rejected", error)
+                    await self._dead_letter_forever(d, rejection_reason(r.get("error")), error)
                 else:
                     ok += 1
                 self.tracker.ack(d.tp, d.offset)

@@ -35,6 +35,7 @@ class Message:
     value: bytes
     key: bytes
     marker: str | None
+    copy_of: str | None = None  # the marker of the message this one is an exact copy of
 
     @property
     def good(self) -> bool:
@@ -139,10 +140,15 @@ def hostile_messages(run: str, n: int, start: int = 1_000_000, rare_every: int =
     kinds: list[tuple[str, Callable[[str], bytes] | bytes]] = list(HOSTILE.items())
     kinds += poison_files()
     out: list[Message] = []
+    rare_first: str | None = None
     for j in range(n):
         m = marker(run, start + j)
         if rare_every and j % rare_every == rare_every - 1:
+            # the same text under another URL: an exact copy of the first, counted on it
             name, make = next(iter(RARE.items()))
+            out.append(Message(name, make(m), m.encode(), m, copy_of=rare_first))
+            rare_first = rare_first or m
+            continue
         else:
             name, make = kinds[j % len(kinds)]
         if isinstance(make, bytes):

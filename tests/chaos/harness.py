@@ -261,6 +261,20 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the worker and its NER processes (0 when gone)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            pid = int(stat.parent.name)
+            if pid == self.proc.pid or int(fields[1]) == self.proc.pid:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
@@ -362,6 +376,10 @@ class Workers:
             if w.alive():
                 w.kill(signal.SIGTERM, timeout=60)
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the live workers and their NER processes."""
+        return sum(w.cpu_seconds() for w in self.all if w.alive())
+
     def evidence(self) -> list[str]:
         out = []
         for w in self.all:
@@ -386,6 +404,7 @@ class Sent:
     marker: str | None
     partition: int
     offset: int
+    copy_of: str | None = None  # an exact copy: accounted for as a count on this message's doc
 
     @property
     def identity(self) -> str:
@@ -403,7 +422,7 @@ def send(ns: Namespace, messages: list[Message]) -> list[Sent]:
     out = []
     for m, f in zip(messages, futures, strict=True):
         md = f.get(timeout=600)
-        out.append(Sent(m.kind, m.marker, md.partition, md.offset))
+        out.append(Sent(m.kind, m.marker, md.partition, md.offset, m.copy_of))
     producer.close()
     return out
 
@@ -477,18 +496,21 @@ class Ledger:
             self._consumer = None
             self.envelopes = []
 
-    def _es_docs(self) -> dict[str, set[tuple[str, str]]]:
-        """marker -> {(index, _id)} over every index behind the alias (and the alias' pattern)."""
+    def _es_docs(self) -> tuple[dict[str, set[tuple[str, str]]], dict[str, int]]:
+        """marker -> {(index, _id)} over every index behind the alias (and the alias' pattern),
+        and marker -> the ``duplicate_count`` of its document (exact copies counted on it)."""
         from elasticsearch import helpers
 
         from streams.index.es_client import make_client
 
         es = make_client(self.s, request_timeout=60)
         by_marker: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        counted: dict[str, int] = {}
         try:
             for pattern in (self.s.es_alias, f"{self.s.es_alias}-*"):
                 for hit in helpers.scan(es, index=pattern, query={"query": {"match_all": {}}},
-                                        _source=["extra.chaos_marker", "url", "id"], size=2000,
+                                        _source=["extra.chaos_marker", "url", "id",
+                                                 "duplicate_count"], size=2000,
                                         ignore_unavailable=True):
                     src = hit.get("_source") or {}
                     m = (src.get("extra") or {}).get("chaos_marker")
@@ -497,18 +519,21 @@ class Ledger:
                             "utf-8", "surrogatepass"))
                         m = found.group().decode() if found else f"?doc:{hit['_id']}"
                     by_marker[m].add((hit["_index"], hit["_id"]))
+                    counted[m] = max(counted.get(m, 0), int(src.get("duplicate_count") or 0))
         finally:
             es.close()
-        return by_marker
+        return by_marker, counted
 
     def tally(self) -> Tally:
         self._read_dlq()
         es_error = None
+        counted: dict[str, int] = {}
         try:
-            docs = self._es_docs()
+            docs, counted = self._es_docs()
         except Exception as exc:
             docs, es_error = {}, repr(exc)[:200]
-        tally = account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error)
+        tally = account(self.sent, self.envelopes, docs, self.s.topic_articles, es_error,
+                        counted)
         self._last_lost = tally.lost_ids
         return tally
 
@@ -557,12 +582,14 @@ class Ledger:
 
 def account(sent: list[Sent], envelopes: list[dict[str, Any]],
             docs: dict[str, set[tuple[str, str]]], input_topic: str,
-            es_error: str | None = None) -> Tally:
+            es_error: str | None = None, counted: dict[str, int] | None = None) -> Tally:
     """Tally ``sent`` against dead-letter ``envelopes`` and ``docs`` (marker -> {(index, _id)}).
 
     An envelope belongs to the message whose marker its original bytes contain, or, without a
     marker, to the message at the input position it names. A message is doubled when it has
-    more than one document, or its document's id is in more than one index.
+    more than one document, or its document's id is in more than one index. An exact copy
+    (``copy_of``) is not indexed itself: it counts as indexed when the document of the message
+    it copies has a ``duplicate_count`` (``counted``, marker -> count) covering every copy sent.
     """
     by_pos = {(s.partition, s.offset): s for s in sent}
     dead: Counter[str] = Counter()
@@ -583,14 +610,21 @@ def account(sent: list[Sent], envelopes: list[dict[str, Any]],
             reasons[ident] = f"{env.get('stage')}/{env.get('reason')}"
     kinds = {s.identity: s.kind for s in sent}
     idx = {i for i in kinds if docs.get(i)}
+    copies: dict[str, set[str]] = defaultdict(set)
+    for s in sent:
+        if s.copy_of:
+            copies[s.copy_of].add(s.identity)
+    for orig, members in copies.items():
+        if orig in idx and (counted or {}).get(orig, 0) >= len(members):
+            idx |= {i for i in members if i not in dead}
     dl = {i for i in kinds if dead.get(i)}
     lost = set(kinds) - idx - dl
     by_id: dict[str, set[str]] = defaultdict(set)
     for pairs in docs.values():
         for index, _id in pairs:
             by_id[_id].add(index)
-    doubled = {i for i in idx if len(docs[i]) > 1}
-    doubled |= {m for m in idx if any(len(by_id[_id]) > 1 for _, _id in docs[m])}
+    doubled = {i for i in idx if len(docs.get(i, ())) > 1}
+    doubled |= {m for m in idx if any(len(by_id[_id]) > 1 for _, _id in docs.get(m, ()))}
     return Tally(
         sent=len(sent), unique=len(kinds), indexed=len(idx), dead=len(dl - idx),
         lost=len(lost), doubled=len(doubled), both=len(idx & dl),
@@ -598,7 +632,7 @@ def account(sent: list[Sent], envelopes: list[dict[str, Any]],
         good_dead=Counter(reasons[i] for i in dl - idx if kinds[i] == "good"),
         dead_reasons=Counter(reasons[i] for i in dl - idx),
         lost_kinds=Counter(kinds[i] for i in lost),
-        doubled_examples=[f"{m}: {sorted(docs[m])}" for m in sorted(doubled)[:3]],
+        doubled_examples=[f"{m}: {sorted(docs.get(m, ()))}" for m in sorted(doubled)[:3]],
         es_error=es_error,
         lost_ids=sorted(lost),
     )
@@ -623,13 +657,16 @@ def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
     ``since`` is the monotonic time of the fault; the recovery time is measured from it to the
     first poll that sees the pipeline drained. Dead workers are restarted meanwhile. With
     ``stall_after``, give up early when nothing moved (indexed, dead-lettered, lag) for that
-    long: the row then reports a stall instead of waiting out the whole timeout.
+    long while the workers used almost no CPU (a long NER pass on a loaded machine moves no
+    offset for minutes, but it computes): the row then reports a stall instead of waiting out
+    the whole timeout.
     """
     deadline = time.monotonic() + timeout
     last_log = 0.0
     first_zero: float | None = None
     state: tuple[Any, ...] = ()
     moved = time.monotonic()
+    cpu, polled = workers.cpu_seconds(), time.monotonic()
     while True:
         workers.supervise()
         tally = ledger.tally()
@@ -646,7 +683,11 @@ def wait_drained(ledger: Ledger, workers: Workers, since: float, timeout: float,
             first_zero = None
         lag = lag if lag is not None else ledger.lag()
         new_state = (tally.indexed, tally.dead, tuple(sorted((lag or {}).items())))
-        if new_state != state:
+        # computing (a tenth of a core or more since the last poll) is not a stall
+        new_cpu = workers.cpu_seconds()
+        busy = new_cpu - cpu >= 0.1 * max(now - polled, 1.0)
+        cpu, polled = new_cpu, now
+        if new_state != state or busy:
             state, moved = new_state, now
         if now > deadline or (stall_after is not None and now - moved > stall_after):
             return Drain(False, now - since, tally, lag, stalled_for=now - moved)

@@ -69,10 +69,14 @@ class Size:
     es_outage: float = 60.0
     timeout: float = 900.0
     stall: float = 240.0  # nothing moved for this long: a stall, stop waiting
+    # the workers' NEWSSTREAM_SESSION_TIMEOUT (None: the default): a worker restarted after a
+    # kill -9 gets its partitions back once the dead member's session expired
+    session: float | None = None
 
 
 FULL = Size()
-SHORT = Size(good=200, replay=500, hostile=100, es_outage=20.0, timeout=300.0, stall=150.0)
+SHORT = Size(good=200, replay=500, hostile=100, es_outage=20.0, timeout=300.0, stall=150.0,
+             session=20.0)
 
 
 @dataclass
@@ -189,9 +193,15 @@ def rebalance(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
                     f"{took:.0f}s), stopped at {mid}")
 
 
+def _session_env(ctx: Context) -> dict[str, str]:
+    if ctx.size.session is None:
+        return {}
+    return {"NEWSSTREAM_SESSION_TIMEOUT": f"{ctx.size.session:g}"}
+
+
 def _row(ctx: Context, name: str, messages: list[corpus.Message], fault: FaultFn | None,
          res: Result) -> None:
-    ns = Namespace.new(name, ctx.base, ctx.services.env)
+    ns = Namespace.new(name, ctx.base, ctx.services.env, **_session_env(ctx))
     ns.setup()
     workers = Workers(ns)
     ledger = Ledger(ns)
@@ -290,7 +300,7 @@ def row_hostile(ctx: Context, res: Result) -> None:
 def row_replay(ctx: Context, res: Result) -> None:
     """Index ``replay`` articles, then send the very same messages again."""
     messages = articles(ctx, ctx.size.replay)
-    ns = Namespace.new(res.row, ctx.base, ctx.services.env)
+    ns = Namespace.new(res.row, ctx.base, ctx.services.env, **_session_env(ctx))
     ns.setup()
     workers = Workers(ns)
     ledger = Ledger(ns)

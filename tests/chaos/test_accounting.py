@@ -66,6 +66,28 @@ def test_a_good_article_dead_lettered_later_is_reported() -> None:
     assert t.lost == 0 and t.good_dead == {"enrich/nlp_error": 1}
 
 
+def test_an_exact_copy_is_accounted_for_only_by_its_originals_count() -> None:
+    sent = [Sent("rare", "chaosmk-r-1", 0, 0), Sent("rare", "chaosmk-r-2", 0, 1, "chaosmk-r-1")]
+    docs = {"chaosmk-r-1": {("a-000001", "id1")}}
+    counted = account(sent, [], docs, TOPIC, counted={"chaosmk-r-1": 1})
+    assert (counted.indexed, counted.lost) == (2, 0)
+    uncounted = account(sent, [], docs, TOPIC, counted={"chaosmk-r-1": 0})
+    assert uncounted.lost_ids == ["chaosmk-r-2"]
+    # the original dead-lettered: its copy is accounted for only by its own dead letter
+    envs = [_env(b'{"chaos_marker": "chaosmk-r-1"}', stage="index", reason="es_rejected"),
+            _env(b'{"copy": {"url": "https://x/chaosmk-r-2"}}', stage="index",
+                 reason="original_not_indexed")]
+    t = account(sent, envs, {}, TOPIC)
+    assert (t.dead, t.lost) == (2, 0)
+    assert account(sent, envs[:1], {}, TOPIC).lost_ids == ["chaosmk-r-2"]
+
+
+def test_the_rare_articles_after_the_first_are_its_exact_copies() -> None:
+    rare = [m for m in corpus.hostile_messages("r", 30, rare_every=10) if m.kind in corpus.RARE]
+    assert len(rare) == 3 and rare[0].copy_of is None
+    assert [m.copy_of for m in rare[1:]] == [rare[0].marker] * 2
+
+
 def test_every_hostile_message_carries_a_marker_or_is_a_poison_file() -> None:
     for m in corpus.hostile_messages("r", 200, rare_every=0):
         assert m.marker is not None or m.kind.startswith("poison:")

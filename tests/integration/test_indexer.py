@@ -173,12 +173,31 @@ def test_replay_rewrites_revision_updates_counts_are_absolute(es_ns: Settings) -
     assert run.dead == []
 
 
-def test_counts_before_the_document_then_the_document_completes_it(es_ns: Settings) -> None:
+def test_counts_of_an_original_not_indexed_create_no_document_and_dead_letter_the_copy(
+    es_ns: Settings,
+) -> None:
+    """The original was dead-lettered, its exact copy counted: no counts-only document.
+
+    A document holding only ``duplicate_count``/``duplicate_sources`` would be a search hit
+    without an article, and the copy would be accounted for by nothing. The copy goes to the
+    dead-letter callback with its own reason instead; counts of an indexed original (in the same
+    request, behind its document) still apply.
+    """
     s = es_ns
     run = SinkRun(s)
-    run.write([documents.counts_message("art-00100", 1, ["c.example"]), doc_message(100)])
-    doc = get_doc(s, "art-00100")
-    assert doc["duplicate_count"] == 1 and doc["title"].startswith("Harbour council")
+    copy = Article(id="copy-1", url="https://c.example/copy-1",
+                   canonical_url="https://c.example/copy-1", title="A copy", body="text")
+    run.write([bad_message(200), documents.counts_message("art-00200", 1, ["c.example"], copy),
+               doc_message(201), documents.counts_message("art-00201", 1, ["d.example"])])
+    assert copies(s, ["art-00200"]) == {}
+    assert total(s) == 1
+    assert get_doc(s, "art-00201")["duplicate_count"] == 1
+    reasons = [(d.offset, reason) for d, reason, _ in run.dead]
+    assert reasons == [(0, "es_rejected"), (1, "original_not_indexed")]
+    counted = run.dead[1][0]
+    assert json.loads(counted.raw)["copy"] == {"id": "copy-1", "url": "https://c.example/copy-1"}
+    assert "document_missing" in run.dead[1][2]
+    assert [d.offset for d in run.released] == list(range(4))
 
 
 def test_mapping_rejection_goes_to_the_dlq_and_the_rest_is_indexed(es_ns: Settings) -> None:
@@ -494,7 +513,9 @@ def test_agent_killed_between_send_and_ack_loses_nothing(
     s = es_ns
     ensure_topics(s)
     pid = es_pid(s)
-    fast = {"NEWSSTREAM_BULK_TIMEOUT": "3", "NEWSSTREAM_BULK_BACKOFF_MAX": "4"}
+    # the restarted worker takes the killed one's partitions once its session expires
+    fast = {"NEWSSTREAM_BULK_TIMEOUT": "3", "NEWSSTREAM_BULK_BACKOFF_MAX": "4",
+            "NEWSSTREAM_SESSION_TIMEOUT": "20"}
     w = index_worker(fast)
     produce(s, [doc_message(i) for i in range(50)])
     wait_for(lambda: total(s) == 50, 180, f"first 50 indexed\n{w.tail()}")

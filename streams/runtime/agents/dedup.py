@@ -1,4 +1,4 @@
-"""Dedup stage: ``articles.valid`` -> ``articles.unique`` (+ ``counts`` to ``articles.enriched``).
+"""Dedup stage: ``articles.valid`` -> ``articles.unique`` (articles and ``counts`` messages).
 
 Design: how candidates meet
 ---------------------------
@@ -63,7 +63,7 @@ from streams.runtime.agents.common import (
     handle_then_ack,
     send,
 )
-from streams.runtime.app import app, enriched_topic, settings, unique_topic, valid_topic
+from streams.runtime.app import app, settings, unique_topic, valid_topic
 from streams.runtime.wire import INTERNAL_CODEC
 
 log = logging.getLogger(__name__)
@@ -185,10 +185,14 @@ async def _decide_one(event: Any) -> list[Delivery]:
                 "source_offset": value.get("source_offset"),
             }))
         if decision.counts is not None:
+            # keyed by the original's id onto articles.unique: behind the original on its
+            # partition, so the index stage applies it after the original's document
             c = decision.counts
             deliveries.append(await send(
-                enriched_topic, c.id.encode("utf-8"),
-                documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources),
+                unique_topic, c.id.encode("utf-8"),
+                {**documents.counts_message(c.id, c.duplicate_count, c.duplicate_sources,
+                                            article),
+                 "source_offset": value.get("source_offset")},
             ))
     except Exception as exc:
         # the decision is stored: a replay of this letter is a ``replay`` and is emitted again

@@ -1,5 +1,8 @@
 """Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
 
+The dedup stage's ``counts`` messages (copies counted on an original) arrive here too, keyed
+like their original, and are passed on unchanged in input order, behind the original's document.
+
 Batches come from ``noack_take`` and go to the NER process pool, so the event loop only awaits
 (heartbeats keep flowing). Two batches are in flight: while one is being finished (documents
 built and sent, events acked), the next is already in the pool, so the NER processes do not
@@ -84,6 +87,7 @@ class Batch:
     started: float
     results: asyncio.Future[list[Any]] | None = None
     deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its sends
+    counts: dict[int, dict[str, Any]] | None = None  # id(event) -> a counts message to pass on
 
 
 def _now() -> str:
@@ -140,14 +144,19 @@ async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
     """Parse a batch (bad internal messages to the DLQ) and hand its articles to the pool."""
     parsed: list[tuple[Any, Article, DedupInfo]] = []
     deliveries: dict[int, list[Delivery]] = {}
+    counts: dict[int, dict[str, Any]] = {}
     for event in events:
         try:
             value = event.value
+            if documents.is_counts(value):
+                counts[id(event)] = value
+                continue
             article = Article.from_dict(value["article"])
             parsed.append((event, article, DedupInfo.from_dict(value["dedup"])))
         except Exception as exc:
             deliveries[id(event)] = [await _dead(event, "bad_internal_message", exc)]
-    batch = Batch(pool, events, parsed, time.perf_counter(), deliveries=deliveries)
+    batch = Batch(pool, events, parsed, time.perf_counter(), deliveries=deliveries,
+                  counts=counts)
     if parsed:
         # the batch keeps the reference until the finisher awaits it
         batch.results = asyncio.ensure_future(pool.enrich([a for _, a, _ in parsed]))  # noqa: RUF006
@@ -174,28 +183,47 @@ async def ack_batch(batch: Batch, manual: Any) -> None:
 
 
 async def finish_batch(batch: Batch) -> None:
-    """Await a batch's NER results, then build and send its documents in order."""
+    """Await a batch's NER results, then send its documents and counts in input order.
+
+    A counts message is passed on unchanged, after every document taken before it: it follows
+    its original onto ``articles.enriched`` (same key, same partition), so the index stage never
+    sees the counts of an original it has not handled yet.
+    """
     if batch.deliveries is None:
         batch.deliveries = {}
-    if batch.results is None:
-        return
-    results: list[Any]
-    try:
-        results = list(await batch.results)
-    except Exception:
-        log.exception("NER batch failed; retrying one by one", extra={"size": len(batch.parsed)})
-        results = []
-        for _, article, _ in batch.parsed:
-            try:
-                results.extend(await batch.pool.enrich([article]))
-            except Exception as exc:
-                results.append(exc)
-    metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
+    results: list[Any] = []
+    if batch.results is not None:
+        try:
+            results = list(await batch.results)
+        except Exception:
+            log.exception("NER batch failed; retrying one by one",
+                          extra={"size": len(batch.parsed)})
+            results = []
+            for _, article, _ in batch.parsed:
+                try:
+                    results.extend(await batch.pool.enrich([article]))
+                except Exception as exc:
+                    results.append(exc)
+        metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
     ingested_at = _now()
     limit = record_limit()
-    for (event, article, dedup), result in zip(batch.parsed, results, strict=True):
-        batch.deliveries[id(event)] = [await _finish_one(event, article, dedup, result,
-                                                         ingested_at, limit)]
+    done = {id(event): (event, article, dedup, result) for (event, article, dedup), result
+            in zip(batch.parsed, results, strict=True)}
+    counts = batch.counts or {}
+    for event in batch.events:
+        key = id(event)
+        if key in counts:
+            batch.deliveries[key] = [await _pass_counts(event, counts[key])]
+        elif key in done:
+            batch.deliveries[key] = [await _finish_one(*done[key], ingested_at, limit)]
+
+
+async def _pass_counts(event: Any, message: dict[str, Any]) -> Delivery:
+    """Forward a counts message to the index stage (keyed by its original's id)."""
+    try:
+        return await send(enriched_topic, str(message["id"]).encode("utf-8"), message)
+    except Exception as exc:
+        return await _dead(event, failure_reason(exc), exc)
 
 
 async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,

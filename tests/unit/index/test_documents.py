@@ -178,14 +178,14 @@ def test_counts_message_carries_absolute_values_only() -> None:
         documents.counts_message("a1", -1, [])
 
 
-def test_bulk_lines_are_partial_upserts_to_the_given_index() -> None:
+def test_documents_are_upserts_counts_are_updates_that_never_create_a_document() -> None:
     doc = build()
     action, body = documents.bulk_lines(documents.document_message(doc), "articles-000001")
     assert action == {"update": {"_id": "a1", "_index": "articles-000001"}}
     assert body == {"doc": doc, "doc_as_upsert": True}
     action, body = documents.bulk_lines(documents.counts_message("a0", 1, ["s"]), "articles")
     assert action["update"]["_index"] == "articles" and body["doc"]["duplicate_count"] == 1
-    assert body["doc_as_upsert"] is True
+    assert "doc_as_upsert" not in body and "upsert" not in body
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from streams.index.sink import (
     items_to_resend,
     pending_doc,
     refresh_option,
+    rejection_reason,
     split_batches,
 )
 
@@ -270,11 +271,11 @@ def test_items_to_resend_keeps_same_id_order() -> None:
     assert items_to_resend(docs, [Outcome.OK] * 5) == []
 
 
-def test_pending_doc_builds_a_partial_upsert() -> None:
+def test_pending_doc_builds_a_partial_update_counts_never_upsert() -> None:
     msg = documents.counts_message("abc", 3, ["x.example", "y.example"])
     d = pending_doc("p", 7, msg, b"raw")
     assert d.invalid is None and d.doc_id == "abc"
-    assert json.loads(d.body) == {"doc": msg["doc"], "doc_as_upsert": True}
+    assert json.loads(d.body) == {"doc": msg["doc"]}
     action = json.loads(action_line("abc", "articles-000002"))
     assert action == {"update": {"_id": "abc", "_index": "articles-000002", "retry_on_conflict": 3}}
     assert d.size > len(d.body)
@@ -332,3 +333,11 @@ def test_sink_forgets_revoked_partitions_before_its_next_write() -> None:
         assert sink.tracker.committable("a") is None
 
     asyncio.run(go())
+
+
+def test_a_counts_update_of_a_missing_original_has_its_own_reason() -> None:
+    missing = {"type": "document_missing_exception", "reason": "[abc]: document missing"}
+    assert classify_item(404, missing) is Outcome.REJECT
+    assert rejection_reason(missing) == "original_not_indexed"
+    assert rejection_reason({"type": "document_parsing_exception"}) == "es_rejected"
+    assert rejection_reason(None) == "es_rejected"
