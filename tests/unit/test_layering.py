@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "streams"
 
-SHARED = {"streams", "streams.settings", "streams.model", "streams.dlq", "streams.kafka_io",
+SHARED = {"streams", "streams.clock", "streams.settings", "streams.model", "streams.dlq", "streams.kafka_io",
           "streams.metrics", "streams.logs", "streams.resources", "streams.terminal",
           "streams.schemas", "streams.examples"}
 STAGES = ["streams.ingest", "streams.dedup", "streams.enrich", "streams.index"]

@@ -24,10 +24,10 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from streams import metrics
+from streams.clock import rfc3339
 from streams.enrich.enricher import EnrichPool
 from streams.index import documents
 from streams.model import Article, DedupInfo, encode_internal
@@ -83,10 +83,6 @@ class Batch:
     started: float
     results: asyncio.Future[list[Any]] | None = None
     deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its sends
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @app.agent(unique_topic, concurrency=1)
@@ -168,7 +164,7 @@ async def finish_batch(batch: Batch) -> None:
             except Exception as exc:
                 results.append(exc)
     metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
-    ingested_at = _now()
+    ingested_at = rfc3339()
     limit = record_limit()
     for (event, article, dedup), result in zip(batch.parsed, results, strict=True):
         batch.deliveries[id(event)] = [await _finish_one(event, article, dedup, result,
