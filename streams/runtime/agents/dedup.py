@@ -52,8 +52,7 @@ from typing import Any
 
 import faust
 
-from streams import metrics
-from streams.dedup import deduplicator as dedup
+from streams import dedup, metrics
 from streams.index import documents
 from streams.model import Article
 from streams.runtime.agents.common import (
