@@ -71,7 +71,8 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def validator() -> Draft202012Validator:
+    """The compiled article schema (built once: compiling is the slow part)."""
     s = schema()
     Draft202012Validator.check_schema(s)
     return Draft202012Validator(s)
@@ -103,7 +104,7 @@ def _describe(error: ValidationError) -> str:
 
 
 def _schema_error(obj: dict[str, Any]) -> str | None:
-    errors = list(_validator().iter_errors(obj))
+    errors = list(validator().iter_errors(obj))
     if not errors:
         return None
     # Field-level problems first (they say what to fix); the cross-field rules last.
