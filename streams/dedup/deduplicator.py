@@ -350,6 +350,10 @@ class Deduplicator:
 
     # -- expiry --
 
+    def restart_sweep(self) -> None:
+        """Start the next sweep from the first doc (after the store was rebuilt or closed)."""
+        self._sweep_iter = None
+
     def sweep(self, now: float, budget: int = 10_000) -> int:
         """Look at up to ``budget`` docs and remove the expired ones; returns how many.
 

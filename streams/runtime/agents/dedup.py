@@ -123,7 +123,7 @@ async def rebuild_index() -> None:
             m.reset()
         else:
             m.clear()
-    deduplicator._sweep_iter = None
+    deduplicator.restart_sweep()
     done = 0
     for count in deduplicator.reindex(time.time()):
         done = count
@@ -200,7 +200,7 @@ def _sweep() -> None:
         removed = deduplicator.sweep(time.time(), SWEEP_BUDGET)
     except Exception:  # a store closed by a rebalance: start the next pass afresh
         log.warning("dedup sweep interrupted", exc_info=True)
-        deduplicator._sweep_iter = None
+        deduplicator.restart_sweep()
         return
     if removed:
         log.info("dedup expired documents", extra={"removed": removed})
