@@ -16,9 +16,9 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
 
 from streams import kafka_io
+from streams.clock import rfc3339
 from streams.dedup.deduplicator import Deduplicator
 from streams.enrich.enricher import analyzer_for, enrich_sync
 from streams.enrich.entities import NerConfig
@@ -72,7 +72,7 @@ def main() -> int:
                     stats["exact_duplicates"] += 1
                     continue
                 result = enrich_sync([article], s)[0]
-                now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                now = rfc3339()
                 doc = documents.build_document(article, decision.info, result, now)
                 es.index(index=s.es_alias, id=article.id, document=doc)
                 stats["indexed"] += 1

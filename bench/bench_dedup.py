@@ -1,6 +1,6 @@
 """Benchmark of the dedup stage alone: articles/s per partition and state bytes per article.
 
-One partition = one thread running :func:`streams.dedup.deduplicator.prepare` + ``Deduplicator.decide``
+One partition = one thread running :func:`streams.dedup.prepare` + ``Deduplicator.decide``
 over a store like a worker's: rocksdict (RocksDB) with JSON-encoded values, as a Faust table
 with ``rocksdb://`` keeps them. ``--kafka`` also drains a backlog through the real decide
 agent and through a bare Faust agent on the same machine, to show what the transport costs.
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from streams.dedup import deduplicator as dedup
+from streams import dedup
 from streams.ingest.urls import article_id, canonicalize
 from streams.model import Article
 

@@ -34,20 +34,16 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from streams import settings
+from streams.clock import rfc3339
 
 log = logging.getLogger(__name__)
 
 ENVELOPE_VERSION = 1
 PREVIEW_CHARS = 500
 REPLAY_HEADER = "newsstream-replayed-from"
-
-
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_envelope(
@@ -79,7 +75,7 @@ def make_envelope(
         "topic": topic,
         "partition": partition,
         "offset": offset,
-        "timestamp": timestamp or _now_rfc3339(),
+        "timestamp": timestamp or rfc3339(),
         "input_topic": input_topic if input_topic is not None else topic,
         "original_b64": base64.b64encode(kept).decode("ascii") if raw is not None else None,
         "original_size": len(data),

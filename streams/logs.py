@@ -71,7 +71,7 @@ class RedactingFormatter(logging.Formatter):
 _BASE_RECORD_FACTORY = logging.getLogRecordFactory()
 
 
-def _redacting_record_factory(redact: Callable[[str], str]) -> Callable[..., logging.LogRecord]:
+def redacting_record_factory(redact: Callable[[str], str]) -> Callable[..., logging.LogRecord]:
     """Records whose message is already redacted when created.
 
     Why besides the formatter: Faust's worker (mode) replaces the root handlers with its own,
@@ -99,7 +99,7 @@ def setup(
     from streams.settings import redact_url
 
     redact = redact or redact_url
-    logging.setLogRecordFactory(_redacting_record_factory(redact))
+    logging.setLogRecordFactory(redacting_record_factory(redact))
     handler = logging.StreamHandler(sys.stderr)
     inner: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler.setFormatter(RedactingFormatter(inner, redact))

@@ -8,9 +8,9 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import IO, Any
 
+from streams.clock import rfc3339
 from streams.enrich.enricher import EnrichPool
 from streams.model import Article
 
@@ -59,10 +59,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=_command)
 
 
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _read_lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     for lineno, raw in enumerate(fh, 1):
         raw = raw.rstrip(b"\r\n")
@@ -105,7 +101,7 @@ async def enrich_file(
             if not batch:
                 return
             results = await pool.enrich([a for a, _ in batch])
-            ingested_at = _now_rfc3339()
+            ingested_at = rfc3339()
             for (article, info), result in zip(batch, results, strict=True):
                 doc = documents.build_document(article, info, result, ingested_at)
                 apply(documents.document_message(doc))

@@ -35,7 +35,7 @@ def build(name: str, s: settings.Settings | None = None) -> Service:
     return service
 
 
-def _selected(args: argparse.Namespace, s: settings.Settings | None = None) -> list[str]:
+def selected(args: argparse.Namespace, s: settings.Settings | None = None) -> list[str]:
     """``--only NAME``, else every service whose setting (if it has one) turns it on."""
     if args.only:
         return [args.only]
@@ -50,7 +50,7 @@ def _fail(name: str, err: ServiceError) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     s = settings.load()
-    for name in _selected(args, s):
+    for name in selected(args, s):
         t0 = time.monotonic()
         try:
             svc = build(name, s)
@@ -83,7 +83,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Exit 0 when every selected service runs, 3 otherwise (LSB "not running")."""
     s = settings.load()
     all_up = True
-    for name in _selected(args, s):
+    for name in selected(args, s):
         try:
             st = build(name, s).status()
         except ServiceError as err:
@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     started: list[Service] = []
     previous = signal.signal(signal.SIGTERM, _raise_exit)
     try:
-        for name in _selected(args, s):
+        for name in selected(args, s):
             try:
                 svc = build(name, s)
                 if svc.start():

@@ -1,4 +1,4 @@
-"""Deduplication: normalization, fingerprints, MinHash/LSH and the decision, as pure functions.
+"""The dedup decision: new, replay, revision, exact or near duplicate, over the dedup state.
 
 Why before NLP: about a third of news is reprints, and NER is the slowest step of the pipeline;
 a duplicate caught here costs a few table lookups instead of a NER pass.
@@ -20,31 +20,10 @@ What counts as what (``DedupInfo.kind``)
   ``duplicate_of`` = the earliest-seen matching article and that article's ``story_id``, so a
   whole cluster shares one story id (the id of its first article).
 
-Normalization strips what reprints change but readers do not: wire prefixes ("UPDATE 1-",
-"RPT-", "EXCLUSIVE-"), wire/syndicator suffixes ("- Reuters", "| AP News", the article's own
-source), bracketed markers ("(UPDATED)"), the wire dateline ("LONDON, Nov 26 (Reuters) - "),
-trailing reporting credits and a few agency boilerplate lines; then NFKC, casefold and words.
-
-Similarity: rensa's MinHash (128 permutations) over word 5-shingles of the body, or character
-4-grams of the title for items with (almost) no body. The signature is stored as b-bit minhash
-(the low 16 bits of each value: 256 bytes; the estimate is bias-corrected for the 2^-16 chance
-of an accidental match). LSH: ``bands`` x ``rows`` chosen from the threshold so that a pair AT
-the threshold becomes a candidate with probability >= 0.99 using the fewest bands (each band is
-one state write per article); every candidate is verified by the estimated Jaccard.
-
-State (the :class:`DedupState` interface: three mutable mappings, plain dicts or Faust tables)
--------------------------------------------------------------------------------------------
-* ``docs``    handle -> doc record (id, content hash, first/last seen, story, duplicate_of,
-  signature, own identity, copy identities and copy sources). ``handle`` = 96-bit hash of the
-  id (16 chars), so bucket lists stay short. The ONLY durable state: in the Faust stage it is
-  the changelogged table, one write per article.
-* ``hashes``  content hash -> handle of the live article that first had that content.
-* ``buckets`` LSH band key -> handles (capped at ``BUCKET_CAP``: the first ``BUCKET_KEEP_FIRST``
-  entries, the story roots, are kept, the oldest of the rest dropped).
-
-``hashes`` and ``buckets`` are derived from ``docs`` (:meth:`Deduplicator.reindex`): the Faust
-stage keeps them in a local, unreplicated RocksDB and rebuilds them after every recovery, so a
-new article costs one changelog message, not one per band.
+The parts, each in its own module: :mod:`streams.dedup.normalize` (what reprints change but
+readers do not), :mod:`streams.dedup.fingerprint` (content hash, b-bit MinHash, LSH bands),
+:mod:`streams.dedup.store` (the typed :class:`DocRecord` and the mappings holding it), and this
+module (identities, the decision, expiry). ``from streams import dedup`` gives all of them.
 
 Bounded: an entry expires when its ``last_seen`` is older than ``horizon`` (default 30 days).
 Expired entries are ignored and removed lazily when met, and :meth:`Deduplicator.sweep` walks
@@ -69,238 +48,23 @@ The Faust stage splits the same call in two (see ``streams.runtime.agents.dedup`
 from __future__ import annotations
 
 import base64
-import functools
-import json
-import math
-import re
-import unicodedata
-from array import array
-from collections.abc import Iterator, MutableMapping
+import dataclasses
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import xxhash
-from rensa import RMinHash
 
+from streams.clock import rfc3339
+from streams.dedup.fingerprint import Prepared, band_keys, lsh_params, prepare, similarity
+from streams.dedup.store import DedupState, DocRecord, InMemoryState
 from streams.model import Article, DedupInfo
 
-NUM_PERM = 128
-SEED = 20261126
-SHINGLE_WORDS = 5  # fixed: shingles() zips five word lists
-TITLE_CHAR_GRAM = 4
-# A body shorter than this many words carries too little text to compare: use the title too.
-MIN_BODY_WORDS = 2 * SHINGLE_WORDS
-LSH_TARGET_RECALL = 0.99
 BUCKET_CAP = 32
 BUCKET_KEEP_FIRST = 8
-_BBIT_MATCH = 1.0 / 65536  # chance that two different 32-bit minhashes share their low 16 bits
-
-# --- normalization ------------------------------------------------------------------------------
-
-_WIRES = (
-    r"Reuters|Thomson Reuters|AP|AP News|The Associated Press|Associated Press|AFP|"
-    r"Agence France[- ]Presse|Bloomberg|Bloomberg News|dpa|EFE|ANSA|Xinhua|TASS|Interfax|"
-    r"RIA Novosti|PTI|IANS|UPI|Kyodo|Kyodo News|Yonhap|Anadolu|Anadolu Agency|"
-    r"Yahoo News|Yahoo Finance|MSN"
-)
-_DASH = r"(?:-|–|—|:|\|)"
-WIRE_PREFIX = re.compile(
-    r"^\s*(?:(?:UPDATE|UPDATED|WRAPUP|REFILE|RPT|REPEAT|CORRECTED|CORRECTION|EXCLUSIVE|"
-    r"ANALYSIS|FACTBOX|INSIGHT|EXPLAINER|PREVIEW|TIMELINE|BRIEF|BREAKING|BREAKINGVIEWS|URGENT|"
-    r"FLASH|ALERT|FOCUS|COLUMN|DEVELOPING|LIVE|WATCH|VIDEO)(?:\s*\d{1,2})?\s*" + _DASH + r"\s*)+",
-    re.IGNORECASE,
-)
-_MARKER = re.compile(
-    r"[\[(]\s*(?:updated?|update \d{1,2}|corrected|refiled?|repeat|video|photos?|watch|live|"
-    + _WIRES
-    + r")\s*[\])]",
-    re.IGNORECASE,
-)
-_WIRE_SUFFIX = re.compile(r"\s*" + _DASH + r"\s*(?:" + _WIRES + r")\s*$", re.IGNORECASE)
-_DATELINE = re.compile(
-    r"^\s*[^\n()]{0,80}?\(\s*(?:" + _WIRES + r")\s*\)\s*(?:-|–|—|:)*\s*", re.IGNORECASE
-)
-_CREDITS = re.compile(
-    r"\(\s*(?:reporting|additional reporting|writing|editing|compiled|research)\b[^()]*\)\s*$",
-    re.IGNORECASE,
-)
-_BOILERPLATE = re.compile(
-    r"(?:our standards:\s*the thomson reuters trust principles\.?"
-    r"|copyright \d{4} the associated press\.? all rights reserved\.?"
-    r"|this story has (?:been published|not been edited)[^\n]*"
-    r"|\(?this article (?:was|has been) (?:auto-generated|published)"
-    r" from a (?:wire|syndicated)[^\n]*)"
-    r"\s*$",
-    re.IGNORECASE,
-)
-_TAIL = 1000  # credits and boilerplate sit at the end: only the tail is searched for them
-
-
-@functools.cache
-def _separators() -> dict[int, str]:
-    """Every punctuation, symbol, separator and control character -> a space.
-
-    ``str.translate`` + ``split`` is ~4x faster than ``re.findall(r"\\w+")`` and keeps
-    combining marks inside words (Devanagari vowel signs), which ``\\w`` would split on.
-    """
-    return {
-        i: " "
-        for i in range(0x30000)
-        if unicodedata.category(chr(i))[0] in "PSZC"
-    }
-
-
-def _words(text: str) -> list[str]:
-    return unicodedata.normalize("NFKC", text).casefold().translate(_separators()).split()
-
-
-def normalize_title(title: str | None, source: str | None = None) -> list[str]:
-    """Title words without wire prefixes/suffixes and markers ("UPDATE 1-", "- Reuters")."""
-    if not title:
-        return []
-    t = unicodedata.normalize("NFKC", title)
-    t = _MARKER.sub(" ", t)
-    t = WIRE_PREFIX.sub("", t)
-    own = source.strip().casefold() if source else ""
-    for _ in range(3):  # "... - Reuters | Yahoo Finance"
-        before = t
-        t = _WIRE_SUFFIX.sub("", t).rstrip()
-        if own and t.casefold().endswith(own):  # "... - <the article's own source>"
-            head = t[: len(t) - len(own)].rstrip()
-            if head and head[-1] in "-–—:|":
-                t = head[:-1].rstrip()
-        if t == before:
-            break
-    return _words(t)
-
-
-def normalize_body(body: str | None) -> list[str]:
-    """Body words without the wire dateline, trailing credits and agency boilerplate."""
-    if not body:
-        return []
-    b = unicodedata.normalize("NFKC", body).strip()
-    b = _DATELINE.sub("", b, count=1)
-    cut = max(0, len(b) - _TAIL)
-    head, tail = b[:cut], b[cut:]
-    for _ in range(4):
-        before = tail
-        tail = _BOILERPLATE.sub("", tail).rstrip()
-        tail = _CREDITS.sub("", tail).rstrip()
-        if tail == before:
-            break
-    return _words(head + tail)
-
-
-# --- fingerprints -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The state-free part of the decision: content hash and MinHash signature.
-
-    ``signature`` is None when there is no text to compare; ``mode`` says which text it is from.
-    """
-
-    content_hash: str
-    signature: bytes | None
-    mode: str  # "body" | "title" | "empty"
-
-    def to_dict(self) -> dict[str, Any]:
-        sig = base64.b64encode(self.signature).decode() if self.signature is not None else None
-        return {"h": self.content_hash, "g": sig, "m": self.mode}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Prepared:
-        sig = base64.b64decode(d["g"]) if d.get("g") else None
-        return cls(content_hash=str(d["h"]), signature=sig, mode=str(d.get("m") or "body"))
-
-
-def content_hash(title_words: list[str], body_words: list[str]) -> str:
-    """xxh3-128 of the normalized title and body (32 hex chars)."""
-    text = " ".join(title_words) + "\n" + " ".join(body_words)
-    return xxhash.xxh3_128_hexdigest(text.encode("utf-8", "surrogatepass"))
-
-
-def shingles(title_words: list[str], body_words: list[str]) -> tuple[list[str], str]:
-    """Tokens for MinHash and the mode: word 5-shingles of the body, else title char 4-grams."""
-    if len(body_words) >= MIN_BODY_WORDS:
-        w = body_words
-        return list(map(" ".join, zip(w, w[1:], w[2:], w[3:], w[4:], strict=False))), "body"
-    words = title_words + body_words
-    if not words:
-        return [], "empty"
-    text = " ".join(words)
-    n = TITLE_CHAR_GRAM
-    if len(text) <= n:
-        return [text], "title"
-    return [text[i : i + n] for i in range(len(text) - n + 1)], "title"
-
-
-def signature(tokens: list[str]) -> bytes:
-    """b-bit (16) MinHash signature of the tokens: NUM_PERM x uint16, 256 bytes."""
-    mh = RMinHash(num_perm=NUM_PERM, seed=SEED)
-    mh.update(tokens)
-    return array("H", [v & 0xFFFF for v in mh.digest()]).tobytes()
-
-
-def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard of two b-bit signatures (bias-corrected, clamped to 0..1)."""
-    sa, sb = array("H"), array("H")
-    sa.frombytes(a)
-    sb.frombytes(b)
-    if len(sa) != len(sb) or not sa:
-        return 0.0
-    equal = sum(1 for x, y in zip(sa, sb, strict=True) if x == y) / len(sa)
-    est = (equal - _BBIT_MATCH) / (1.0 - _BBIT_MATCH)
-    return min(1.0, max(0.0, est))
-
-
-def prepare(article: Article) -> Prepared:
-    """Normalize and fingerprint one article (stateless: runs on any partition)."""
-    tw = normalize_title(article.title, article.source)
-    bw = normalize_body(article.body)
-    h = content_hash(tw, bw)
-    tokens, mode = shingles(tw, bw)
-    return Prepared(h, signature(tokens) if tokens else None, mode)
-
-
-def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """(bands, rows): the fewest bands reaching LSH_TARGET_RECALL at ``threshold``.
-
-    Rows start at 2: one 16-bit value alone would make buckets collide at random.
-    """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError("threshold must be in (0, 1]")
-    best: tuple[int, int] | None = None
-    for rows in range(2, num_perm // 2 + 1):
-        p = threshold**rows
-        if p >= 1.0:
-            bands = 1
-        elif p < 1e-9:
-            break
-        else:
-            bands = math.ceil(math.log(1.0 - LSH_TARGET_RECALL) / math.log(1.0 - p))
-        if bands * rows > num_perm:
-            continue
-        if best is None or bands < best[0] or (bands == best[0] and rows > best[1]):
-            best = (bands, rows)
-    if best is None:  # a very low threshold: use every permutation in 2-row bands
-        best = (num_perm // 2, 2)
-    return best
-
-
-def band_keys(sig: bytes, bands: int, rows: int) -> list[str]:
-    """One bucket key per band: band number + 64-bit hash of its rows (hex)."""
-    width = rows * 2
-    return [
-        f"{b:02d}{xxhash.xxh3_64_hexdigest(sig[b * width : (b + 1) * width])}" for b in range(bands)
-    ]
-
 
 # --- identities ----------------------------------------------------------------------------------
-
 
 def handle(article_id: str) -> str:
     """A short state key for an id: 96 bits of xxh3-128, base64url (16 chars)."""
@@ -329,115 +93,6 @@ def copy_identity(article: Article) -> str:
     raw = article.url or article.canonical_url or article.id
     key = f"{source_name(article)}\x1f{raw}"
     return xxhash.xxh3_64_hexdigest(key.encode("utf-8", "surrogatepass"))
-
-
-def rfc3339(ts: float) -> str:
-    return (
-        datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
-# --- state ---------------------------------------------------------------------------------------
-
-
-class DedupState(Protocol):
-    """Three mutable mappings; values are JSON-friendly (dicts, lists, str).
-
-    Plain dicts and Faust tables both satisfy it. Records read from it are never mutated in
-    place: the decision always writes a new value, so a Faust changelog sees every change.
-    """
-
-    docs: MutableMapping[str, Any]
-    hashes: MutableMapping[str, Any]
-    buckets: MutableMapping[str, Any]
-
-    def scan_docs(self) -> Iterator[str]:
-        """Doc handles, safe to keep iterating while entries are deleted."""
-        ...
-
-
-class MappingState:
-    """A :class:`DedupState` over any three mappings (dicts in memory, Faust tables, ...)."""
-
-    def __init__(
-        self,
-        docs: MutableMapping[str, Any],
-        hashes: MutableMapping[str, Any],
-        buckets: MutableMapping[str, Any],
-    ) -> None:
-        self.docs = docs
-        self.hashes = hashes
-        self.buckets = buckets
-
-    def scan_docs(self) -> Iterator[str]:
-        if isinstance(self.docs, dict):
-            yield from list(self.docs)  # a dict cannot be iterated while it changes
-            return
-        try:
-            yield from self.docs.keys()
-        except RuntimeError:  # an in-memory store changed under us: the next cycle resumes
-            return
-
-
-class InMemoryState(MappingState):
-    """Plain dicts: for ``newsstream enrich`` offline and for tests."""
-
-    def __init__(self) -> None:
-        super().__init__({}, {}, {})
-
-
-class JsonRocksMapping(MutableMapping[str, Any]):
-    """A local RocksDB (rocksdict) mapping with JSON values: the derived LSH/hash index.
-
-    Not replicated: it is rebuilt from the docs table (:meth:`Deduplicator.reindex`) whenever
-    the worker (re)gains the decide partition, so it can never disagree with the changelog.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._open()
-
-    def _open(self) -> None:
-        from rocksdict import Rdict
-
-        self.db = Rdict(self.path)
-
-    def reset(self) -> None:
-        """Drop every entry (faster than deleting keys one by one)."""
-        from rocksdict import Rdict
-
-        self.db.close()
-        Rdict.destroy(self.path)
-        self._open()
-
-    def __getitem__(self, k: str) -> Any:
-        raw = self.db.get(k.encode())
-        if raw is None:
-            raise KeyError(k)
-        return json.loads(raw)
-
-    def get(self, k: str, default: Any = None) -> Any:
-        raw = self.db.get(k.encode())
-        return default if raw is None else json.loads(raw)
-
-    def __contains__(self, k: object) -> bool:
-        return isinstance(k, str) and self.db.get(k.encode()) is not None
-
-    def __setitem__(self, k: str, v: Any) -> None:
-        self.db[k.encode()] = json.dumps(v, separators=(",", ":")).encode()
-
-    def __delitem__(self, k: str) -> None:
-        del self.db[k.encode()]
-
-    def __iter__(self) -> Iterator[str]:
-        for k in self.db.keys():  # noqa: SIM118 (rocksdict's key iterator)
-            yield k.decode()
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.db.keys())  # noqa: SIM118
-
-    def close(self) -> None:
-        self.db.close()
 
 
 # --- the decision --------------------------------------------------------------------------------
@@ -483,37 +138,34 @@ class Deduplicator:
 
     # -- helpers --
 
-    def _live(self, rec: Any, now: float) -> bool:
-        return rec is not None and float(rec["ls"]) >= now - self.horizon
+    def _live(self, raw: Mapping[str, Any] | None, now: float) -> bool:
+        return raw is not None and float(raw["ls"]) >= now - self.horizon
 
-    def _doc(self, h: str, now: float) -> dict[str, Any] | None:
+    def _doc(self, h: str, now: float) -> DocRecord | None:
         """The live record under handle ``h``; an expired one is removed on the way."""
-        rec = self.state.docs.get(h)
-        if rec is None:
+        raw = self.state.docs.get(h)
+        if raw is None:
             return None
-        if not self._live(rec, now):
+        rec = DocRecord.from_dict(raw)
+        if not self._live(raw, now):
             self._remove(h, rec)
             return None
-        return dict(rec)
+        return rec
 
-    def _sig(self, rec: dict[str, Any]) -> bytes | None:
-        g = rec.get("g")
-        return base64.b64decode(g) if g else None
+    def _put(self, h: str, rec: DocRecord) -> None:
+        self.state.docs[h] = rec.to_dict()
 
-    def _index(
-        self, h: str, rec: dict[str, Any], known: dict[str, Any] | None = None
-    ) -> None:
+    def _index(self, h: str, rec: DocRecord, known: dict[str, Any] | None = None) -> None:
         """Register a doc's content hash and LSH buckets (idempotent: also repairs).
 
         ``known``: buckets the caller has just read (saves a second store read per band).
         """
         st = self.state
-        if rec.get("m") != "empty" and st.hashes.get(rec["h"]) is None:
-            st.hashes[rec["h"]] = h
-        sig = self._sig(rec)
-        if sig is None:
+        if rec.mode != "empty" and st.hashes.get(rec.content_hash) is None:
+            st.hashes[rec.content_hash] = h
+        if rec.signature is None:
             return
-        for key in band_keys(sig, self.bands, self.rows):
+        for key in band_keys(rec.signature, self.bands, self.rows):
             members = list((known[key] if known and key in known else st.buckets.get(key)) or ())
             if h in members:
                 continue
@@ -522,14 +174,13 @@ class Deduplicator:
                 del members[BUCKET_KEEP_FIRST]
             st.buckets[key] = members
 
-    def _unindex(self, h: str, rec: dict[str, Any]) -> None:
+    def _unindex(self, h: str, rec: DocRecord) -> None:
         st = self.state
-        if st.hashes.get(rec["h"]) == h:
-            del st.hashes[rec["h"]]
-        sig = self._sig(rec)
-        if sig is None:
+        if st.hashes.get(rec.content_hash) == h:
+            del st.hashes[rec.content_hash]
+        if rec.signature is None:
             return
-        for key in band_keys(sig, self.bands, self.rows):
+        for key in band_keys(rec.signature, self.bands, self.rows):
             members = st.buckets.get(key)
             if not members or h not in members:
                 continue
@@ -539,50 +190,50 @@ class Deduplicator:
             else:
                 del st.buckets[key]
 
-    def _remove(self, h: str, rec: dict[str, Any]) -> None:
+    def _remove(self, h: str, rec: DocRecord) -> None:
         self._unindex(h, rec)
         _drop(self.state.docs, h)
 
-    def _info(self, kind: str, rec: dict[str, Any], prepared: Prepared) -> DedupInfo:
+    def _info(self, kind: str, rec: DocRecord, prepared: Prepared) -> DedupInfo:
         return DedupInfo(
             kind=kind,
             content_hash=prepared.content_hash,
-            story_id=rec["st"],
-            duplicate_of=rec.get("of"),
-            similarity=rec.get("sim"),
-            first_seen=rfc3339(float(rec["fs"])),
-            duplicate_count=len(rec.get("c") or ()),
-            duplicate_sources=tuple(sorted(set(rec.get("cs") or ()))),
+            story_id=rec.story_id,
+            duplicate_of=rec.duplicate_of,
+            similarity=rec.similarity,
+            first_seen=rfc3339(rec.first_seen),
+            duplicate_count=len(rec.copies),
+            duplicate_sources=tuple(sorted(set(rec.copy_sources))),
         )
 
-    def _counts(self, rec: dict[str, Any]) -> Counts:
+    def _counts(self, rec: DocRecord) -> Counts:
         return Counts(
-            id=rec["id"],
-            duplicate_count=len(rec.get("c") or ()),
-            duplicate_sources=tuple(sorted(set(rec.get("cs") or ()))),
+            id=rec.id,
+            duplicate_count=len(rec.copies),
+            duplicate_sources=tuple(sorted(set(rec.copy_sources))),
         )
 
     def _copy(
-        self, oh: str, orec: dict[str, Any], article: Article, prepared: Prepared, now: float
+        self, oh: str, orec: DocRecord, article: Article, prepared: Prepared, now: float
     ) -> Decision:
         """An exact copy of ``orec``: add its identity to the set (once) and report counts."""
         ident = copy_identity(article)
-        if ident != orec.get("me") and ident not in (orec.get("c") or ()):
-            orec = {
-                **orec,
-                "c": [*(orec.get("c") or ()), ident],
-                "cs": sorted({*(orec.get("cs") or ()), source_name(article)}),
-                "ls": max(float(orec["ls"]), now),
-            }
-            self.state.docs[oh] = orec
+        if ident != orec.identity and ident not in orec.copies:
+            orec = dataclasses.replace(
+                orec,
+                copies=(*orec.copies, ident),
+                copy_sources=tuple(sorted({*orec.copy_sources, source_name(article)})),
+                last_seen=max(orec.last_seen, now),
+            )
+            self._put(oh, orec)
         counts = self._counts(orec)
         info = DedupInfo(
             kind="exact",
             content_hash=prepared.content_hash,
-            story_id=orec["st"],
-            duplicate_of=orec["id"],
+            story_id=orec.story_id,
+            duplicate_of=orec.id,
             similarity=1.0,
-            first_seen=rfc3339(float(orec["fs"])),
+            first_seen=rfc3339(orec.first_seen),
             duplicate_count=counts.duplicate_count,
             duplicate_sources=counts.duplicate_sources,
         )
@@ -602,27 +253,27 @@ class Deduplicator:
         st = self.state
         h = handle(article.id)
         rec = self._doc(h, now)
-        if rec is not None and rec["id"] != article.id:
+        if rec is not None and rec.id != article.id:
             rec = None  # a 96-bit handle collision: treat as unseen (and overwrite)
 
         if rec is not None:
-            if rec["h"] == p.content_hash:
+            if rec.content_hash == p.content_hash:
                 ident = copy_identity(article)
-                if ident == rec.get("me"):
+                if ident == rec.identity:
                     self._index(h, rec)  # a crash may have cut the first writes
                     return Decision(self._info("replay", rec, p), emit=True)
                 return self._copy(h, rec, article, p, now)
             # revision: same id, new content; keep first_seen and the story
             self._unindex(h, rec)
-            new = {
-                **rec,
-                "h": p.content_hash,
-                "g": base64.b64encode(p.signature).decode() if p.signature else None,
-                "m": p.mode,
-                "ls": max(float(rec["ls"]), now),
-                "me": copy_identity(article),
-            }
-            st.docs[h] = new
+            new = dataclasses.replace(
+                rec,
+                content_hash=p.content_hash,
+                signature=p.signature,
+                mode=p.mode,
+                last_seen=max(rec.last_seen, now),
+                identity=copy_identity(article),
+            )
+            self._put(h, new)
             self._index(h, new)
             return Decision(self._info("revision", new, p), emit=True)
 
@@ -630,12 +281,11 @@ class Deduplicator:
             oh = st.hashes.get(p.content_hash)
             if oh is not None:
                 orec = self._doc(oh, now)
-                if orec is not None and orec["h"] == p.content_hash:
+                if orec is not None and orec.content_hash == p.content_hash:
                     return self._copy(oh, orec, article, p, now)
-                if orec is None or orec["h"] != p.content_hash:
-                    _drop(st.hashes, p.content_hash)  # stale: expired or revised away
+                _drop(st.hashes, p.content_hash)  # stale: expired or revised away
 
-        match: tuple[float, float, str, dict[str, Any]] | None = None
+        match: tuple[float, float, str, DocRecord] | None = None
         known: dict[str, Any] = {}
         if p.signature is not None:
             seen: set[str] = {h}
@@ -648,38 +298,33 @@ class Deduplicator:
                         continue
                     seen.add(ch)
                     crec = self._doc(ch, now)
-                    if crec is None:
+                    if crec is None or crec.signature is None or crec.mode != p.mode:
                         continue
-                    csig = self._sig(crec)
-                    if csig is None or crec.get("m") != p.mode:
-                        continue
-                    sim = similarity(p.signature, csig)
+                    sim = similarity(p.signature, crec.signature)
                     if sim < self.threshold:
                         continue
-                    cand = (float(crec["fs"]), -sim, crec["id"], crec)
+                    cand = (crec.first_seen, -sim, crec.id, crec)
                     if match is None or cand[:3] < match[:3]:
                         match = cand
 
-        rec = {
-            "id": article.id,
-            "h": p.content_hash,
-            "m": p.mode,
-            "g": base64.b64encode(p.signature).decode() if p.signature else None,
-            "fs": now,
-            "ls": now,
-            "st": article.id,
-            "of": None,
-            "sim": None,
-            "me": copy_identity(article),
-            "c": [],
-            "cs": [],
-        }
+        rec = DocRecord(
+            id=article.id,
+            content_hash=p.content_hash,
+            mode=p.mode,
+            signature=p.signature,
+            first_seen=now,
+            last_seen=now,
+            story_id=article.id,
+            identity=copy_identity(article),
+        )
         kind = "new"
         if match is not None:
             _, neg_sim, _, crec = match
-            rec.update(st=crec["st"], of=crec["id"], sim=round(-neg_sim, 4))
+            rec = dataclasses.replace(
+                rec, story_id=crec.story_id, duplicate_of=crec.id, similarity=round(-neg_sim, 4)
+            )
             kind = "near"
-        st.docs[h] = rec
+        self._put(h, rec)
         self._index(h, rec, known)
         return Decision(self._info(kind, rec, p), emit=True)
 
@@ -694,16 +339,20 @@ class Deduplicator:
         """
         n = 0
         for h in self.state.scan_docs():
-            rec = self.state.docs.get(h)
-            if rec is None or not self._live(rec, now):
+            raw = self.state.docs.get(h)
+            if raw is None or not self._live(raw, now):
                 continue
-            self._index(h, dict(rec))
+            self._index(h, DocRecord.from_dict(raw))
             n += 1
             if n % step == 0:
                 yield n
         yield n
 
     # -- expiry --
+
+    def restart_sweep(self) -> None:
+        """Start the next sweep from the first doc (after the store was rebuilt or closed)."""
+        self._sweep_iter = None
 
     def sweep(self, now: float, budget: int = 10_000) -> int:
         """Look at up to ``budget`` docs and remove the expired ones; returns how many.
@@ -722,20 +371,8 @@ class Deduplicator:
                 self._sweep_iter = None
                 break
             looked += 1
-            rec = self.state.docs.get(h)
-            if rec is not None and not self._live(rec, now):
-                self._remove(h, rec)
+            raw = self.state.docs.get(h)
+            if raw is not None and not self._live(raw, now):
+                self._remove(h, DocRecord.from_dict(raw))
                 removed += 1
         return removed
-
-
-def state_bytes(state: MappingState) -> dict[str, int]:
-    """Approximate serialized size (JSON key + value bytes) of each mapping and in total."""
-    out: dict[str, int] = {}
-    for name in ("docs", "hashes", "buckets"):
-        m = getattr(state, name)
-        out[name] = sum(
-            len(json.dumps(k)) + len(json.dumps(v, separators=(",", ":"))) for k, v in m.items()
-        )
-    out["total"] = sum(out.values())
-    return out

@@ -84,7 +84,8 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def validator() -> Draft202012Validator:
+    """The compiled article schema (built once: compiling is the slow part)."""
     s = schema()
     Draft202012Validator.check_schema(s)
     return Draft202012Validator(s)
@@ -153,7 +154,7 @@ def _schema_error(obj: dict[str, Any]) -> str | None:
             return None
         except fastjsonschema.JsonSchemaException:
             pass  # jsonschema decides (the compiled validator may be stricter) and explains
-    errors = list(_validator().iter_errors(obj))
+    errors = list(validator().iter_errors(obj))
     if not errors:
         return None
     # Field-level problems first (they say what to fix); the cross-field rules last.

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from streams import kafka_io, resources
-from streams.devservices.base import pid_is_ours, read_pid, stop_pid, write_pid
 from streams.index import es_client
 from streams.ops import status
+from streams.procs import pid_is_ours, read_pid, stop_pid, write_pid
 from streams.settings import Settings, private_dir
 
 # examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.

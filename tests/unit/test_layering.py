@@ -18,9 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "streams"
 
-SHARED = {"streams", "streams.settings", "streams.model", "streams.dlq", "streams.kafka_io",
-          "streams.metrics", "streams.logs", "streams.resources", "streams.terminal",
-          "streams.schemas", "streams.examples"}
+SHARED = {"streams", "streams.clock", "streams.procs", "streams.settings", "streams.model",
+          "streams.dlq", "streams.kafka_io", "streams.metrics", "streams.logs", "streams.resources",
+          "streams.terminal", "streams.schemas", "streams.examples"}
 STAGES = ["streams.ingest", "streams.dedup", "streams.enrich", "streams.index"]
 DEVSERVICES = "streams.devservices"
 SERVICES = ["streams.runtime", "streams.ops", "streams.web"]

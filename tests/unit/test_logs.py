@@ -11,7 +11,7 @@ from streams import logs
 
 
 def test_a_message_without_arguments_survives_faust_s_formatter() -> None:
-    factory = logs._redacting_record_factory(lambda text: text.replace("s3cret", "***"))
+    factory = logs.redacting_record_factory(lambda text: text.replace("s3cret", "***"))
     record = factory("x", logging.WARNING, __file__, 1, "pool broken, key s3cret", (), None)
     formatter = ExtensionFormatter(stream=io.StringIO(), fmt="%(message)s")
     assert formatter.format(record) == "pool broken, key ***"

@@ -14,7 +14,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from streams.dedup import deduplicator as dedup
+from streams import dedup
 from streams.enrich import language
 from streams.ingest import contract, urls
 from streams.model import Article

@@ -52,8 +52,7 @@ from typing import Any
 
 import faust
 
-from streams import metrics
-from streams.dedup import deduplicator as dedup
+from streams import dedup, metrics
 from streams.index import documents
 from streams.model import Article
 from streams.runtime.agents.common import (
@@ -124,7 +123,7 @@ async def rebuild_index() -> None:
             m.reset()
         else:
             m.clear()
-    deduplicator._sweep_iter = None
+    deduplicator.restart_sweep()
     done = 0
     for count in deduplicator.reindex(time.time()):
         done = count
@@ -205,7 +204,7 @@ def _sweep() -> None:
         removed = deduplicator.sweep(time.time(), SWEEP_BUDGET)
     except Exception:  # a store closed by a rebalance: start the next pass afresh
         log.warning("dedup sweep interrupted", exc_info=True)
-        deduplicator._sweep_iter = None
+        deduplicator.restart_sweep()
         return
     if removed:
         log.info("dedup expired documents", extra={"removed": removed})

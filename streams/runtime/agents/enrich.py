@@ -27,10 +27,10 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from streams import metrics
+from streams.clock import rfc3339
 from streams.enrich.corenlp import NerUnavailable
 from streams.enrich.enricher import EnrichPool
 from streams.index import documents
@@ -88,10 +88,6 @@ class Batch:
     results: asyncio.Future[list[Any]] | None = None
     deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its sends
     counts: dict[int, dict[str, Any]] | None = None  # id(event) -> a counts message to pass on
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @app.agent(unique_topic, concurrency=1)
@@ -205,7 +201,7 @@ async def finish_batch(batch: Batch) -> None:
                 except Exception as exc:
                     results.append(exc)
         metrics.NLP_BATCH_SECONDS.observe(time.perf_counter() - batch.started)
-    ingested_at = _now()
+    ingested_at = rfc3339()
     limit = record_limit()
     done = {id(event): (event, article, dedup, result) for (event, article, dedup), result
             in zip(batch.parsed, results, strict=True)}

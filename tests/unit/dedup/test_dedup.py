@@ -1,4 +1,4 @@
-"""The dedup decision, normalization and MinHash/LSH, without Kafka (streams.dedup.deduplicator)."""
+"""The dedup decision, normalization and MinHash/LSH, without Kafka (streams.dedup)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streams.dedup import deduplicator as dedup
+from streams import dedup
 from streams.ingest import contract
 from streams.model import Article
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from streams import settings
-from streams.cli.services import OPTIONAL, SERVICES, _selected
+from streams.cli.services import OPTIONAL, SERVICES, selected
 from streams.enrich.corenlp import (
     LANGUAGES,
     mentions,
@@ -126,6 +126,6 @@ def test_corenlp_is_registered_and_optional() -> None:
     off = dataclasses.replace(settings.load(), corenlp=False)
     on = dataclasses.replace(off, corenlp=True)
     args = argparse.Namespace(only=None)
-    assert "corenlp" not in _selected(args, off)
-    assert _selected(args, on)[-1] == "corenlp"
-    assert _selected(argparse.Namespace(only="corenlp"), off) == ["corenlp"]
+    assert "corenlp" not in selected(args, off)
+    assert selected(args, on)[-1] == "corenlp"
+    assert selected(argparse.Namespace(only="corenlp"), off) == ["corenlp"]
