@@ -268,7 +268,7 @@ def _verdicts(obj: Any) -> tuple[bool, bool]:
         fast_ok = True
     except fastjsonschema.JsonSchemaException:
         fast_ok = False
-    return fast_ok, not list(contract._validator().iter_errors(obj))
+    return fast_ok, not list(contract.validator().iter_errors(obj))
 
 
 @pytest.mark.parametrize("obj", _TRICKY)
