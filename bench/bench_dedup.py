@@ -29,8 +29,6 @@ from streams import dedup
 from streams.ingest.urls import article_id, canonicalize
 from streams.model import Article
 
-NER_DOCS_PER_S = 40.7  # FIELD-NOTES: spaCy NER, 2 processes, this machine
-
 
 def corpus(n: int, seed: int = 1) -> list[Article]:
     rng = random.Random(seed)
@@ -175,7 +173,7 @@ def kafka_bench(n: int) -> None:
           f"partition (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     print(f"  bare Faust pass-through agent (no table, no logic): {bare:,.0f} articles/s")
     print(f"  dedup decide agent (RocksDB docs table + changelog): {real:,.0f} articles/s "
-          f"= {real / bare:.2f}x the bare agent, {real / NER_DOCS_PER_S:.0f}x NER, "
+          f"= {real / bare:.2f}x the bare agent, "
           f"{real / 2000:.2f}x 2,000/s")
     for mode, label in (("passthrough", "bare agent"), ("dedup", "decide agent")):
         cpu = CPU_PER_ARTICLE.get(mode, 0.0)
@@ -228,7 +226,7 @@ def main() -> None:
         print(f"  prepare (normalize + xxhash + MinHash): {n / t_prep:,.0f} articles/s")
         print(f"  decide (state lookups + writes):        {n / t_decide:,.0f} articles/s")
         print(f"  whole stage, one partition:             {per_s:,.0f} articles/s "
-              f"= {per_s / 2000:.1f}x the 2,000/s target, {per_s / NER_DOCS_PER_S:.0f}x NER")
+              f"= {per_s / 2000:.1f}x the 2,000/s target")
         print(f"  state: {sizes['total']:,} bytes for {live} stored documents "
               f"= {sizes['total'] / live:,.0f} bytes per stored article: "
               f"{sizes['docs'] / live:.0f} in the changelogged docs table + "

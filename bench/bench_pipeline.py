@@ -1,4 +1,4 @@
-"""Pipeline benchmark (issue 7): real Kafka -> worker -> Elasticsearch against the raw NER ceiling.
+"""Pipeline benchmark: real Kafka -> worker -> Elasticsearch against the raw NER ceiling.
 
     make bench            # services up, setup, then this script with its defaults
     .venv/bin/python bench/bench_pipeline.py [--n 2000] [--file F.jsonl] [--latency-seconds 60]

@@ -6,7 +6,7 @@ environment; ``/health`` answers with the partitions this worker owns.
 
 ``python -m tests.integration.dedup_harness passthrough worker`` runs instead a bare agent that
 copies the decide topic to ``articles.unique`` with no table and no logic: the benchmark's
-yardstick for what Faust itself costs per message on this machine.
+yardstick for what Faust itself costs per message.
 
 Test-only switches in its environment (never read by the product):
 
