@@ -23,8 +23,9 @@ import statistics
 import time
 
 from streams import settings as settings_mod
+from streams.enrich.corenlp import CoreNlpBackend
 from streams.enrich.enricher import EnrichPool
-from streams.enrich.entities import NerConfig, SpacyBackend, map_label
+from streams.enrich.entities import CORENLP, NerConfig, SpacyBackend, map_label
 from streams.enrich.nlp import rss_bytes
 from streams.model import Article
 
@@ -129,13 +130,35 @@ def make_articles(n: int, seed: int = 7) -> list[Article]:
 
 
 def raw_pipe(model: str, texts: list[str], processes: int, batch_size: int) -> tuple[float, int]:
-    """Seconds and entity count of plain ``nlp.pipe(n_process=P)`` with NER only."""
+    """Seconds and entity count of the backend alone: plain ``nlp.pipe(n_process=P)`` with NER
+    only for a spaCy model; for CoreNLP, the server called directly with as many requests in
+    flight as the pipeline's P processes keep (``NEWSSTREAM_CORENLP_THREADS`` each)."""
+    if model == CORENLP:
+        return raw_corenlp(texts, processes, batch_size)
     nlp = SpacyBackend(model, "en").nlp  # the same NER-only reduction (exclude everything else)
     t0 = time.perf_counter()
     n = 0
     for doc in nlp.pipe(texts, n_process=processes, batch_size=batch_size):
         n += sum(1 for e in doc.ents if map_label(e.label_) is not None)  # the same kept labels
     return time.perf_counter() - t0, n
+
+
+def raw_corenlp(texts: list[str], processes: int, batch_size: int) -> tuple[float, int]:
+    """The English CoreNLP server's own rate, with no pool, language ID or post-processing."""
+    s = settings_mod.load()
+    config = NerConfig.from_settings(s)
+    backend = CoreNlpBackend(config.corenlp_url, "en", config.corenlp_timeout,
+                             threads=max(1, processes) * max(1, config.corenlp_threads))
+    try:
+        backend.pipe(texts[:2])  # the server loads its English model on the first request
+        t0 = time.perf_counter()
+        n = 0
+        for i in range(0, len(texts), batch_size):
+            for found in backend.pipe(texts[i : i + batch_size]):
+                n += sum(1 for m in found if map_label(m[0]) is not None)
+        return time.perf_counter() - t0, n
+    finally:
+        backend.client.close()
 
 
 async def stage(

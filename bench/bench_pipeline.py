@@ -60,7 +60,7 @@ from bench_enrich import raw_pipe
 
 from streams import kafka_io
 from streams.devservices.base import free_port
-from streams.enrich.entities import NerConfig
+from streams.enrich.entities import CORENLP, NerConfig
 from streams.index import es_client
 from streams.ingest import contract
 from streams.settings import REPO_ROOT, Settings, load
@@ -582,8 +582,8 @@ class Results:
 
 def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: int, batch: int,
                     res: Results, label: str) -> None:
-    log(f"ceiling ({label}): nlp.pipe NER-only, {len(texts)} texts of {n_articles} articles, "
-        f"n_process={processes}, batch_size={batch} ...")
+    log(f"ceiling ({label}): {model} alone, {len(texts)} texts of {n_articles} articles, "
+        f"{processes} processes' worth, batch_size={batch} ...")
     meter = CpuMeter({"nlp.pipe (this process and its pool)":
                       lambda: proc_ticks(os.getpid(), with_children=True),
                       **service_groups(load())})
@@ -812,13 +812,20 @@ def fmt(v: float | None, spec: str = ".1f", unit: str = "") -> str:
     return "n/a" if v is None else f"{v:{spec}}{unit}"
 
 
+def ceiling_label(s: Settings) -> str:
+    """What the ceiling ran: the English backend alone, as many in flight as the pipeline."""
+    if NerConfig.from_settings(s).model_for("en") == CORENLP:
+        return (f"CoreNLP server alone, {s.nlp_processes} x {s.corenlp_threads} requests "
+                "in flight")
+    return f"nlp.pipe NER-only, n_process={s.nlp_processes}"
+
+
 def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     c = res.ceiling
     rounds = ", ".join(f"{r:.1f}" for r in res.ceiling_rounds)
     rows.append((
-        f"raw NER ceiling: nlp.pipe NER-only, n_process={s.nlp_processes}, "
-        f"batch_size={args.ceiling_batch}",
+        f"raw NER ceiling: {ceiling_label(s)}, batch_size={args.ceiling_batch}",
         f"{fmt(c)} articles/s (rounds: {rounds}; {res.ceiling_texts} texts, "
         f"{res.ceiling_entities} entities)",
     ))
