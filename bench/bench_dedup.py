@@ -4,8 +4,8 @@ One partition = one thread running :func:`streams.dedup.prepare` + ``Deduplicato
 over a store like a worker's: rocksdict (RocksDB) with JSON-encoded values, as a Faust table
 with ``rocksdb://`` keeps them. ``--kafka`` also drains a backlog through the real decide
 agent and through a bare Faust agent on the same machine, to show what the transport costs.
-The corpus is synthetic news-length text (485 words average) with a realistic mix: ~1/3 reprints (exact copies,
-tracking-parameter variants, edited near duplicates), some revisions, the rest unique.
+The corpus is synthetic news-length text (485 words average) with a realistic mix: ~1/3
+reprints (exact copies, tracking-parameter variants, edited near duplicates), some revisions, the rest unique.
 
     .venv/bin/python bench/bench_dedup.py [--articles 20000] [--store rocksdb|memory] [--kafka]
 
