@@ -122,7 +122,7 @@ def kafka_run(n: int, mode: str) -> float:
     extra = ["passthrough"] if mode == "passthrough" else []
     log = open(f"{tmp}/worker.log", "wb")  # noqa: SIM115 (lives as long as the worker)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.dedup_harness", *extra, "worker"],
+        [sys.executable, "-m", "tests.integration.dedup.dedup_harness", *extra, "worker"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     seen = 0

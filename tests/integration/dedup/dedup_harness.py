@@ -1,10 +1,10 @@
 """A Faust worker running only the validate and dedup agents (the dedup integration tests).
 
 Why not ``newsstream worker``: the dedup tests need neither the NER process pool nor
-Elasticsearch. Run as ``python -m tests.integration.dedup_harness worker`` with the namespace's
+Elasticsearch. Run as ``python -m tests.integration.dedup.dedup_harness worker`` with the namespace's
 environment; ``/health`` answers with the partitions this worker owns.
 
-``python -m tests.integration.dedup_harness passthrough worker`` runs instead a bare agent that
+``python -m tests.integration.dedup.dedup_harness passthrough worker`` runs instead a bare agent that
 copies the decide topic to ``articles.unique`` with no table and no logic: the benchmark's
 yardstick for what Faust itself costs per message.
 

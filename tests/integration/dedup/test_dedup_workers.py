@@ -1,6 +1,6 @@
 """The dedup stage on the real Kafka: restarts, two workers, kill -9 mid-stream.
 
-The first three need only Kafka: the workers run ``tests.integration.dedup_harness`` (validate
+The first three need only Kafka: the workers run ``tests.integration.dedup.dedup_harness`` (validate
 + dedup agents) and the tests read ``articles.unique``: the articles passed on and the
 ``counts`` messages of exact copies. The last runs the whole pipeline (``newsstream worker``) into
 Elasticsearch and checks what got indexed after two kill -9s.
@@ -78,7 +78,7 @@ def ns(tmp_path: Path) -> Iterator[Namespace]:
 
 @pytest.fixture()
 def start(ns: Namespace) -> Iterator[Callable[..., Worker]]:
-    run, workers = worker_launcher(ns, "tests.integration.dedup_harness")
+    run, workers = worker_launcher(ns, "tests.integration.dedup.dedup_harness")
     yield run
     stop_workers(workers)
 

@@ -26,7 +26,7 @@ from tests.integration.conftest import read_topic, require_kafka, wait_for
 from tests.unit.ingest.test_feeds import FeedServer, Route
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

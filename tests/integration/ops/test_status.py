@@ -16,7 +16,7 @@ from streams import kafka_io
 from streams.index import es_client
 from tests.integration.conftest import Namespace, Worker, run_cli, wait_for
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def _free_port() -> int:

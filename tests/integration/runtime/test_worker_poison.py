@@ -16,7 +16,7 @@ from kafka import KafkaProducer
 from streams import dlq, kafka_io
 from tests.integration.conftest import Namespace, run_cli, wait_for
 
-POISON = Path(__file__).resolve().parents[1] / "data" / "poison"
+POISON = Path(__file__).resolve().parents[2] / "data" / "poison"
 
 
 def _poison_set() -> list[tuple[str, bytes, str]]:
@@ -83,7 +83,7 @@ def test_every_poison_message_is_dead_lettered_and_the_worker_keeps_going(
     producer.flush()
     producer.close()
 
-    from tests.integration.test_pipeline import _es
+    from tests.integration.runtime.test_pipeline import _es
 
     es = _es(namespace)
 

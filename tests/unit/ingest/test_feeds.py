@@ -1,6 +1,6 @@
 """The feed poller's fetching and parsing against a local HTTP server on 127.0.0.1.
 
-Publishing to Kafka is covered in tests/integration/test_feeds.py; here everything up to the
+Publishing to Kafka is covered in tests/integration/ingest/test_feeds.py; here everything up to the
 send: fetching (conditional GET, deadline, redirects, address checks, size caps), charsets,
 mapping, and the poller's bookkeeping with an in-memory publisher.
 """

@@ -2,7 +2,7 @@
 
 With the default backend (the small spaCy model) every top value must be a name the sample
 generator put in the articles; that the label is right too (a football club is not a person)
-is asserted with CoreNLP in tests/integration/test_corenlp.py.
+is asserted with CoreNLP in tests/integration/enrich/test_corenlp.py.
 """
 
 from __future__ import annotations
