@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import random
 import statistics
@@ -128,7 +127,7 @@ def make_messages(n: int, seed: int = 7) -> list[dict[str, Any]]:
 async def run_size(s: Settings, msgs: list[dict[str, Any]], size: int, rollover: bool) -> tuple[float, float]:
     """(seconds to write ``msgs`` in batches of ``size`` into a fresh alias, seconds of lookup)."""
     alias = f"bench-{uuid.uuid4().hex[:8]}"
-    s2 = dataclasses.replace(s, es_alias=alias)
+    s2 = s.replace(es_alias=alias)
     setup.setup_elasticsearch(s2)
     es = es_client.make_client(s2)
     if rollover:  # two backing indices: every batch pays the rollover-safe lookup

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import random
 import statistics
@@ -196,7 +195,7 @@ async def main_async(args: argparse.Namespace) -> None:
     config = NerConfig.from_settings(s)
     # raw is always spaCy's English pipeline (the server-less path): with CoreNLP as the
     # configured backend the same run compares the stage against that baseline.
-    model = NerConfig.from_settings(dataclasses.replace(s, corenlp=False)).model_for("en")
+    model = NerConfig.from_settings(s.replace(corenlp=False)).model_for("en")
     assert model is not None
     articles = make_articles(args.docs)
     texts = [t for a in articles for t in (a.title or "", a.body or "")]

@@ -20,7 +20,6 @@ path, ``NEWSSTREAM_CORENLP=false``); it fails when the default configuration dis
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import sys
@@ -100,7 +99,7 @@ def f1_core(
 
 def backends_for(lang: str, wanted: list[str], corenlp_ok: bool) -> list[str]:
     s = settings_mod.load()
-    base = NerConfig.from_settings(dataclasses.replace(s, corenlp=False))  # the spaCy map
+    base = NerConfig.from_settings(s.replace(corenlp=False))  # the spaCy map
     out: list[str] = []
     for b in wanted:
         if b == "spacy":
@@ -225,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| lang | data | backend | mode | docs | docs/s | F1 PER/ORG/LOC | PER | ORG | LOC | MISC |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     default = NerConfig.from_settings(s)
-    mit = NerConfig.from_settings(dataclasses.replace(s, corenlp=False))
+    mit = NerConfig.from_settings(s.replace(corenlp=False))
     rows = []
     disagree = []
     for lang in langs:

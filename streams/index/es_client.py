@@ -12,7 +12,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 
-from streams.settings import Settings
+from streams.settings import Settings, reveal
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -26,9 +26,9 @@ def client_options(s: Settings, **overrides: Any) -> dict[str, Any]:
         "request_timeout": DEFAULT_TIMEOUT,
     }
     if s.es_api_key:
-        opts["api_key"] = s.es_api_key
+        opts["api_key"] = s.es_api_key.get_secret_value()
     elif s.es_username:
-        opts["basic_auth"] = (s.es_username, s.es_password or "")
+        opts["basic_auth"] = (s.es_username, reveal(s.es_password) or "")
     if any(h.startswith("https") for h in opts["hosts"]):
         opts["verify_certs"] = s.es_verify_certs
         if s.es_ca_certs:

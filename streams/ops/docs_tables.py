@@ -16,11 +16,10 @@ README = settings.REPO_ROOT / "README.md"
 
 
 def settings_table() -> str:
+    """One row per field of :class:`streams.settings.Settings`, in declaration order."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for env, default, meaning in settings.describe():
         shown = default.replace(str(settings.REPO_ROOT), ".").replace(str(Path.home()), "~")
-        for name in ("kafka_port", "es_port"):
-            shown = shown.replace("{" + name + "}", "$NEWSSTREAM_" + name.upper())
         rows.append(f"| `{env}` | `{shown}` | {meaning} |")
     return "\n".join(rows)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streams import resources
-from streams.settings import Settings, redact_url
+from streams.settings import Settings, redact_url, reveal
 
 DEFAULT_PATTERN = "articles*"
 
@@ -63,9 +63,10 @@ def _multipart(filename: str, payload: bytes) -> tuple[bytes, str]:
 def _auth_header(s: Settings) -> str | None:
     """Kibana accepts the same credentials as Elasticsearch (API key or basic auth)."""
     if s.es_api_key:
-        return f"ApiKey {s.es_api_key}"
+        return f"ApiKey {s.es_api_key.get_secret_value()}"
     if s.es_username:
-        token = base64.b64encode(f"{s.es_username}:{s.es_password or ''}".encode()).decode()
+        password = reveal(s.es_password) or ""
+        token = base64.b64encode(f"{s.es_username}:{password}".encode()).decode()
         return f"Basic {token}"
     return None
 

@@ -19,7 +19,7 @@ import faust
 
 from streams.runtime.recovery import SeekFirstTableManager
 from streams.runtime.wire import INTERNAL_CODEC
-from streams.settings import Settings, load, private_dir
+from streams.settings import Settings, load, private_dir, reveal
 
 settings: Settings = load()
 
@@ -30,9 +30,9 @@ def broker_credentials(s: Settings) -> Any:
     if s.kafka_security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=s.kafka_sasl_username,
-            password=s.kafka_sasl_password,
+            password=reveal(s.kafka_sasl_password),
             ssl_context=ctx,
-            mechanism=s.kafka_sasl_mechanism or "PLAIN",
+            mechanism=str(s.kafka_sasl_mechanism or "PLAIN"),
         )
     if ctx is not None:
         return faust.SSLCredentials(ctx)

@@ -5,7 +5,7 @@ CoreNLP is the default English, German and Spanish backend, but it is a server
 They use ``NEWSSTREAM_CORENLP=false`` (spaCy and natasha, the MIT path), set here for the test
 process and the subprocesses it starts. The CoreNLP path, the default, is tested against a
 real server in ``tests/integration/enrich/test_corenlp.py``; tests of the defaults themselves read
-``streams.settings.DEFAULTS``.
+``streams.settings.default_text``.
 """
 
 from __future__ import annotations

@@ -91,10 +91,10 @@ def test_log_lines_are_redacted(secret_env: settings.Settings, capsys: pytest.Ca
     logs.setup("INFO", "json", redact=secret_env.redact)
     try:
         logging.getLogger("t").warning(
-            "connecting to %s", secret_env.es_url, extra={"key": secret_env.es_api_key}
+            "connecting to %s", secret_env.es_url, extra={"key": settings.reveal(secret_env.es_api_key)}
         )
         try:
-            raise RuntimeError(f"failed with {secret_env.kafka_sasl_password}")
+            raise RuntimeError(f"failed with {settings.reveal(secret_env.kafka_sasl_password)}")
         except RuntimeError:
             logging.getLogger("t").exception("boom")
     finally:
@@ -115,7 +115,7 @@ def test_log_messages_stay_redacted_when_a_framework_replaces_the_handlers(
     root.handlers[:] = [plain]
     try:
         logging.getLogger("faust.x").warning("bootstrap %s with %s", secret_env.es_url,
-                                             secret_env.kafka_sasl_password)
+                                             settings.reveal(secret_env.kafka_sasl_password))
     finally:
         root.handlers[:] = saved
     err = capsys.readouterr().err

@@ -7,7 +7,6 @@ node's analysis plugin. The last test starts and stops a private second node of 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 import urllib.request
@@ -172,8 +171,7 @@ def _free_port_pair() -> tuple[int, int]:
 def test_a_private_node_starts_stops_and_refuses_busy_ports(tmp_path: Any) -> None:
     """Start/stop of ElasticsearchService itself, on its own ports, dir and a small heap."""
     http, transport = _free_port_pair()
-    s = dataclasses.replace(
-        settings.load(),
+    s = settings.load().replace(
         services_dir=str(tmp_path / "services"),
         es_port=http,
         es_transport_port=transport,

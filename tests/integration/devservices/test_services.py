@@ -6,7 +6,6 @@ the down/up cycle runs on a separate instance with its own ports and services di
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -77,8 +76,7 @@ def test_separate_instance_down_and_up(tmp_path: Path) -> None:
         "NEWSSTREAM_KAFKA_CONTROLLER_PORT": str(controller),
     }
     svc = KafkaService(
-        dataclasses.replace(
-            settings.load(),
+        settings.load().replace(
             services_dir=env["NEWSSTREAM_SERVICES_DIR"],
             kafka_port=port,
             kafka_controller_port=controller,
@@ -120,8 +118,7 @@ def test_separate_instance_down_and_up(tmp_path: Path) -> None:
     assert not base.port_in_use(port)
 
     # A downgrade is refused with one line, before any download or start.
-    older = dataclasses.replace(
-        settings.load(),
+    older = settings.load().replace(
         services_dir=env["NEWSSTREAM_SERVICES_DIR"],
         cache_dir=str(tmp_path / "no-cache"),
         kafka_port=port,

@@ -50,8 +50,7 @@ ARTICLE = Article(
 @pytest.fixture(scope="module")
 def corenlp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[settings_mod.Settings]:
     port = base.free_port()
-    s = dataclasses.replace(
-        settings_mod.load(),
+    s = settings_mod.load().replace(
         services_dir=str(tmp_path_factory.mktemp("services")),
         corenlp=True,
         corenlp_port=port,
@@ -112,7 +111,7 @@ def test_demo_facets_are_names_of_the_samples_with_the_default_backend(
 
 
 def test_server_down_is_unavailable_not_an_article_error(corenlp: settings_mod.Settings) -> None:
-    dead = dataclasses.replace(corenlp, corenlp_url=f"http://127.0.0.1:{base.free_port()}")
+    dead = corenlp.replace(corenlp_url=f"http://127.0.0.1:{base.free_port()}")
     analyzer = Analyzer(NerConfig.from_settings(dead))
     with pytest.raises(NerUnavailable):
         analyzer.analyze([(BODY, "en")])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -91,17 +90,17 @@ def test_properties_load_only_the_ner_crf() -> None:
 
 
 def test_served_languages() -> None:
-    s = dataclasses.replace(settings.load(), corenlp_langs="en, de")
+    s = settings.load().replace(corenlp_langs="en, de")
     assert served_languages(s) == ["en", "de"]
     with pytest.raises(ValueError, match="no CoreNLP NER model"):
-        served_languages(dataclasses.replace(s, corenlp_langs="en,ru"))
+        served_languages(s.replace(corenlp_langs="en,ru"))
 
 
 def test_service_command_is_local_and_small(tmp_path: Path) -> None:
     from streams.devservices.corenlp import CoreNlpService, model_classifiers
 
-    s = dataclasses.replace(
-        settings.load(), services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"), corenlp_langs="en,de,es"
+    s = settings.load().replace(
+        services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"), corenlp_langs="en,de,es"
     )
     svc = CoreNlpService(s)
     assert svc.coordinates() == [
@@ -123,8 +122,8 @@ def test_corenlp_is_registered_and_optional() -> None:
     import argparse
 
     assert "corenlp" in SERVICES and "corenlp" in OPTIONAL
-    off = dataclasses.replace(settings.load(), corenlp=False)
-    on = dataclasses.replace(off, corenlp=True)
+    off = settings.load().replace(corenlp=False)
+    on = off.replace(corenlp=True)
     args = argparse.Namespace(only=None)
     assert "corenlp" not in selected(args, off)
     assert selected(args, on)[-1] == "corenlp"

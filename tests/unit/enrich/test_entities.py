@@ -161,14 +161,12 @@ def test_empty_and_whitespace_texts(extractor: Extractor) -> None:
 
 
 def test_config_from_settings_and_model_map() -> None:
-    import dataclasses
-
     from streams import settings as settings_mod
 
     # The default: CoreNLP for the languages where it measured best (docs/entities.md).
-    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP"] == "true"
-    assert settings_mod.DEFAULTS["NEWSSTREAM_CORENLP_LANGS"] == "en,de,es"
-    s = dataclasses.replace(settings_mod.load(), corenlp=True, corenlp_langs="en,de,es")
+    assert settings_mod.default_text("corenlp") == "true"
+    assert settings_mod.default_text("corenlp_langs") == "en,de,es"
+    s = settings_mod.load().replace(corenlp=True, corenlp_langs="en,de,es")
     cfg = NerConfig.from_settings(s)
     assert {lang: cfg.model_for(lang) for lang in ("en", "de", "es", "fr", "ru", "it")} == {
         "en": "corenlp", "de": "corenlp", "es": "corenlp", "fr": "fr_core_news_sm",
@@ -176,7 +174,7 @@ def test_config_from_settings_and_model_map() -> None:
     }  # fmt: skip
     assert cfg.corenlp_url
     # One setting away: the server-less (MIT) path.
-    mit = NerConfig.from_settings(dataclasses.replace(s, corenlp=False))
+    mit = NerConfig.from_settings(s.replace(corenlp=False))
     assert mit.model_for("en") in (entities.DEFAULT_EN_MODEL, entities.OFFICIAL_EN_MODEL)
     assert mit.model_for("ru") is not None
     assert mit.model_for("de") is None  # no German spaCy pipeline installed: no entities
