@@ -5,7 +5,6 @@ No broker runs here; a few tests start a plain ``sleep`` to have a real process 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import socket
@@ -49,8 +48,7 @@ def test_free_port_is_not_in_use() -> None:
 
 @pytest.mark.skipif(shutil.which("java") is None, reason="needs a JDK on PATH")
 def test_kafka_start_on_busy_controller_port_fails_before_downloading(listener: int, tmp_path: Path) -> None:
-    s = dataclasses.replace(
-        settings.load(),
+    s = settings.load().replace(
         services_dir=str(tmp_path / "services"),
         cache_dir=str(tmp_path / "cache"),
         kafka_port=base.free_port(),
@@ -149,7 +147,7 @@ def test_wait_until_fails_fast_when_the_process_dies(tmp_path: Path) -> None:
 
 
 def test_server_properties_single_kraft_node(tmp_path: Path) -> None:
-    s = dataclasses.replace(settings.load(), kafka_port=19999, kafka_controller_port=19998)
+    s = settings.load().replace(kafka_port=19999, kafka_controller_port=19998)
     props = dict(
         line.split("=", 1)
         for line in server_properties(s, tmp_path / "data").splitlines()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from streams.ops import status
 from streams.settings import load
 
@@ -16,7 +14,7 @@ def test_lag_counts_from_the_commit_or_the_log_start() -> None:
 
 
 def test_pipeline_topics_only() -> None:
-    s = dataclasses.replace(load(), topic_articles="in", topic_dlq="in.dlq", topic_prefix="ns",
+    s = load().replace(topic_articles="in", topic_dlq="in.dlq", topic_prefix="ns",
                             app_id="app")
     assert status.is_pipeline_topic("in", s) and status.is_pipeline_topic("in.dlq", s)
     assert status.is_pipeline_topic("ns.valid", s)
