@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # The checkout this module runs from; in an installed wheel this is site-packages, so nothing
 # may read data through it (packaged files go through streams.resources).
@@ -474,6 +475,18 @@ class Settings(BaseSettings):
         validation_alias="NEWSSTREAM_SERVICE_TIMEOUT",
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments (``replace``), then the environment: no .env or secrets-dir files."""
+        return init_settings, env_settings
+
     # --- Validation ----------------------------------------------------------------------------
 
     @field_validator("*", mode="before")
@@ -711,9 +724,33 @@ def _build(cls: type[Settings], values: dict[str, Any] | None = None) -> Setting
         raise ConfigError("; ".join(_error_line(e, by_alias) for e in exc.errors())) from None
 
 
-def load() -> Settings:
-    """Read the environment now; defaults fill the gaps. A bad value raises :class:`ConfigError`."""
+# Variables outside the NEWSSTREAM_ prefix that a setting or a default depends on.
+_OTHER_VARIABLES = frozenset({"KIBANA_URL", "XDG_DATA_HOME", "HOME"})
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    """The part of the environment the settings are read from (names in any case)."""
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.upper().startswith("NEWSSTREAM_") or k.upper() in _OTHER_VARIABLES
+        )
+    )
+
+
+@lru_cache(maxsize=16)
+def _load(environment: tuple[tuple[str, str], ...]) -> Settings:
     return _build(Settings)
+
+
+def load() -> Settings:
+    """Read the environment now; defaults fill the gaps. A bad value raises :class:`ConfigError`.
+
+    The object is immutable, so an environment read before returns the object built then: a
+    stage may call this per message (a dead letter's size limit) without building it again.
+    """
+    return _load(_environment())
 
 
 def default_text(name: str) -> str:
