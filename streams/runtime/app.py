@@ -47,7 +47,7 @@ app = faust.App(
     settings.app_id,
     broker=_broker_url(settings),
     broker_credentials=broker_credentials(settings),
-    store=settings.store,
+    store=str(settings.store),  # Faust parses it as a URL: a plain str
     datadir=str(private_dir(settings.data_dir)),
     web_enabled=True,
     web_tables_enabled=False,  # /table would serve the dedup tables' contents to anyone
