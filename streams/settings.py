@@ -103,11 +103,15 @@ class TableStore(StrEnum):
 
 
 class LangidAccuracy(StrEnum):
+    """lingua's modes (streams.enrich.language)."""
+
     HIGH = "high"
     LOW = "low"
 
 
 class LogLevel(StrEnum):
+    """The standard logging levels, by name."""
+
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"
@@ -116,12 +120,12 @@ class LogLevel(StrEnum):
 
 
 class LogFormat(StrEnum):
+    """One JSON object per line (the worker), or plain text (the other commands)."""
+
     JSON = "json"
     TEXT = "text"
 
 
-KAFKA_PROTOCOLS = tuple(KafkaProtocol)
-KAFKA_SASL_MECHANISMS = tuple(SaslMechanism)
 DEFAULT_SASL_MECHANISM = SaslMechanism.PLAIN
 
 _URL_USERINFO = re.compile(
