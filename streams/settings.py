@@ -514,6 +514,7 @@ class Settings(BaseSettings):
     @field_validator("kafka_sasl_mechanism", mode="before")
     @classmethod
     def _mechanism(cls, value: Any) -> Any:
+        """Like the protocol; ``_`` for ``-`` too (``scram_sha_512``). Empty means unset."""
         if isinstance(value, str) and not value.strip():
             return None
         return _choice(value, SaslMechanism, lambda v: v.upper().replace("_", "-"))
@@ -521,16 +522,19 @@ class Settings(BaseSettings):
     @field_validator("store", "log_format", "langid_accuracy", mode="before")
     @classmethod
     def _lower_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        """Choices written in lower case accept any case."""
         return _choice(value, cls.model_fields[str(info.field_name)].annotation, str.lower)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_choice(cls, value: Any) -> Any:
+        """Level names accept any case, as ``logging`` itself does not."""
         return _choice(value, LogLevel, str.upper)
 
     @field_validator("es_replicas")
     @classmethod
     def _replicas(cls, value: str) -> str:
+        """Elasticsearch takes a count or an auto-expand range; anything else fails at setup."""
         if not _REPLICAS.fullmatch(value.strip()):
             raise ValueError("is not a number of replicas or a range like 0-1 or 0-all")
         return value.strip()
