@@ -312,7 +312,6 @@ class Settings:
     feeds_parse_processes: int = _doc(
         "NEWSSTREAM_FEEDS_PARSE_PROCESSES", "processes parsing feeds (0: one thread)"
     )
-    feeds_http2: bool = _doc("NEWSSTREAM_FEEDS_HTTP2", "offer HTTP/2 to feed servers (TLS)")
     feeds_default_interval: float = _doc(
         "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL",
         "seconds between polls of a feed whose publishing rate is not known yet",
@@ -560,7 +559,6 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_FEEDS_MAX_BYTES": str(20 * 1024 * 1024),
     "NEWSSTREAM_FEEDS_ALLOW_NETWORKS": "",
     "NEWSSTREAM_FEEDS_PARSE_PROCESSES": "2",
-    "NEWSSTREAM_FEEDS_HTTP2": "true",
     "NEWSSTREAM_FEEDS_DEFAULT_INTERVAL": "900",
     "NEWSSTREAM_FEEDS_MIN_INTERVAL": "300",
     "NEWSSTREAM_FEEDS_MAX_INTERVAL": "86400",
@@ -572,7 +570,7 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_FEEDS_QUIET_FACTOR": "8",
     "NEWSSTREAM_FEEDS_VOLUME_ALERT": "0.3",
     "NEWSSTREAM_FEEDS_METRICS_PORT": "6067",
-    "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
+    "NEWSSTREAM_USER_AGENT": "newsstream/0.1 (RSS/Atom news poller; aiohttp)",
     "NEWSSTREAM_LOG_LEVEL": "INFO",
     "NEWSSTREAM_LOG_FORMAT": "json",
     "NEWSSTREAM_SERVICES_DIR": str(default_home()),

@@ -211,7 +211,7 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
     await publisher.start()
     procs = s.feeds_parse_processes
     pool = make_pool(procs)
-    client = make_client(s.user_agent, s.feeds_host_connections, s.feeds_http2)
+    client = make_client(s.user_agent, s.feeds_host_connections, cfg.allow)
     host_interval = args.host_interval if args.host_interval is not None else \
         s.feeds_host_interval
     poller = Poller(store, cfg, client, publisher, pool,

@@ -53,7 +53,6 @@ from streams.ingest.feeds.schedule import (
 from streams.ingest.feeds.state import Feed, Store
 
 log = logging.getLogger("streams.ingest.feeds")
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass
@@ -163,19 +162,16 @@ def make_pool(processes: int) -> concurrent.futures.Executor:
         initializer=_exit_with_parent, initargs=(os.getpid(),))
 
 
-def make_client(user_agent: str, host_connections: int, http2: bool) -> ClientPool:
-    """HTTP clients for every feed: keep-alive per host, HTTP/2 where the server offers it.
+def make_client(user_agent: str, host_connections: int,
+                allow: list[IPNetwork] | None = None) -> ClientPool:
+    """The HTTP client of every feed: keep-alive per host, at most ``host_connections`` each.
 
     Redirects are followed by :func:`~streams.ingest.feeds.fetch.fetch` (each hop is checked);
-    timeouts here only bound a single connect/read, the fetch deadline bounds the whole.
+    the client's resolver refuses addresses outside ``allow`` (global unicast only by default).
+    Timeouts here only bound a single connect/read, the fetch deadline bounds the whole.
     """
-    if http2:
-        try:
-            import h2  # noqa: F401
-        except ImportError:
-            http2 = False
     return ClientPool({"User-Agent": user_agent, "Accept": ACCEPT}, host_connections,
-                      http2=http2)
+                      allow=allow or [])
 
 
 class Poller:
