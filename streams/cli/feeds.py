@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from streams import settings
-from streams.ingest.feeds.fetch import HostGate, parse_networks
 from streams.ingest.feeds.lists import (
     Source,
     parse_duration,
@@ -188,6 +187,7 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
 
 async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
                urls: list[str] | None) -> int:
+    from streams.ingest.feeds.fetch import HostGate, parse_networks
     from streams.ingest.feeds.kafka import KafkaPublisher
     from streams.ingest.feeds.poller import PollConfig, Poller, make_client, make_pool
 
