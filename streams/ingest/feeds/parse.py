@@ -209,15 +209,19 @@ def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None,
     from streams.ingest.contract import InvalidArticle
 
     raw = json.dumps(record, ensure_ascii=False).encode("utf-8")
-    key = key or seen_key(record, raw)
     if not validate:
-        return Item(key, raw, None, url=record.get("url"), language=record.get("language"),
-                    checked=False)
+        return Item(key or seen_key(record, raw), raw, None, url=record.get("url"),
+                    language=record.get("language"), checked=False)
     try:
         article = contract.parse_article(raw, max_bytes)
     except InvalidArticle as exc:
-        return Item(key, raw, None, exc.reason, exc.message, record.get("url"),
-                    record.get("language"))
+        return Item(key or seen_key(record, raw), raw, None, exc.reason, exc.message,
+                    record.get("url"), record.get("language"))
+    if key is None:
+        # the contract computed the article id already: the same as seen_key's (the id given,
+        # else the SHA-256 of the canonical URL), without canonicalizing the URL twice
+        key = (article.id if record.get("id") is None and article.url == record.get("url")
+               else seen_key(record, raw))
     return Item(key, raw, contract.message_key(article), url=article.url,
                 language=record.get("language"), body_len=len(article.body or ""))
 
