@@ -174,7 +174,8 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
         if not sources:
             print(f"feeds {action}: no feeds given", file=sys.stderr)
             return 2
-        new = sum(store.upsert(x.url, x.name, x.language, x.interval) for x in sources)
+        with store.tx():
+            new = sum(store.upsert(x.url, x.name, x.language, x.interval) for x in sources)
         print(f"{new} feeds added, {len(sources) - new} updated; {store.count()} in "
               f"{store.path}", file=sys.stderr)
         return 0
@@ -257,8 +258,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         store.close()
         return 2
     try:
-        for x in sources:
-            store.upsert(x.url, x.name, x.language, x.interval)
+        with store.tx():  # one transaction: a commit per listed feed costs more than a poll
+            for x in sources:
+                store.upsert(x.url, x.name, x.language, x.interval)
         if not store.count(True):
             print("feeds: no feeds to poll (give URLs, --file, or `newsstream feeds add`)",
                   file=sys.stderr)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import struct
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -21,6 +23,44 @@ from streams.ingest.feeds.poller import Message
 from streams.settings import Settings
 
 log = logging.getLogger("streams.ingest.feeds")
+
+
+_WORDS = struct.Struct("<I")
+_M = 0x5BD1E995
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of ``data`` (the Java client's ``Utils.murmur2``), as an unsigned int.
+
+    The same function as aiokafka's own, with the 4-byte words read by ``struct`` instead of
+    byte by byte: a third of the cost, and publishing hashes every item's key.
+    """
+    length = len(data)
+    h = 0x9747B28C ^ length
+    end = length & ~3
+    for (k,) in _WORDS.iter_unpack(data[:end]):
+        k = (k * _M) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * _M) & 0xFFFFFFFF) ^ ((k * _M) & 0xFFFFFFFF)
+    extra = length & 3
+    if extra:
+        if extra == 3:
+            h ^= data[end + 2] << 16
+        if extra >= 2:
+            h ^= data[end + 1] << 8
+        h ^= data[end]
+        h = (h * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_of(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """The partition Kafka's default partitioner gives a key (random for no key): every
+    producer of the topic, whatever its client, sends a key to the same partition."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -42,6 +82,7 @@ class KafkaPublisher:
             "max_request_size": max(2 * s.max_message_bytes, 1024 * 1024),
             "request_timeout_ms": 30000,
             "client_id": "newsstream-feeds",
+            "partitioner": partition_of,
         }
         cfg.update(s.kafka_client_options())
         ctx = s.kafka_ssl_context()

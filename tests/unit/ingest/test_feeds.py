@@ -618,3 +618,39 @@ def test_long_running_poller_polls_when_due_and_stops(server: FeedServer, tmp_pa
     assert feed and feed.last_poll and feed.next_poll > feed.last_poll  # rescheduled
     assert len(pub.sent) == 3 and len(server.hits("/rss2_utf8.xml")) == 1
     store.close()
+
+
+def test_items_go_to_the_partition_kafkas_default_partitioner_picks() -> None:
+    """The poller's faster murmur2 must send every key where aiokafka's (the Java client's)
+    would: consumers rely on one key, one partition, whichever producer sent it."""
+    import random
+
+    from aiokafka.partitioner import DefaultPartitioner, murmur2
+
+    from streams.ingest.feeds.kafka import murmur2 as fast
+    from streams.ingest.feeds.kafka import partition_of
+
+    rng = random.Random(7)
+    keys = [rng.randbytes(n) for n in range(70) for _ in range(20)]
+    keys += [b"https://news.example/2026/12/ferry-3", "https://пример.рф/новости".encode()]
+    for key in keys:
+        assert fast(key) == murmur2(key), key
+        for parts in ([0], [0, 1, 2, 3], list(range(12))):
+            assert partition_of(key, parts, parts) == DefaultPartitioner()(key, parts, parts)
+
+
+@pytest.mark.parametrize("name", ["rss2_utf8.xml", "atom_cp1251.xml", "rss1_koi8r.rdf",
+                                  "invalid_items.xml"])
+def test_item_keys_are_the_same_validated_or_not(name: str) -> None:
+    """A first poll validates while parsing, later polls parse first and validate the new
+    items after the seen check: both must give every item the same key, or an item seen on
+    the first poll would be published again on the next."""
+    body = (FEEDS_DIR / name).read_bytes().replace(b"{BASE}", b"http://feeds.test")
+    ctype = CONTENT_TYPES[name]
+    checked = P.parse_feed(body, ctype, "http://feeds.test/f", 1 << 20, validate=True)
+    unchecked = P.parse_feed(body, ctype, "http://feeds.test/f", 1 << 20, validate=False)
+    assert checked.items and [i.key for i in checked.items] == [i.key for i in unchecked.items]
+    assert [i.key for i in checked.items] == [P.seen_key(r, b"") for r in checked.records]
+    validated = P.validate_items(unchecked.items, 1 << 20)
+    assert [(i.key, i.message_key, i.reason) for i in validated] == [
+        (i.key, i.message_key, i.reason) for i in checked.items]
