@@ -193,10 +193,6 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
     from streams.ingest.feeds.poller import PollConfig, Poller, make_client, make_pool
 
     topic = args.topic or s.topic_articles
-    with contextlib.suppress(Exception):
-        from streams import kafka_io
-
-        await asyncio.to_thread(kafka_io.ensure_topics, s, [topic, s.topic_dlq])
     cfg = PollConfig(
         topic=topic, dlq_topic=s.topic_dlq,
         concurrency=args.concurrency or s.feeds_concurrency,
@@ -210,6 +206,8 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
         loop.add_signal_handler(sig, stop.set)
     publisher = KafkaPublisher(s)
     await publisher.start()
+    with contextlib.suppress(Exception):  # a broker refusing admin requests may still accept
+        await publisher.ensure_topics(s, [topic, s.topic_dlq])
     procs = s.feeds_parse_processes
     pool = make_pool(procs)
     client = make_client(s.user_agent, s.feeds_host_connections, cfg.allow)

@@ -19,6 +19,13 @@ def _heavy_after(argv: list[str]) -> list[str]:
 
 def test_feed_commands_do_not_import_the_pipeline() -> None:
     assert _heavy_after(["feeds", "list"]) == []
+    # the poller needs aiohttp and aiokafka, not the other Kafka client nor the contract
+    code = ("import sys, streams.cli.feeds, streams.ingest.feeds.poller, "
+            "streams.ingest.feeds.kafka; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'kafka', 'jsonschema'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
     assert _heavy_after(["feeds", "--help"]) == []
     # the control: the parser of every command (no command named) does import them
     assert "elasticsearch" in _heavy_after([])
