@@ -1,14 +1,10 @@
 """Batched, acknowledged publishing with aiokafka, waiting (not dropping) while Kafka is away.
 
 Why aiokafka here: the poller is asyncio; kafka-python's ``send`` can block the event loop
-when its buffer is full. The messages of every feed that publishes within ``linger_ms`` are
-gathered into one record batch per partition (the partition Kafka's default partitioner
-picks, so keys land where any other producer puts them) and handed to aiokafka whole:
-aiokafka's per-message ``send`` cost more CPU than fetching a feed. Each message learns the
-outcome of its batch (a failed send is only logged by a producer otherwise); retriable errors
-(broker down, leader moving, timeouts) are retried with back-off for as long as it takes, and
-an error that no retry can fix (a batch larger than the topic allows) is returned for the
-messages it concerns.
+when its buffer is full. Delivery futures are awaited one by one (a failed send is only
+logged by a producer otherwise), retriable errors (broker down, leader moving, timeouts) are
+retried with back-off for as long as it takes, and an error that no retry can fix (a message
+larger than the topic allows) is returned for that message alone.
 """
 
 from __future__ import annotations
@@ -95,11 +91,7 @@ class KafkaPublisher:
         cfg.update(overrides)
         self.cfg = cfg
         self.max_wait = max_wait
-        self.linger = cfg["linger_ms"] / 1000
         self.producer: AIOKafkaProducer | None = None
-        self.queue: list[tuple[Message, asyncio.Future[BaseException | None]]] = []
-        self.flusher: asyncio.TimerHandle | None = None
-        self.flushing: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         """Connect, waiting as long as it takes for the broker to answer."""
@@ -154,31 +146,33 @@ class KafkaPublisher:
         assert self.producer is not None, "start() first"
         results: list[BaseException | None] = [None] * len(messages)
         pending = list(range(len(messages)))
-        alone: set[int] = set()  # sent in a batch of their own after a refusal
         delay = 0.5
         while pending:
-            solo = [i for i in pending if i in alone]
-            shared = [i for i in pending if i not in alone]
-            outcomes = dict(zip(shared, await self._deliver([messages[i] for i in shared]),
-                                strict=True))
-            outcomes.update(zip(solo, await self._deliver_alone([messages[i] for i in solo]),
-                                strict=True))
-            retry = []
+            futures: list[tuple[int, Any]] = []
             for i in pending:
-                err = outcomes[i]
+                msg = messages[i]
+                try:
+                    fut = await self.producer.send(msg.topic, msg.value, key=msg.key)
+                except Exception as exc:  # too large, unknown topic, broker away...
+                    futures.append((i, exc))
+                    continue
+                futures.append((i, fut))
+            retry = []
+            for i, fut in futures:
+                if isinstance(fut, BaseException):
+                    err: BaseException | None = fut
+                else:
+                    try:
+                        await fut
+                        err = None
+                    except Exception as exc:
+                        err = exc
                 if err is None:
                     results[i] = None
                 elif _retriable(err):
                     retry.append(i)
-                elif i not in alone:  # the batch was refused (too large?): try it alone
-                    alone.add(i)
-                    retry.append(i)
                 else:
                     results[i] = err
-            if retry and all(i in alone and outcomes[i] is not None and not _retriable(
-                    outcomes[i]) for i in retry):  # refused in a shared batch: no wait
-                pending = retry
-                continue
             if retry:
                 m.KAFKA_WAITS.inc()
                 log.warning("Kafka did not acknowledge, retrying",
@@ -187,90 +181,3 @@ class KafkaPublisher:
                 delay = min(delay * 2, self.max_wait)
             pending = retry
         return results
-
-    async def _deliver(self, messages: list[Message]) -> list[BaseException | None]:
-        """Queue the messages for the next shared batch; each outcome once Kafka answered."""
-        loop = asyncio.get_running_loop()
-        futures = []
-        for msg in messages:
-            fut: asyncio.Future[BaseException | None] = loop.create_future()
-            self.queue.append((msg, fut))
-            futures.append(fut)
-        if self.flusher is None:
-            self.flusher = loop.call_later(self.linger, self._start_flush)
-        return [await f for f in futures]
-
-    async def _deliver_alone(self, messages: list[Message]) -> list[BaseException | None]:
-        """Each message in a record batch of its own, now (a refusal then concerns it alone)."""
-        assert self.producer is not None
-        loop = asyncio.get_running_loop()
-        futures = []
-        for msg in messages:
-            fut: asyncio.Future[BaseException | None] = loop.create_future()
-            futures.append(fut)
-            try:
-                parts = sorted(await self.producer.partitions_for(msg.topic))
-                batch = self.producer.create_batch()
-                batch.append(key=msg.key, value=msg.value, timestamp=None)
-                await self._submit(batch, msg.topic, partition_of(msg.key, parts, parts), [fut])
-            except Exception as exc:
-                _tell([fut], exc)
-        return [await f for f in futures]
-
-    def _start_flush(self) -> None:
-        self.flusher = None
-        batch, self.queue = self.queue, []
-        task = asyncio.ensure_future(self._flush(batch))
-        self.flushing.add(task)
-        task.add_done_callback(self.flushing.discard)
-
-    async def _flush(self, queued: list[tuple[Message, asyncio.Future[BaseException | None]]]
-                     ) -> None:
-        """Every queued message, one record batch per partition (as Kafka's default
-        partitioner picks it), each message told its batch's outcome."""
-        assert self.producer is not None
-        groups: dict[tuple[str, int], list[tuple[Message, asyncio.Future[Any]]]] = {}
-        partitions: dict[str, list[int]] = {}
-        for msg, fut in queued:
-            try:
-                if msg.topic not in partitions:
-                    partitions[msg.topic] = sorted(await self.producer.partitions_for(msg.topic))
-                parts = partitions[msg.topic]
-                groups.setdefault((msg.topic, partition_of(msg.key, parts, parts)), []
-                                  ).append((msg, fut))
-            except Exception as exc:  # unknown topic, broker away...
-                _tell([fut], exc)
-        for (topic, partition), members in groups.items():
-            batch = self.producer.create_batch()
-            waiting: list[asyncio.Future[Any]] = []
-            for msg, fut in members:
-                if batch.append(key=msg.key, value=msg.value, timestamp=None) is None:
-                    await self._submit(batch, topic, partition, waiting)  # full: send it
-                    batch, waiting = self.producer.create_batch(), []
-                    batch.append(key=msg.key, value=msg.value, timestamp=None)  # first fits
-                waiting.append(fut)
-            await self._submit(batch, topic, partition, waiting)
-
-    async def _submit(self, batch: Any, topic: str, partition: int,
-                      waiting: list[asyncio.Future[Any]]) -> None:
-        if not waiting:
-            return
-        assert self.producer is not None
-        batch.close()  # complete: aiokafka sends it without lingering again
-        try:
-            delivered = await self.producer.send_batch(batch, topic, partition=partition)
-        except Exception as exc:  # too large, producer closed, queue full...
-            _tell(waiting, exc)
-            return
-
-        def done(f: asyncio.Future[Any]) -> None:
-            err = (asyncio.CancelledError() if f.cancelled() else f.exception())
-            _tell(waiting, err)
-
-        delivered.add_done_callback(done)
-
-
-def _tell(futures: list[asyncio.Future[Any]], outcome: BaseException | None) -> None:
-    for f in futures:
-        if not f.done():
-            f.set_result(outcome)
