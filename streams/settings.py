@@ -391,7 +391,6 @@ class Settings(BaseSettings):
     feeds_parse_processes: int = _field(
         2, "processes parsing feeds (0: one thread)", ge=0
     )
-    feeds_http2: bool = _field(True, "offer HTTP/2 to feed servers (TLS)")
     feeds_default_interval: Positive = _field(
         900, "seconds between polls of a feed whose publishing rate is not known yet"
     )
@@ -434,7 +433,7 @@ class Settings(BaseSettings):
         6067, "port of the long-running poller's /metrics (on NEWSSTREAM_WEB_HOST; 0: off)"
     )
     user_agent: str = _field(
-        "newsstream/0.1 (RSS/Atom news poller; python-httpx)",
+        "newsstream/0.1 (RSS/Atom news poller; aiohttp)",
         "User-Agent of the feed poller and page fetcher",
     )
     log_level: LogLevel = _field(LogLevel.INFO, "DEBUG, INFO, WARNING, ERROR (any case)")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from streams import settings
-from streams.ingest.feeds.fetch import HostGate, parse_networks
 from streams.ingest.feeds.lists import (
     Source,
     parse_duration,
@@ -175,7 +174,8 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
         if not sources:
             print(f"feeds {action}: no feeds given", file=sys.stderr)
             return 2
-        new = sum(store.upsert(x.url, x.name, x.language, x.interval) for x in sources)
+        with store.tx():
+            new = sum(store.upsert(x.url, x.name, x.language, x.interval) for x in sources)
         print(f"{new} feeds added, {len(sources) - new} updated; {store.count()} in "
               f"{store.path}", file=sys.stderr)
         return 0
@@ -188,14 +188,11 @@ def cmd_manage(args: argparse.Namespace, s: settings.Settings) -> int:
 
 async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
                urls: list[str] | None) -> int:
+    from streams.ingest.feeds.fetch import HostGate, parse_networks
     from streams.ingest.feeds.kafka import KafkaPublisher
     from streams.ingest.feeds.poller import PollConfig, Poller, make_client, make_pool
 
     topic = args.topic or s.topic_articles
-    with contextlib.suppress(Exception):
-        from streams import kafka_io
-
-        await asyncio.to_thread(kafka_io.ensure_topics, s, [topic, s.topic_dlq])
     cfg = PollConfig(
         topic=topic, dlq_topic=s.topic_dlq,
         concurrency=args.concurrency or s.feeds_concurrency,
@@ -209,9 +206,11 @@ async def _run(args: argparse.Namespace, s: settings.Settings, store: Store,
         loop.add_signal_handler(sig, stop.set)
     publisher = KafkaPublisher(s)
     await publisher.start()
+    with contextlib.suppress(Exception):  # a broker refusing admin requests may still accept
+        await publisher.ensure_topics(s, [topic, s.topic_dlq])
     procs = s.feeds_parse_processes
     pool = make_pool(procs)
-    client = make_client(s.user_agent, s.feeds_host_connections, s.feeds_http2)
+    client = make_client(s.user_agent, s.feeds_host_connections, cfg.allow)
     host_interval = args.host_interval if args.host_interval is not None else \
         s.feeds_host_interval
     poller = Poller(store, cfg, client, publisher, pool,
@@ -257,8 +256,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         store.close()
         return 2
     try:
-        for x in sources:
-            store.upsert(x.url, x.name, x.language, x.interval)
+        with store.tx():  # one transaction: a commit per listed feed costs more than a poll
+            for x in sources:
+                store.upsert(x.url, x.name, x.language, x.interval)
         if not store.count(True):
             print("feeds: no feeds to poll (give URLs, --file, or `newsstream feeds add`)",
                   file=sys.stderr)

@@ -29,14 +29,28 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str] | None) -> str | None:
+    """The module of the command named in ``argv`` (the first word that is not an option)."""
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    return f"streams.cli.{first}" if first and f"streams.cli.{first}" in COMMAND_MODULES else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the one ``argv`` names.
+
+    Why only that one: each command module imports what its command runs (Faust, spaCy,
+    Elasticsearch, Kafka clients); importing all of them made every command, even
+    ``feeds --help``, wait seconds for libraries it never uses.
+    """
     parser = argparse.ArgumentParser(
         prog="newsstream",
         description="News ingestion: Kafka -> Faust (dedup, language, NER) -> Elasticsearch",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    chosen = _chosen(argv)
+    for name in [chosen] if chosen else COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
     cfg = sub.add_parser("config", help="print the configuration variables and their values")
     cfg.set_defaults(func=_config)
@@ -52,7 +66,7 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         s = settings.load()

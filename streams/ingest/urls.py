@@ -10,6 +10,7 @@ story-indexer does). :func:`canonicalize` never raises and is idempotent
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 from urllib.parse import unquote_plus, urlsplit
@@ -98,7 +99,10 @@ def _strip_amp_path(path: str) -> str:
             return path
 
 
+@functools.lru_cache(maxsize=8192)
 def _canonical_host(host: str) -> str | None:
+    """Remembered: a feed's or a crawl's URLs share a few hosts, and IDNA encoding is the
+    costliest step of canonicalizing one."""
     host = host.strip().lower().rstrip(".")
     if not host:
         return None

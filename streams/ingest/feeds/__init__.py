@@ -9,6 +9,16 @@ See docs/feeds.md.
 
 from __future__ import annotations
 
-from streams.ingest.feeds.parse import clean_text, entry_record, parse_feed
+from typing import Any
 
 __all__ = ["clean_text", "entry_record", "parse_feed"]
+
+
+def __getattr__(name: str) -> Any:
+    """The parse functions, imported on first use: the feed commands that only manage the
+    store must not pay for the parser's and the contract's imports."""
+    if name in __all__:
+        from streams.ingest.feeds import parse
+
+        return getattr(parse, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,6 +34,9 @@ def parse_duration(text: str) -> float:
     return value
 
 
+_QUOTING = re.compile(r"[\"'\\]")
+
+
 def read_feed_list(lines: Iterable[str], default_interval: float | None = None) -> list[Source]:
     """``URL [interval] [lang=xx] [name="Some name"]`` per line; ``#`` starts a comment."""
     out = []
@@ -41,8 +44,8 @@ def read_feed_list(lines: Iterable[str], default_interval: float | None = None) 
         line = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
         if not line:
             continue
-        try:
-            parts = shlex.split(line)
+        try:  # shlex only when quoting is used: it costs more than the rest of the line
+            parts = shlex.split(line) if _QUOTING.search(line) else line.split()
         except ValueError as exc:
             raise ValueError(f"line {n}: {exc}") from None
         if not http_url(parts[0]):

@@ -19,6 +19,10 @@ ITEMS_POLLED = Counter("newsstream_feeds_items_polled_total",
 ITEMS_PUBLISHED = Counter("newsstream_feeds_items_published_total",
                           "New items acknowledged by Kafka (articles and dead letters)",
                           ["topic_kind"], registry=REGISTRY)
+# bound once: looking a label up per item costs more than counting it
+POLL_OUTCOMES = {k: POLLS.labels(k) for k in ("new", "unchanged", "not_modified", "failed")}
+PUBLISHED_ARTICLES = ITEMS_PUBLISHED.labels("articles")
+PUBLISHED_DEAD_LETTERS = ITEMS_PUBLISHED.labels("dead_letters")
 ERRORS = Counter("newsstream_feeds_errors_total", "Failed polls by class and kind",
                  ["failure", "kind"], registry=REGISTRY)
 DISABLED = Gauge("newsstream_feeds_disabled", "Feeds disabled by their failure score",

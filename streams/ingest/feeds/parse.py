@@ -2,7 +2,9 @@
 
 Why here and pure: the event loop must never parse (one 5 MB feed would stall every fetch), so
 :func:`parse_and_validate` takes bytes and plain values and returns plain values that pickle
-cheaply across a process pool. ``feedparser`` always gets an ``io.BytesIO``: given ``bytes`` it
+cheaply across a process pool. The contract (JSON Schema) and the XML parsers are imported
+where they are used: the poller process never runs them, only its parse processes do.
+``feedparser`` always gets an ``io.BytesIO``: given ``bytes`` it
 first tries them as a local path or URL, so a body reading ``/dev/zero`` would be opened.
 """
 
@@ -18,9 +20,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-from streams.ingest import contract, urls
-from streams.ingest.contract import InvalidArticle
-from streams.ingest.feeds.fastparse import fast_parse
+from streams.ingest import urls
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
 _MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(#\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
@@ -205,16 +205,23 @@ def seen_key(record: dict[str, Any], raw: bytes) -> str:
 def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None,
               validate: bool = True) -> Item:
     """Serialize and validate one record (the same contract the worker applies)."""
+    from streams.ingest import contract
+    from streams.ingest.contract import InvalidArticle
+
     raw = json.dumps(record, ensure_ascii=False).encode("utf-8")
-    key = key or seen_key(record, raw)
     if not validate:
-        return Item(key, raw, None, url=record.get("url"), language=record.get("language"),
-                    checked=False)
+        return Item(key or seen_key(record, raw), raw, None, url=record.get("url"),
+                    language=record.get("language"), checked=False)
     try:
         article = contract.parse_article(raw, max_bytes)
     except InvalidArticle as exc:
-        return Item(key, raw, None, exc.reason, exc.message, record.get("url"),
-                    record.get("language"))
+        return Item(key or seen_key(record, raw), raw, None, exc.reason, exc.message,
+                    record.get("url"), record.get("language"))
+    if key is None:
+        # the contract computed the article id already: the same as seen_key's (the id given,
+        # else the SHA-256 of the canonical URL), without canonicalizing the URL twice
+        key = (article.id if record.get("id") is None and article.url == record.get("url")
+               else seen_key(record, raw))
     return Item(key, raw, contract.message_key(article), url=article.url,
                 language=record.get("language"), body_len=len(article.body or ""))
 
@@ -222,6 +229,9 @@ def make_item(record: dict[str, Any], max_bytes: int, key: str | None = None,
 def validate_items(items: list[Item], max_bytes: int) -> list[Item]:
     """Validate items parsed with ``validate=False`` (the contract check is the costly part of
     parsing, so the poller runs it on the new items only)."""
+    from streams.ingest import contract
+    from streams.ingest.contract import InvalidArticle
+
     out = []
     for it in items:
         if it.checked:
@@ -255,6 +265,8 @@ def parse_feed(content: bytes, content_type: str | None, feed_url: str, max_byte
                source_name: str | None = None, language_hint: str | None = None,
                fast: bool = True, validate: bool = True) -> ParsedFeed:
     """Bytes as served (any charset the headers or the XML prolog declare) -> items."""
+    from streams.ingest.feeds.fastparse import fast_parse
+
     parsed: Any = fast_parse(content, content_type) if fast else None
     if parsed is None:  # not plain well-formed RSS/Atom: feedparser's tolerance
         import feedparser

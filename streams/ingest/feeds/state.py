@@ -95,6 +95,9 @@ class Feed:
 
 
 _COLUMNS = [f.name for f in fields(Feed)]
+# what a poll changes (the rest comes from the feed list)
+_STATE_COLUMNS = [c for c in _COLUMNS if c not in ("url", "name", "language", "interval", "added")]
+_UPDATE_STATE = f"UPDATE feeds SET {','.join(c + '=?' for c in _STATE_COLUMNS)} WHERE url=?"
 
 
 class StoreLocked(RuntimeError):
@@ -231,27 +234,33 @@ class Store:
 
         ``acked`` lists (key, language) of the items Kafka acknowledged in this poll.
         """
-        now = time.time() if now is None else now
-        day = day_of(now)
+        self.commit_polls([(feed, acked, time.time() if now is None else now)])
+
+    def commit_polls(self, polls: list[tuple[Feed, list[tuple[str, str | None]], float]]
+                     ) -> None:
+        """:meth:`commit_poll` for several feeds in one transaction (a commit costs more than
+        the rows it writes; the poller gathers the feeds that finish together)."""
+        seen_rows: list[tuple[str, str, float]] = []
+        daily_rows: dict[tuple[str, str, str], int] = {}
+        feed_rows = []
+        for feed, acked, now in polls:
+            day = day_of(now)
+            for k, lang in acked:
+                seen_rows.append((k, feed.url, now))
+                code = (lang or "").split("-")[0].split("_")[0].lower() or "und"
+                daily_rows[feed.url, day, code] = daily_rows.get((feed.url, day, code), 0) + 1
+            feed_rows.append([getattr(feed, c) for c in _STATE_COLUMNS] + [feed.url])
         with self.tx():
-            if acked:
+            if seen_rows:
                 self.db.executemany(
                     "INSERT INTO seen (key, feed, last_seen) VALUES (?, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET last_seen=excluded.last_seen",
-                    [(k, feed.url, now) for k, _ in acked])
-                per_lang: dict[str, int] = {}
-                for _, lang in acked:
-                    code = (lang or "").split("-")[0].split("_")[0].lower() or "und"
-                    per_lang[code] = per_lang.get(code, 0) + 1
+                    "ON CONFLICT(key) DO UPDATE SET last_seen=excluded.last_seen", seen_rows)
+            if daily_rows:
                 self.db.executemany(
                     "INSERT INTO daily (feed, day, language, items) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT(feed, day, language) DO UPDATE SET items=items+excluded.items",
-                    [(feed.url, day, lang, n) for lang, n in per_lang.items()])
-            cols = [c for c in _COLUMNS if c not in ("url", "name", "language", "interval",
-                                                      "added")]
-            self.db.execute(
-                f"UPDATE feeds SET {','.join(c + '=?' for c in cols)} WHERE url=?",
-                [getattr(feed, c) for c in cols] + [feed.url])
+                    [(*k, n) for k, n in daily_rows.items()])
+            self.db.executemany(_UPDATE_STATE, feed_rows)
 
     def prune_seen(self, horizon_seconds: float, now: float | None = None) -> int:
         """Forget items absent from every feed for longer than the horizon."""

@@ -147,7 +147,7 @@ def run(coro: Any) -> Any:
 
 
 async def _fetch(url: str, **kw: Any) -> F.FetchResult:
-    async with make_client(settings.load().user_agent, 4, False) as client:
+    async with make_client(settings.load().user_agent, 4, LOCAL) as client:
         kw.setdefault("max_bytes", 1 << 20)
         kw.setdefault("deadline", 5.0)
         kw.setdefault("allow", LOCAL)
@@ -333,6 +333,30 @@ def test_names_are_resolved_and_checked() -> None:
     run(F.check_url("https://sneaky.test/feed", allow, resolver))
 
 
+def test_a_name_resolving_differently_at_connect_time_is_refused(server: FeedServer) -> None:
+    """DNS rebinding: the hop check sees a public address, the connection would go to
+    loopback. The HTTP client's own resolver refuses it; with loopback allowed to the client
+    (the control) the same fetch reaches the feed, so the refusal is the resolver's doing."""
+    url = server.serve_fixture("rss2_utf8.xml").replace("127.0.0.1", "localhost")
+
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    local = F.parse_networks("127.0.0.0/8, ::1")
+
+    async def go(client_allow: list[F.IPNetwork]) -> F.FetchResult:
+        async with make_client("newsstream-test", 2, client_allow) as client:
+            return await F.fetch(client, url, max_bytes=1 << 20, deadline=5.0, allow=local,
+                                 resolver=public)
+
+    before = len(server.requests)
+    refused = run(go([]))
+    assert refused.error_kind == "blocked" and "localhost" in (refused.error or ""), refused
+    assert len(server.requests) == before  # refused before connecting
+    allowed = run(go(local))
+    assert allowed.status == 200 and allowed.content, allowed
+
+
 @pytest.mark.parametrize(("cc", "expires", "date", "expected"), [
     ("max-age=600", None, None, 600), ("s-maxage=60, max-age=600", None, None, 60),
     ("no-cache", None, None, 0), (None, "Tue, 05 Mar 2024 11:00:00 GMT",
@@ -416,7 +440,7 @@ def _poller(store: Store, publisher: ListPublisher, **cfg: Any) -> Poller:
     policy = cfg.pop("policy", Policy(jitter=0))
     conf = PollConfig(topic="t.articles", dlq_topic="t.dlq", concurrency=4, deadline=5.0,
                       allow=LOCAL, policy=policy, **cfg)
-    client = make_client("newsstream-test", 4, False)
+    client = make_client("newsstream-test", 4, LOCAL)
     return Poller(store, conf, client, publisher, make_pool(0), F.HostGate(2, 0.0),
                   F.HostGate(1, 0.0))
 
@@ -594,3 +618,39 @@ def test_long_running_poller_polls_when_due_and_stops(server: FeedServer, tmp_pa
     assert feed and feed.last_poll and feed.next_poll > feed.last_poll  # rescheduled
     assert len(pub.sent) == 3 and len(server.hits("/rss2_utf8.xml")) == 1
     store.close()
+
+
+def test_items_go_to_the_partition_kafkas_default_partitioner_picks() -> None:
+    """The poller's faster murmur2 must send every key where aiokafka's (the Java client's)
+    would: consumers rely on one key, one partition, whichever producer sent it."""
+    import random
+
+    from aiokafka.partitioner import DefaultPartitioner, murmur2
+
+    from streams.ingest.feeds.kafka import murmur2 as fast
+    from streams.ingest.feeds.kafka import partition_of
+
+    rng = random.Random(7)
+    keys = [rng.randbytes(n) for n in range(70) for _ in range(20)]
+    keys += [b"https://news.example/2026/12/ferry-3", "https://пример.рф/новости".encode()]
+    for key in keys:
+        assert fast(key) == murmur2(key), key
+        for parts in ([0], [0, 1, 2, 3], list(range(12))):
+            assert partition_of(key, parts, parts) == DefaultPartitioner()(key, parts, parts)
+
+
+@pytest.mark.parametrize("name", ["rss2_utf8.xml", "atom_cp1251.xml", "rss1_koi8r.rdf",
+                                  "invalid_items.xml"])
+def test_item_keys_are_the_same_validated_or_not(name: str) -> None:
+    """A first poll validates while parsing, later polls parse first and validate the new
+    items after the seen check: both must give every item the same key, or an item seen on
+    the first poll would be published again on the next."""
+    body = (FEEDS_DIR / name).read_bytes().replace(b"{BASE}", b"http://feeds.test")
+    ctype = CONTENT_TYPES[name]
+    checked = P.parse_feed(body, ctype, "http://feeds.test/f", 1 << 20, validate=True)
+    unchecked = P.parse_feed(body, ctype, "http://feeds.test/f", 1 << 20, validate=False)
+    assert checked.items and [i.key for i in checked.items] == [i.key for i in unchecked.items]
+    assert [i.key for i in checked.items] == [P.seen_key(r, b"") for r in checked.records]
+    validated = P.validate_items(unchecked.items, 1 << 20)
+    assert [(i.key, i.message_key, i.reason) for i in validated] == [
+        (i.key, i.message_key, i.reason) for i in checked.items]

@@ -152,3 +152,40 @@ def test_health_shows_a_source_whose_volume_dropped(tmp_path: Path, capsys: pyte
         "https://fading.test/rss", "https://steady.test/rss"]
     assert cli.main(["feeds", "remove", "https://fading.test/rss"]) == 0
     assert cli.main(["feeds", "remove", "https://fading.test/rss"]) == 1
+
+
+def test_feeds_finishing_together_share_one_transaction(tmp_path: Path) -> None:
+    """The poller's commits: queued in one loop turn, written in one transaction, and a poll
+    learns its rows are committed only once they are (a restart sees them all)."""
+    import asyncio
+
+    from streams.ingest.feeds.poller import Commits
+
+    store = Store(tmp_path / "feeds.sqlite")
+    urls = [f"https://{c}.test/rss" for c in "abc"]
+    for url in urls:
+        store.upsert(url)
+    transactions: list[int] = []
+    write = store.commit_polls
+    store.commit_polls = lambda polls: (transactions.append(len(polls)), write(polls))[1]  # type: ignore[method-assign]
+
+    async def finish_together() -> list[bool]:
+        commits = Commits(store)
+        futures = []
+        for i, url in enumerate(urls):
+            feed = store.get(url)
+            assert feed is not None
+            feed.next_poll, feed.etag = 1000.0 + i, f'"{i}"'
+            futures.append(commits.commit(feed, [(f"item-{i}", "en")] if i else [], 50.0))
+        before = [f.done() for f in futures]
+        await asyncio.gather(*futures)
+        return before
+
+    assert asyncio.run(finish_together()) == [False, False, False]
+    assert transactions == [3]
+    again = Store(tmp_path / "feeds.sqlite")
+    assert [(f.etag, f.next_poll) for f in again.all()] == [('"0"', 1000.0), ('"1"', 1001.0),
+                                                            ('"2"', 1002.0)]
+    assert again.seen_keys(["item-1", "item-2", "item-0"]) == {"item-1", "item-2"}
+    store.close()
+    again.close()
