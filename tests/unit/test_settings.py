@@ -29,10 +29,10 @@ def test_every_field_has_a_variable_a_description_and_a_stated_default() -> None
 def test_types_come_from_the_declaration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSSTREAM_PARTITIONS", " 8 ")
     monkeypatch.setenv("NEWSSTREAM_BULK_MAX_SECONDS", "2")
-    monkeypatch.setenv("NEWSSTREAM_FEEDS_HTTP2", "off")
+    monkeypatch.setenv("NEWSSTREAM_ES_VERIFY_CERTS", "off")
     monkeypatch.setenv("NEWSSTREAM_REPLICATION", "3")  # a variable named apart from its field
     s = settings.load()
-    assert (s.partitions, s.bulk_max_seconds, s.feeds_http2, s.replication_factor) == (8, 2.0, False, 3)
+    assert (s.partitions, s.bulk_max_seconds, s.es_verify_certs, s.replication_factor) == (8, 2.0, False, 3)
     assert isinstance(s.bulk_max_seconds, float)
 
 
