@@ -86,13 +86,11 @@ def kafka_run(n: int, mode: str) -> float:
     topic (first output to last), in a private namespace on the Kafka from the settings.
     ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
     """
-    import os
-    import signal
     import subprocess
     import sys
     import uuid
 
-    from streams import kafka_io, settings
+    from streams import kafka_io, procs, settings
 
     tag = "bench" + uuid.uuid4().hex[:8]
     env = {
@@ -133,13 +131,11 @@ def kafka_run(n: int, mode: str) -> float:
         while seen < n and time.monotonic() < deadline and proc.poll() is None:
             for records in consumer.poll(timeout_ms=500, max_records=10000).values():
                 if records and not first:
-                    first, cpu_first = time.monotonic(), _cpu_seconds(proc.pid)
+                    first, cpu_first = time.monotonic(), procs.cpu_seconds(proc.pid)
                 seen += len(records)
-                last, cpu_last = time.monotonic(), _cpu_seconds(proc.pid)
+                last, cpu_last = time.monotonic(), procs.cpu_seconds(proc.pid)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        procs.stop_process(proc, timeout=60)
         consumer.close()
         log.close()
         if seen < n:
@@ -154,17 +150,7 @@ def kafka_run(n: int, mode: str) -> float:
 CPU_PER_ARTICLE: dict[str, float] = {}  # mode -> worker CPU seconds per article
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (the worker), in seconds: independent of other load."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def kafka_bench(n: int) -> None:
-    import os
 
     bare = kafka_run(n, "passthrough")
     real = kafka_run(n, "dedup")

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from streams import procs
 from tests.chaos import corpus
 from tests.chaos.harness import (
     ROOT,
@@ -139,9 +140,7 @@ def kill_ner(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
     pids = w.ner_pids()
     if not pids:
         raise RuntimeError("no NER process found among the worker's children")
-    import os
-
-    os.kill(pids[0], signal.SIGKILL)
+    procs.stop_pid(pids[0], timeout=10, sig=signal.SIGKILL)
     log(f"  kill -9 NER pid {pids[0]} at {where}")
     return Fault(time.monotonic(), f"kill -9 NER process at {where}")
 

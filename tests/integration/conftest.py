@@ -7,7 +7,6 @@ group and worker process, so tests never see each other's data.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
-from streams import kafka_io
+from streams import kafka_io, procs
 from streams import settings as settings_mod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,13 +129,7 @@ class Worker:
         return "\n".join(lines[-n:])
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=30)
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        procs.stop_process(self.proc, timeout=30, sig=sig)
 
 
 def worker_launcher(
@@ -154,10 +147,7 @@ def worker_launcher(
         argv = [sys.executable, "-m", module, "worker"]
         if module == "streams.cli":
             argv += ["--loglevel", "info"]
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = procs.spawn(argv, log, cwd=ROOT, env=env)
         worker = Worker(proc, log, port)
         workers.append(worker)
         deadline = time.monotonic() + timeout

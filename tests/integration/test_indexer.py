@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from streams import procs
 from streams.index import documents, es_client
 from streams.index import schema as setup
 from streams.index.sink import BulkSink, PendingDoc, pending_doc
@@ -344,15 +345,12 @@ def test_sink_survives_elasticsearch_paused_for_30s(es_ns: Settings) -> None:
     async def scenario() -> int:
         writer = asyncio.create_task(stream())
         await asyncio.sleep(2)
-        os.kill(pid, signal.SIGSTOP)
-        try:
+        with procs.suspended(pid):
             await asyncio.sleep(3)  # let an in-flight request hit the stopped node
             during = len(run.released)
             await asyncio.sleep(27)
             assert not writer.done()
             assert len(run.released) == during  # nothing acknowledged while ES is down
-        finally:
-            os.kill(pid, signal.SIGCONT)
         await asyncio.wait_for(writer, timeout=240)
         return during
 
@@ -385,13 +383,7 @@ class IndexWorker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
+        procs.stop_process(self.proc, timeout=60, sig=sig)
 
 
 @pytest.fixture()
@@ -403,14 +395,7 @@ def index_worker(namespace: Namespace) -> Iterator[Any]:
         env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(_free_port())}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{len(started)}")
         env.update(extra or {})
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HARNESS],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = procs.spawn([sys.executable, "-c", HARNESS], log, cwd=ROOT, env=env)
         w = IndexWorker(proc, log)
         started.append(w)
         return w
@@ -522,16 +507,13 @@ def test_agent_killed_between_send_and_ack_loses_nothing(
     ends_a = end_offsets(s)
     wait_for(lambda: committed(s) == ends_a, 60, "first batch committed")
 
-    os.kill(pid, signal.SIGSTOP)
-    try:
+    with procs.suspended(pid):
         produce(s, [doc_message(i) for i in range(50, 120)])
         wait_for(lambda: "retrying" in w.log.read_text(errors="replace"), 60, "a retry log line")
         time.sleep(5)  # several commit intervals while the bulk is unanswered
         assert committed(s) == ends_a, "an offset was committed before ES acknowledged it"
         w.stop(signal.SIGKILL)
         time.sleep(20)  # ES stays down 30 s in all
-    finally:
-        os.kill(pid, signal.SIGCONT)
     assert committed(s) == ends_a
 
     w2 = index_worker(fast)

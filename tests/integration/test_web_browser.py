@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from streams import procs
 from streams.index import es_client, search
 from streams.index.documents import language_fields
 from streams.settings import Settings
@@ -103,9 +103,7 @@ def start_web(ns: Namespace, extra: dict[str, str] | None = None) -> tuple[subpr
     log = ns.tmp / f"web-{port}.log"
     env = {**os.environ, **ns.env, "NEWSSTREAM_UI_PORT": str(port),
            "NEWSSTREAM_UI_POLL_SECONDS": "1", **(extra or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "web"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = procs.spawn([sys.executable, "-m", "streams.cli", "web"], log, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -122,13 +120,7 @@ def start_web(ns: Namespace, extra: dict[str, str] | None = None) -> tuple[subpr
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
+    procs.stop_process(proc, timeout=20)
 
 
 @pytest.fixture(scope="module")
