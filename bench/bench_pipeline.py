@@ -63,6 +63,7 @@ from streams.devservices.base import free_port
 from streams.enrich.entities import CORENLP, NerConfig
 from streams.index import es_client
 from streams.ingest import contract
+from streams.ops import status
 from streams.settings import REPO_ROOT, Settings, load
 
 HERE = Path(__file__).resolve().parent
@@ -310,19 +311,13 @@ class Worker:
             return False
 
     def metrics(self) -> dict[str, float]:
-        """The worker's Prometheus samples (name{labels} -> value); empty if it does not answer."""
+        """The worker's Prometheus samples (name -> sum over labels); empty if it does not answer."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.ns.web_port}/metrics", timeout=5) as r:
                 text = r.read().decode()
         except OSError:
             return {}
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                with contextlib.suppress(ValueError):
-                    out[name] = float(value)
-        return out
+        return status.metric_sums(text)
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:

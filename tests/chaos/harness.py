@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from streams import procs
 from streams import settings as settings_mod
+from streams.ops import status
 from tests.chaos.corpus import MARKER_RE, Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,13 +243,8 @@ class Worker:
                 text = r.read().decode()
         except OSError:
             return {}
-        out: dict[str, float] = defaultdict(float)
-        for line in text.splitlines():
-            m = re.match(r"^(newsstream_\w+?)(?:_total)?(\{[^}]*\})?\s+(\S+)$", line)
-            if m and not line.startswith("#"):
-                with contextlib.suppress(ValueError):
-                    out[m.group(1)] += float(m.group(3))
-        return dict(out)
+        return {name.removesuffix("_total"): v for name, v in status.metric_sums(text).items()
+                if name.startswith("newsstream_")}
 
     def alive(self) -> bool:
         return self.proc.poll() is None

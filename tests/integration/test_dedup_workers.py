@@ -26,6 +26,7 @@ from kafka.partitioner.default import murmur2
 from streams import kafka_io
 from streams import settings as settings_mod
 from streams.ingest import contract
+from streams.ops.status import metric_samples
 from tests.integration.conftest import (
     Namespace,
     Worker,
@@ -381,10 +382,8 @@ def health(w: Worker) -> tuple[int, dict[str, Any]]:
 def metric(w: Worker, name: str, **labels: str) -> float | None:
     with urllib.request.urlopen(f"http://127.0.0.1:{w.web_port}/metrics", timeout=5) as r:
         text = r.read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
+    return next((x.value for x in metric_samples(text)
+                 if x.name == name and labels.items() <= x.labels.items()), None)
 
 
 def test_a_stalled_partition_fails_health_with_its_reason_and_shows_in_metrics_and_status(
