@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from streams import dedup
+from streams.devservices.base import free_port
 from streams.ingest.urls import article_id, canonicalize
 from streams.model import Article
 
@@ -73,14 +74,6 @@ def corpus(n: int, seed: int = 1) -> list[Article]:
     return out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def kafka_run(n: int, mode: str) -> float:
     """Articles/s of one worker draining a backlog of ``n`` prepared articles on the decide
     topic (first output to last), in a private namespace on the Kafka from the settings.
@@ -101,7 +94,7 @@ def kafka_run(n: int, mode: str) -> float:
         "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
         "NEWSSTREAM_PARTITIONS": "1",
         "NEWSSTREAM_LOG_FORMAT": "text",
-        "NEWSSTREAM_WEB_PORT": str(_free_port()),
+        "NEWSSTREAM_WEB_PORT": str(free_port()),
     }
     os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
     s = settings.load()

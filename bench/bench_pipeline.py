@@ -49,7 +49,7 @@ import threading
 import time
 import traceback
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,20 +102,6 @@ def log(msg: str) -> None:
 # --- a private namespace --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def environ(env: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @dataclass
 class Namespace:
     """Topics, alias, consumer group, Faust data dir and web port that belong to one run only."""
@@ -140,7 +126,7 @@ class Namespace:
         return ns
 
     def settings(self) -> Settings:
-        with environ(self.env):
+        with procs.environ(self.env):
             return load()
 
     def full_env(self) -> dict[str, str]:

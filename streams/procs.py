@@ -220,6 +220,26 @@ def machine_cpu() -> tuple[float, float]:
     return sum(t) - idle - steal - guest, steal
 
 
+# --- environment ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def environ(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` over this process's environment for the block, as it was after (settings of a
+    private namespace read in-process, the way a child started with that environment reads them).
+    """
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 # --- start and stop -------------------------------------------------------------------------------
 
 

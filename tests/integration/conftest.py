@@ -25,6 +25,7 @@ from kafka import TopicPartition
 
 from streams import kafka_io, procs
 from streams import settings as settings_mod
+from streams.devservices.base import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,12 +34,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require_kafka(s: settings_mod.Settings) -> None:
@@ -71,16 +66,8 @@ class Namespace:
     env: dict[str, str] = field(default_factory=dict)
 
     def settings(self) -> settings_mod.Settings:
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
+        with procs.environ(self.env):
             return settings_mod.load()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 def new_namespace(prefix: str, tmp_path: Path, **extra: str) -> Namespace:
@@ -139,7 +126,7 @@ def worker_launcher(
     workers: list[Worker] = []
 
     def start(name: str = "w", extra_env: dict[str, str] | None = None, timeout: float = 180) -> Worker:
-        port = _free_port()
+        port = free_port()
         log = namespace.tmp / f"worker-{name}-{len(workers)}.log"
         env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(port)}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{name}")

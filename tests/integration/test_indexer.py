@@ -28,7 +28,7 @@ from streams.index import schema as setup
 from streams.index.sink import BulkSink, PendingDoc, pending_doc
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings
-from tests.integration.conftest import ROOT, Namespace, _free_port, wait_for
+from tests.integration.conftest import ROOT, Namespace, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -392,7 +392,7 @@ def index_worker(namespace: Namespace) -> Iterator[Any]:
 
     def start(extra: Mapping[str, str] | None = None) -> IndexWorker:
         log = namespace.tmp / f"index-worker-{len(started)}.log"
-        env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(_free_port())}
+        env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(free_port())}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{len(started)}")
         env.update(extra or {})
         proc = procs.spawn([sys.executable, "-c", HARNESS], log, cwd=ROOT, env=env)

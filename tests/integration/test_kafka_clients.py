@@ -20,7 +20,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.record import util as record_util
 
-from streams import settings
+from streams import procs, settings
 from streams.devservices.base import free_port
 
 pytestmark = pytest.mark.integration
@@ -184,7 +184,8 @@ def test_aiokafka_produce_consume_commit(bootstrap: str, admin: KafkaAdminClient
     admin.delete_topics([topic])
 
 
-FAUST_APP = """
+#: The app of the Faust tests: memory store, commits after every message.
+FAUST_HEADER = """
 import faust
 
 app = faust.App(
@@ -197,6 +198,9 @@ app = faust.App(
     broker_commit_every=1,
     broker_commit_interval=0.5,
 )
+"""
+
+FAUST_APP = FAUST_HEADER + """
 source = app.topic({topic!r}, value_serializer="raw")
 
 
@@ -236,15 +240,7 @@ def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClien
             )
         )
     )
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    worker = _start_worker(script, tmp_path / "worker.log")
     try:
         committed: dict[int, int] = {}
         deadline = time.monotonic() + 120
@@ -262,29 +258,11 @@ def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClien
         assert sorted(seen) == sorted(values), (tmp_path / "worker.log").read_text()[-3000:]
         assert committed == {0: 10, 1: 10}, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        _stop_worker(worker)
     admin.delete_topics([topic])
 
 
-FAUST_TABLE_APP = """
-import faust
-
-app = faust.App(
-    {app_id!r},
-    broker="kafka://{bootstrap}",
-    store="memory://",
-    datadir={datadir!r},
-    web_enabled=False,
-    topic_partitions=2,
-    broker_commit_every=1,
-    broker_commit_interval=0.5,
-)
+FAUST_TABLE_APP = FAUST_HEADER + """
 source = app.topic({topic!r}, key_serializer="raw", value_serializer="raw")
 counts = app.Table("counts", default=int, partitions=2)
 
@@ -304,22 +282,12 @@ if __name__ == "__main__":
 
 
 def _start_worker(script: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())],
-        cwd=script.parent,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
+    argv = [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())]
+    return procs.spawn(argv, log, cwd=script.parent, env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    procs.stop_process(worker, timeout=60)
 
 
 def _wait_lines(out: Path, n: int, worker: subprocess.Popen[bytes], log: Path) -> list[str]:

@@ -28,7 +28,7 @@ import pytest
 from tests.integration.conftest import (
     ROOT,
     Namespace,
-    _free_port,
+    free_port,
     new_namespace,
     run_cli,
     stop_workers,
@@ -83,10 +83,10 @@ def tls_namespace(services: object, tmp_path: Path) -> Iterator[Namespace]:
     certs = tmp_path / "certs"
     certs.mkdir()
     ca, keystore = make_ca_and_broker_cert(certs)
-    ssl_port = _free_port()
+    ssl_port = free_port()
     broker = {
-        "NEWSSTREAM_KAFKA_PORT": str(_free_port()),
-        "NEWSSTREAM_KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "NEWSSTREAM_KAFKA_PORT": str(free_port()),
+        "NEWSSTREAM_KAFKA_CONTROLLER_PORT": str(free_port()),
         "NEWSSTREAM_KAFKA_SSL_PORT": str(ssl_port),
         "NEWSSTREAM_KAFKA_SSL_KEYSTORE": str(keystore),
         "NEWSSTREAM_SERVICES_DIR": str(tmp_path / "services"),

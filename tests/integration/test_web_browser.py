@@ -32,7 +32,7 @@ from streams.web.query import fold
 from tests.integration.conftest import (
     ROOT,
     Namespace,
-    _free_port,
+    free_port,
     new_namespace,
     run_cli,
     stop_workers,
@@ -99,7 +99,7 @@ def _es_counts(es: Any, alias: str) -> tuple[int, int, int]:
 def start_web(ns: Namespace, extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes],
                                                                            str, Path]:
     """``newsstream web`` in ``ns`` on a free port; returns the process, its URL and log."""
-    port = _free_port()
+    port = free_port()
     log = ns.tmp / f"web-{port}.log"
     env = {**os.environ, **ns.env, "NEWSSTREAM_UI_PORT": str(port),
            "NEWSSTREAM_UI_POLL_SECONDS": "1", **(extra or {})}
@@ -391,7 +391,7 @@ def test_api_and_safety(site: Site) -> None:
 
 def test_elasticsearch_errors_are_not_shown(site: Site) -> None:
     """Elasticsearch down or the index missing: our message, never Elasticsearch's text."""
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     for extra, status_want, words in (
         ({"NEWSSTREAM_ES_URL": dead}, 502, "Search is unavailable"),
         ({"NEWSSTREAM_ES_ALIAS": f"{site.s.es_alias}-missing"}, 503, "No articles are indexed"),

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from streams import dlq, procs, settings
-from tests.integration.conftest import _free_port, new_namespace, read_topic, wait_for
+from tests.integration.conftest import free_port, new_namespace, read_topic, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,7 +203,7 @@ def test_the_wheel_runs_the_pipeline_into_elasticsearch(
     ns = new_namespace(
         "whl", tmp_path,
         NEWSSTREAM_KAFKA_BOOTSTRAP=services.kafka_bootstrap, NEWSSTREAM_ES_URL=services.es_url,
-        NEWSSTREAM_WEB_PORT=str(_free_port()), NEWSSTREAM_LOG_FORMAT="text",
+        NEWSSTREAM_WEB_PORT=str(free_port()), NEWSSTREAM_LOG_FORMAT="text",
     )  # fmt: skip
     s = ns.settings()
     setup = _run(installed, "setup", env=ns.env)
