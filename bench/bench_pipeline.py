@@ -95,6 +95,18 @@ class Deadline:
             raise BenchError(f"--timeout {self.seconds:.0f}s reached during {what}")
 
 
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a run that ended with ``exc``, after saying why: 130 for Ctrl-C, else 1."""
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BenchError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        traceback.print_exc()
+    return 1
+
+
 def log(msg: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
@@ -984,12 +996,8 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
             one = run_scale(args, tag, tmp, 1, n, warm, measured, deadline)
             many = run_scale(args, tag, tmp, n, 1, warm, measured, deadline)
             rows.append((one, many))
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        code = 130
+    except (BenchError, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
     finally:
         log("cleanup: " + "; ".join(cleanup(tag, base)))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1187,15 +1195,8 @@ def main() -> int:
         if args.ceiling_rounds > 1:
             deadline.check("the second ceiling round")
             measure_ceiling(model, texts, n, s.nlp_processes, args.ceiling_batch, res, "after")
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        code = 130
-    except Exception:
-        traceback.print_exc()
-        code = 1
+    except (Exception, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
     finally:
         if not args.keep:
             log("cleanup: " + "; ".join(cleanup(tag, base)))

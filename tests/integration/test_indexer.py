@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,10 +128,17 @@ class SinkRun:
     async def _dead_letter(self, d: PendingDoc, reason: str, error: str) -> None:
         self.dead.append((d, reason, error))
 
-    async def _write(self, messages: Sequence[Any]) -> None:
+    @contextlib.asynccontextmanager
+    async def sink(self) -> AsyncIterator[BulkSink]:
+        """A real BulkSink on a client of its own, closed after the block."""
         client = es_client.make_async_client(self.s)
         try:
-            sink = BulkSink.from_settings(client, self.s, self._dead_letter, **self.kw)
+            yield BulkSink.from_settings(client, self.s, self._dead_letter, **self.kw)
+        finally:
+            await client.close()
+
+    async def _write(self, messages: Sequence[Any]) -> None:
+        async with self.sink() as sink:
             docs = []
             for m in messages:
                 docs.append(
@@ -139,8 +146,6 @@ class SinkRun:
                 )
                 self.next_offset += 1
             await sink.write(docs, on_release=self.released.extend)
-        finally:
-            await client.close()
 
     def write(self, messages: Sequence[Any]) -> None:
         asyncio.run(self._write(messages))
@@ -227,14 +232,10 @@ def test_a_whole_request_400_is_split_and_only_the_offender_dead_lettered(
     run = SinkRun(s)
 
     async def go() -> None:
-        client = es_client.make_async_client(s)
-        try:
-            sink = BulkSink.from_settings(client, s, run._dead_letter)
+        async with run.sink() as sink:
             docs = [pending_doc(("enriched", 0), i, doc_message(i), b"raw") for i in range(9)]
             docs[5].doc_id = "x" * 600  # past the sink's own check: what ES does with it
             await sink.write(docs, on_release=run.released.extend)
-        finally:
-            await client.close()
 
     asyncio.run(go())
     assert total(s) == 8
@@ -249,9 +250,7 @@ def test_redelivered_offsets_are_written_again_not_refused(es_ns: Settings) -> N
     run = SinkRun(s)
 
     async def go() -> None:
-        client = es_client.make_async_client(s)
-        try:
-            sink = BulkSink.from_settings(client, s, run._dead_letter)
+        async with run.sink() as sink:
             tp = ("enriched", 0)
             first = [pending_doc(tp, i, doc_message(i), b"raw") for i in range(10)]
             await sink.write(first, on_release=run.released.extend)
@@ -259,8 +258,6 @@ def test_redelivered_offsets_are_written_again_not_refused(es_ns: Settings) -> N
             again = [pending_doc(tp, i, doc_message(i), b"raw") for i in (4, 5, 6, 2, 3, 10)]
             await sink.write(again, on_release=run.released.extend)
             assert sink.tracker.committable(tp) == 11
-        finally:
-            await client.close()
 
     asyncio.run(go())
     assert total(s) == 11
