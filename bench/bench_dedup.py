@@ -79,7 +79,6 @@ def kafka_run(n: int, mode: str) -> float:
     topic (first output to last), in a private namespace on the Kafka from the settings.
     ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
     """
-    import subprocess
     import sys
     import uuid
 
@@ -111,11 +110,8 @@ def kafka_run(n: int, mode: str) -> float:
     env["NEWSSTREAM_DATA_DIR"] = tmp
     root = Path(__file__).resolve().parents[1]
     extra = ["passthrough"] if mode == "passthrough" else []
-    log = open(f"{tmp}/worker.log", "wb")  # noqa: SIM115 (lives as long as the worker)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.dedup_harness", *extra, "worker"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup_harness", *extra, "worker"],
+                       Path(tmp) / "worker.log", cwd=root, env=env)
     seen = 0
     first = last = 0.0
     cpu_first = cpu_last = 0.0
@@ -130,7 +126,6 @@ def kafka_run(n: int, mode: str) -> float:
     finally:
         procs.stop_process(proc, timeout=60)
         consumer.close()
-        log.close()
         if seen < n:
             print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
         shutil.rmtree(tmp, ignore_errors=True)

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import corpus
+import psutil
 from bench_enrich import raw_pipe
 
 from streams import kafka_io, procs
@@ -677,11 +678,7 @@ def run_naive(args: argparse.Namespace, ns: Namespace, items: list[Prepared], de
 
 
 def machine() -> dict[str, str]:
-    mem = "?"
-    with contextlib.suppress(OSError):
-        m = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-        if m:
-            mem = f"{int(m.group(1)) / 2**20:.1f} GiB"
+    mem = f"{psutil.virtual_memory().total / 2**30:.1f} GiB"
     cpu = "?"
     with contextlib.suppress(OSError):
         m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
@@ -716,7 +713,7 @@ def versions(s: Settings, model: str) -> dict[str, str]:
 
 def loadavg() -> str:
     try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "?"
 
