@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +241,10 @@ def environ(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+#: The children :func:`spawn` started as leaders of their own process group.
+_GROUP_LEADERS: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+
+
 # --- start and stop -------------------------------------------------------------------------------
 
 
@@ -257,7 +262,7 @@ def spawn(
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             list(cmd),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -267,6 +272,8 @@ def spawn(
             start_new_session=True,
             close_fds=True,
         )
+    _GROUP_LEADERS.add(proc)
+    return proc
 
 
 def _leads_group(pid: int) -> bool:
@@ -334,6 +341,12 @@ def stop_process(
     that they left on their own (:func:`group_alive`).
     """
     if proc.poll() is not None:
+        # A leader that already exited may have left helpers in its group. A group with members
+        # keeps its id (the kernel reuses no pid that names a live group), so the sweep reaches
+        # our leftovers only; an empty group answers ESRCH.
+        if sweep and proc in _GROUP_LEADERS:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         return proc.returncode
     _check_signallable(proc.pid)
     if not _leads_group(proc.pid):

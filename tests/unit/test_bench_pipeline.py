@@ -1,4 +1,4 @@
-"""The pipeline benchmark's own parts: its articles, percentiles, namespaces, /proc sampling.
+"""The pipeline benchmark's own parts: its articles, percentiles, namespaces, process sampling.
 
 The benchmark's figures are only meaningful if every generated article really reaches NER (no
 exact or near duplicate among them), the ceiling sees exactly the pipeline's texts, and two runs

@@ -219,6 +219,9 @@ def test_stop_process_returns_the_exit_code_and_sweeps_the_group(
     until(lambda: procs.pid_cmdline(child) == "sleep 300")
     assert procs.stop_process(proc, timeout=10, sweep=False) == -signal.SIGTERM
     assert procs.group_alive(proc.pid) and procs.pid_alive(child)  # a leftover, not swept
+    # the leader is gone: stopping it again sweeps what it left in its group
+    assert procs.stop_process(proc) == -signal.SIGTERM
+    until(lambda: not procs.pid_alive(child))
 
     (tmp_path / "b").mkdir()
     again = spawn(started, ["sh", "-c", script], tmp_path / "b")
