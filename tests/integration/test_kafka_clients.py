@@ -227,19 +227,8 @@ def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClien
     producer.flush(timeout=30)
     producer.close()
 
-    out = tmp_path / "seen.txt"
-    script = tmp_path / "app.py"
-    script.write_text(
-        textwrap.dedent(
-            FAUST_APP.format(
-                app_id=app_id,
-                bootstrap=bootstrap.split(",")[0],
-                datadir=str(tmp_path / "data"),
-                topic=topic,
-                out=str(out),
-            )
-        )
-    )
+    out, script = tmp_path / "seen.txt", tmp_path / "app.py"
+    _write_app(script, FAUST_APP, app_id, bootstrap, topic, out)
     worker = _start_worker(script, tmp_path / "worker.log")
     try:
         committed: dict[int, int] = {}
@@ -281,6 +270,15 @@ if __name__ == "__main__":
 """
 
 
+def _write_app(script: Path, template: str, app_id: str, bootstrap: str, topic: str,
+               out: Path) -> None:
+    """The test app's source, its data dir beside it."""
+    script.write_text(textwrap.dedent(template.format(
+        app_id=app_id, bootstrap=bootstrap.split(",")[0], datadir=str(script.parent / "data"),
+        topic=topic, out=str(out),
+    )))
+
+
 def _start_worker(script: Path, log: Path) -> subprocess.Popen[bytes]:
     argv = [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())]
     return procs.spawn(argv, log, cwd=script.parent, env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -309,15 +307,7 @@ def test_faust_table_recovers_from_its_changelog(
     topic, app_id = _name("ftable"), _name("ftable-app")
     admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)
     out, log, script = tmp_path / "counts.txt", tmp_path / "worker.log", tmp_path / "app.py"
-    script.write_text(
-        FAUST_TABLE_APP.format(
-            app_id=app_id,
-            bootstrap=bootstrap.split(",")[0],
-            datadir=str(tmp_path / "data"),
-            topic=topic,
-            out=str(out),
-        )
-    )
+    _write_app(script, FAUST_TABLE_APP, app_id, bootstrap, topic, out)
     producer = KafkaProducer(bootstrap_servers=bootstrap)
 
     def send(key: str, times: int) -> None:
