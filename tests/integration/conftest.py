@@ -7,6 +7,7 @@ group and worker process, so tests never see each other's data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -150,17 +151,26 @@ def worker_launcher(
 
 
 def stop_workers(workers: list[Worker]) -> None:
+    """SIGTERM to each worker still running; what any of them left in its group is killed."""
     for w in workers:
-        if w.proc.poll() is None:
-            w.kill(signal.SIGTERM)
+        w.kill(signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def launched_workers(namespace: Namespace, module: str = "streams.cli") -> Iterator[Callable[..., Worker]]:
+    """:func:`worker_launcher` for a block: every worker it started is stopped after it."""
+    start, workers = worker_launcher(namespace, module)
+    try:
+        yield start
+    finally:
+        stop_workers(workers)
 
 
 @pytest.fixture()
 def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
     """Start ``newsstream worker`` processes for this test's namespace; all stop at the end."""
-    start, workers = worker_launcher(namespace)
-    yield start
-    stop_workers(workers)
+    with launched_workers(namespace) as start:
+        yield start
 
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:

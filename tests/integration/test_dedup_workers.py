@@ -30,11 +30,10 @@ from streams.ops.status import metric_samples
 from tests.integration.conftest import (
     Namespace,
     Worker,
+    launched_workers,
     new_namespace,
     require_kafka,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 pytestmark = pytest.mark.integration
@@ -103,9 +102,8 @@ def ns(tmp_path: Path) -> Iterator[Namespace]:
 
 @pytest.fixture()
 def start(ns: Namespace) -> Iterator[Callable[..., Worker]]:
-    run, workers = worker_launcher(ns, "tests.integration.dedup_harness")
-    yield run
-    stop_workers(workers)
+    with launched_workers(ns, "tests.integration.dedup_harness") as run:
+        yield run
 
 
 def assigned(w: Worker) -> set[str]:

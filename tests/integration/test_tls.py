@@ -29,11 +29,10 @@ from tests.integration.conftest import (
     ROOT,
     Namespace,
     free_port,
+    launched_workers,
     new_namespace,
     run_cli,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 
@@ -145,8 +144,7 @@ def test_pipeline_end_to_end_over_tls(tls_namespace: Namespace) -> None:
     produced = run_cli(ns, "produce", str(src))
     assert produced.returncode == 0, produced.stdout + produced.stderr
 
-    start, workers = worker_launcher(ns)
-    try:
+    with launched_workers(ns) as start:
         worker = start("tls")
         from streams.index.es_client import make_client
 
@@ -165,5 +163,3 @@ def test_pipeline_end_to_end_over_tls(tls_namespace: Namespace) -> None:
             with pytest.raises(urllib.error.HTTPError) as info:
                 urllib.request.urlopen(base + page, timeout=5)
             assert info.value.code == 404, page
-    finally:
-        stop_workers(workers)

@@ -33,11 +33,10 @@ from tests.integration.conftest import (
     ROOT,
     Namespace,
     free_port,
+    launched_workers,
     new_namespace,
     run_cli,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -133,25 +132,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ns = new_namespace("w", tmp, NEWSSTREAM_NLP_PROCESSES="1")
     s = ns.settings()
     es = es_client.make_client(s)
-    start, workers = worker_launcher(ns)
     proc = None
     try:
-        done = run_cli(ns, "setup")
-        assert done.returncode == 0, done.stderr + done.stdout
-        start("web")
-        done = run_cli(ns, "produce", str(ROOT / "examples" / "articles.jsonl"))
-        assert done.returncode == 0, done.stderr
-        want = (EXPECTED["indexed_documents"], EXPECTED["documents_with_duplicate_of"],
-                EXPECTED["sum_duplicate_count"])
-        wait_for(lambda: _es_counts(es, s.es_alias) == want, 900,
-                 f"the sample corpus indexed as {want} (documents, near dups, copies)",
-                 interval=3)
-        proc, url, log = start_web(ns)
-        yield Site(ns, s, url, es, proc, log)
+        with launched_workers(ns) as start:
+            done = run_cli(ns, "setup")
+            assert done.returncode == 0, done.stderr + done.stdout
+            start("web")
+            done = run_cli(ns, "produce", str(ROOT / "examples" / "articles.jsonl"))
+            assert done.returncode == 0, done.stderr
+            want = (EXPECTED["indexed_documents"], EXPECTED["documents_with_duplicate_of"],
+                    EXPECTED["sum_duplicate_count"])
+            wait_for(lambda: _es_counts(es, s.es_alias) == want, 900,
+                     f"the sample corpus indexed as {want} (documents, near dups, copies)",
+                     interval=3)
+            proc, url, log = start_web(ns)
+            yield Site(ns, s, url, es, proc, log)
     finally:
         if proc is not None:
             stop(proc)
-        stop_workers(workers)
         names = list(es.options(ignore_status=404).indices.get(index=f"{s.es_alias}-*",
                                                                  expand_wildcards="all"))
         if names:
