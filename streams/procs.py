@@ -284,7 +284,7 @@ def _leads_group(pid: int) -> bool:
 
 
 def _signal(pid: int, sig: int, group: bool) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
         if group:
             os.killpg(pid, sig)
         else:
