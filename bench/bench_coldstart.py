@@ -6,8 +6,8 @@ batch the enrich stage takes (every stage before it has consumed by then), the l
 says every NLP model is loaded, and the first document searchable. Then a mixed load (the
 multilingual sample articles plus generated English ones) runs through, and the worker's
 process tree is sampled: peak RSS per process, and at the end RSS, PSS (shared pages divided
-among the processes that map them) and USS (pages of that process alone) from
-``/proc/<pid>/smaps_rollup``. The models must already be cached (installed packages).
+among the processes that map them) and USS (pages of that process alone), through
+:mod:`streams.procs`. The models must already be cached (installed packages).
 
     .venv/bin/python bench/bench_coldstart.py [--n 300] [--cwd DIR]
 
@@ -31,23 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_pipeline as bp
 import corpus
 
+from streams import procs
 from streams.index import es_client
 from streams.settings import REPO_ROOT, load
-
-
-def smaps(pid: int) -> dict[str, int]:
-    """Rss, Pss and private (USS) KiB of a process from smaps_rollup (empty if gone)."""
-    out: dict[str, int] = {}
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return out
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
-            out[key] = int(rest.split()[0])
-    out["Uss"] = out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)
-    return out
 
 
 def loaded_line(log_path: Path) -> str | None:
@@ -80,12 +66,8 @@ def main() -> int:
         s = ns.settings()
         bp.publish_all(s, first)
         log_path = tmp / "worker.log"
-        with log_path.open("ab") as out:
-            t0 = time.monotonic()
-            worker.proc = bp.subprocess.Popen(
-                worker.command, cwd=args.cwd, env=ns.full_env(), stdout=out,
-                stderr=bp.subprocess.STDOUT, stdin=bp.subprocess.DEVNULL, start_new_session=True,
-            )
+        t0 = time.monotonic()
+        worker.proc = procs.spawn(worker.command, log_path, cwd=args.cwd, env=ns.full_env())
         sampler = bp.RssSampler(worker.proc.pid).start()
         t_batch = t_loaded = t_doc = None
         while t_doc is None or t_batch is None or t_loaded is None:
@@ -125,20 +107,20 @@ def main() -> int:
             sampler.names[int(found.group(1))] = "language process"
         print(f"peak RSS: {sampler.summary()}")
         rows = []
-        total = {"Rss": 0, "Pss": 0, "Uss": 0}
-        for pid in bp.descendants(worker.proc.pid):
-            m = smaps(pid)
-            if not m:
+        total = {"rss": 0, "pss": 0, "uss": 0}
+        for pid in procs.tree_pids(worker.proc.pid):
+            m = procs.memory(pid)
+            if m is None:
                 continue
             for k in total:
-                total[k] += m.get(k, 0)
+                total[k] += getattr(m, k)
             rows.append(f"  {pid} {sampler.names.get(pid) or bp.describe_pid(pid):22s} "
-                        f"RSS {m['Rss'] / 1024:6.0f}  PSS {m['Pss'] / 1024:6.0f}  "
-                        f"USS {m['Uss'] / 1024:6.0f} MiB")
+                        f"RSS {m.rss / 2**20:6.0f}  PSS {m.pss / 2**20:6.0f}  "
+                        f"USS {m.uss / 2**20:6.0f} MiB")
         print("at the end (MiB):")
         print("\n".join(rows))
-        print(f"  total RSS {total['Rss'] / 1024:.0f}, PSS {total['Pss'] / 1024:.0f}, "
-              f"USS {total['Uss'] / 1024:.0f} MiB")
+        print(f"  total RSS {total['rss'] / 2**20:.0f}, PSS {total['pss'] / 2**20:.0f}, "
+              f"USS {total['uss'] / 2**20:.0f} MiB")
     finally:
         worker.stop()
         print("cleanup:", "; ".join(bp.cleanup(name, base)))

@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from streams import dedup
+from streams.devservices.base import free_port
 from streams.ingest.urls import article_id, canonicalize
 from streams.model import Article
 
@@ -73,26 +74,15 @@ def corpus(n: int, seed: int = 1) -> list[Article]:
     return out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def kafka_run(n: int, mode: str) -> float:
     """Articles/s of one worker draining a backlog of ``n`` prepared articles on the decide
     topic (first output to last), in a private namespace on the Kafka from the settings.
     ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
     """
-    import os
-    import signal
-    import subprocess
     import sys
     import uuid
 
-    from streams import kafka_io, settings
+    from streams import kafka_io, procs, settings
 
     tag = "bench" + uuid.uuid4().hex[:8]
     env = {
@@ -103,7 +93,7 @@ def kafka_run(n: int, mode: str) -> float:
         "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
         "NEWSSTREAM_PARTITIONS": "1",
         "NEWSSTREAM_LOG_FORMAT": "text",
-        "NEWSSTREAM_WEB_PORT": str(_free_port()),
+        "NEWSSTREAM_WEB_PORT": str(free_port()),
     }
     os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
     s = settings.load()
@@ -120,11 +110,8 @@ def kafka_run(n: int, mode: str) -> float:
     env["NEWSSTREAM_DATA_DIR"] = tmp
     root = Path(__file__).resolve().parents[1]
     extra = ["passthrough"] if mode == "passthrough" else []
-    log = open(f"{tmp}/worker.log", "wb")  # noqa: SIM115 (lives as long as the worker)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.dedup.dedup_harness", *extra, "worker"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup.dedup_harness", *extra, "worker"],
+                       Path(tmp) / "worker.log", cwd=root, env=env)
     seen = 0
     first = last = 0.0
     cpu_first = cpu_last = 0.0
@@ -133,15 +120,12 @@ def kafka_run(n: int, mode: str) -> float:
         while seen < n and time.monotonic() < deadline and proc.poll() is None:
             for records in consumer.poll(timeout_ms=500, max_records=10000).values():
                 if records and not first:
-                    first, cpu_first = time.monotonic(), _cpu_seconds(proc.pid)
+                    first, cpu_first = time.monotonic(), procs.cpu_seconds(proc.pid)
                 seen += len(records)
-                last, cpu_last = time.monotonic(), _cpu_seconds(proc.pid)
+                last, cpu_last = time.monotonic(), procs.cpu_seconds(proc.pid)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+        procs.stop_process(proc, timeout=60)
         consumer.close()
-        log.close()
         if seen < n:
             print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
         shutil.rmtree(tmp, ignore_errors=True)
@@ -154,17 +138,7 @@ def kafka_run(n: int, mode: str) -> float:
 CPU_PER_ARTICLE: dict[str, float] = {}  # mode -> worker CPU seconds per article
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (the worker), in seconds: independent of other load."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def kafka_bench(n: int) -> None:
-    import os
 
     bare = kafka_run(n, "passthrough")
     real = kafka_run(n, "dedup")

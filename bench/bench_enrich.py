@@ -21,11 +21,11 @@ import random
 import statistics
 import time
 
+from streams import procs
 from streams import settings as settings_mod
 from streams.enrich.corenlp import CoreNlpBackend
 from streams.enrich.enricher import EnrichPool
 from streams.enrich.entities import CORENLP, NerConfig, SpacyBackend, map_label
-from streams.enrich.nlp import rss_bytes
 from streams.model import Article
 
 SENTENCES = [
@@ -222,7 +222,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 f" | enrich stage {len(articles) / st_s:6.1f} docs/s ({st_n} ents)"
                 f" | ratio {raw_s / st_s:.3f}"
             )
-        rss = {pid: rss_bytes(pid) for pid in pool.pids}
+        rss = {pid: procs.rss(pid) for pid in pool.pids}
     n = len(articles) * args.rounds
     print(f"raw nlp.pipe (NER only, n_process={args.processes}): {n / raw_total:.1f} docs/s")
     print(f"enrich stage (EnrichPool, {args.processes} processes): {n / stage_total:.1f} docs/s")
@@ -234,9 +234,9 @@ async def main_async(args: argparse.Namespace) -> None:
         from streams.devservices.corenlp import CoreNlpService
 
         pid = CoreNlpService(s).status().pid
-        b = rss_bytes(pid) if pid else None
+        b = procs.rss(pid) if pid else None
         print(f"CoreNLP server {pid}: RSS {b / 2**20:.0f} MiB" if b else "CoreNLP server: RSS unknown")
-    own = rss_bytes(os.getpid())
+    own = procs.rss(os.getpid())
     if own:
         print(f"parent (event loop) RSS {own / 2**20:.0f} MiB")
 

@@ -41,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from streams import procs  # noqa: E402  (the checkout on sys.path first)
+
 ITEMS = 10
 WORDS = [
     "harbour", "council", "ferry", "timetable", "bridge", "school", "market", "storm", "festival",
@@ -209,23 +211,11 @@ def farm_main(feeds: int, hosts: int, port_q: Any, args: dict[str, float]) -> No
 
 
 def peak_rss(pid: int) -> tuple[float, float]:
-    """(VmHWM of pid, sum of VmHWM of its children) in MiB, read from /proc."""
-    def hwm(p: int) -> float:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
+    """(peak RSS of pid, sum of the peak RSS of its children) in MiB."""
+    def peak(p: int) -> float:
+        return (procs.peak_rss(p) or 0) / 2**20
 
-    kids: list[int] = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            kids += [int(x) for x in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return hwm(pid), sum(hwm(k) for k in kids)
+    return peak(pid), sum(peak(k) for k in procs.children(pid))
 
 
 def _children_cpu() -> float:
@@ -236,30 +226,11 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """utime + stime of one live process, in seconds (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq) / TICK, steal / TICK
-
-
 def run_pass(listing: Path, env: dict[str, str], farm_pid: int) -> dict[str, Any]:
     """One ``newsstream feeds --once`` run: wall time, CPU by whom, peak RSS, errors seen."""
     cpu0 = _children_cpu()
-    farm0 = process_cpu(farm_pid)
-    busy0, steal0 = machine_cpu()
+    farm0 = procs.cpu_seconds(farm_pid)
+    busy0, steal0 = procs.machine_cpu()
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "feeds", "--once",
                              "--no-progress", "-f", str(listing)], cwd=ROOT, env=env,
@@ -268,12 +239,12 @@ def run_pass(listing: Path, env: dict[str, str], farm_pid: int) -> dict[str, Any
     while proc.poll() is None:
         a, b = peak_rss(proc.pid)
         main_peak, kids_peak = max(main_peak, a), max(kids_peak, b)
-        main_cpu = max(main_cpu, process_cpu(proc.pid))
+        main_cpu = max(main_cpu, procs.cpu_seconds(proc.pid))
         time.sleep(0.1)
     took = time.monotonic() - started
     cpu = _children_cpu() - cpu0
-    busy1, steal1 = machine_cpu()
-    farm_cpu = process_cpu(farm_pid) - farm0
+    busy1, steal1 = procs.machine_cpu()
+    farm_cpu = procs.cpu_seconds(farm_pid) - farm0
     err = proc.stderr.read().decode() if proc.stderr else ""
     import sqlite3
 
@@ -309,9 +280,9 @@ def expected_keys(feeds: int, kinds: list[str]) -> set[bytes]:
 
 def quiet_before(seconds: float = 5.0) -> float:
     """Share of the machine's CPU busy (with anything) over a few seconds before the run."""
-    busy0, _ = machine_cpu()
+    busy0, _ = procs.machine_cpu()
     time.sleep(seconds)
-    busy1, _ = machine_cpu()
+    busy1, _ = procs.machine_cpu()
     return (busy1 - busy0) / (seconds * (os.cpu_count() or 1))
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import statistics
 import sys
 import time
@@ -38,19 +37,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from streams import procs
 from streams.index import documents, es_client
 from streams.index import schema as setup
 from streams.model import Article, DedupInfo, Language
 from streams.settings import REPO_ROOT, Settings, load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import (
-    descendants,
-    loadavg,
-    machine_ticks,
-    proc_ticks,
-    service_pid,
-)
+from bench_pipeline import loadavg, service_pid
 
 SAMPLES = REPO_ROOT / "examples" / "articles.jsonl"
 SECTION = "bench-index"
@@ -113,11 +107,11 @@ def strip_language_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in names}
 
 
-def es_ticks(s: Settings) -> int:
+def es_cpu_seconds(s: Settings) -> float:
     pid = service_pid(s, "elasticsearch", "es.pid")
     if pid is None:
         raise SystemExit("needs a local Elasticsearch of `newsstream services` (its pid file)")
-    return sum(proc_ticks(p) for p in descendants(pid))
+    return procs.tree_cpu_seconds(pid)
 
 
 def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
@@ -128,8 +122,7 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
     settings["index"].pop("lifecycle", None)
     settings["index"]["refresh_interval"] = "1s"
     es.indices.create(index=name, settings=settings, mappings=tpl["mappings"])
-    hz = os.sysconf("SC_CLK_TCK")
-    es0, (busy0, steal0) = es_ticks(s), machine_ticks()
+    es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
     t0 = time.monotonic()
     for start in range(0, len(docs), BULK_DOCS):
         ops: list[dict[str, Any]] = []
@@ -144,12 +137,12 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
     es.indices.flush(index=name)
     es.indices.forcemerge(index=name, max_num_segments=1)
     wall = time.monotonic() - t0
-    es1, (busy1, steal1) = es_ticks(s), machine_ticks()
+    es1, (busy1, steal1) = es_cpu_seconds(s), procs.machine_cpu()
     stats = es.indices.stats(index=name, metric="store,docs")["indices"][name]["primaries"]
     es.indices.delete(index=name)
     n = stats["docs"]["count"]
-    es_cpu = (es1 - es0) / hz
-    others = max(0.0, (busy1 - busy0 + steal1 - steal0) / hz - es_cpu)
+    es_cpu = es1 - es0
+    others = max(0.0, busy1 - busy0 + steal1 - steal0 - es_cpu)
     return {
         "docs": n, "wall": wall, "es_cpu_ms": 1000 * es_cpu / n,
         "bytes": stats["store"]["size_in_bytes"] / n, "others_cores": others / wall,

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams import procs
 from streams.enrich import language
 from streams.model import Language
 
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     acc_p, rate_p, fails_p = evaluate(pairs, language.detect)
     acc_o, _, fails_o = evaluate(own, language.detect)
     acc_h, _, _ = evaluate(own_head, language.detect)
-    rss = _rss_mib()
+    rss = (procs.rss(os.getpid()) or 0) // 2**20
     nlang = len(totals_s)
     totals_o: dict[str, int] = {}
     for lang, _ in own:
@@ -259,14 +260,6 @@ def detectors_on(path: Path, accuracy: str) -> int:
         rate = len(samples) / (time.perf_counter() - t0)
         cols = "  ".join(f"{k}: {c}/{n} = {c / n:.3f}" for k, (c, n) in sorted(acc.items()) if n)
         print(f"{name:14s} {cols}  ({rate:,.0f} texts/s)")
-    return 0
-
-
-def _rss_mib() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Why: the worker's processes hold models, and knowing which model costs what decides what to
 share, load lazily or drop. Each role runs in a fresh process (as the pool spawns them) and
-reports RSS and USS (pages of that process alone, from ``/proc/self/smaps_rollup``) after each
-step; the table prints the step's increment.
+reports RSS and USS (pages of that process alone, read through :mod:`streams.procs`) after
+each step; the table prints the step's increment.
 
     .venv/bin/python bench/bench_memory.py
 
@@ -23,22 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _CHILD = r'''
-import json, sys
-from pathlib import Path
-
-def mem():
-    out = {}
-    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
-        k, _, v = line.partition(":")
-        if k in ("Rss", "Private_Clean", "Private_Dirty"):
-            out[k] = int(v.split()[0])
-    return out["Rss"], out["Private_Clean"] + out["Private_Dirty"]
+import json, os, sys
+from streams import procs
 
 def step(name):
-    rss, uss = mem()
-    print(json.dumps({"step": name, "rss": rss, "uss": uss}), flush=True)
+    m = procs.memory(os.getpid())
+    print(json.dumps({"step": name, "rss": m.rss // 1024, "uss": m.uss // 1024}), flush=True)
 
-step("interpreter")
+step("interpreter and streams.procs (psutil)")
 role = sys.argv[1]
 if role == "ner":
     from streams import settings

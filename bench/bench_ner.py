@@ -20,7 +20,6 @@ path, ``NEWSSTREAM_CORENLP=false``); it fails when the default configuration dis
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -28,6 +27,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import corpus
 
 from streams import settings as settings_mod
 from streams.enrich.corenlp import LANGUAGES as CORENLP_LANGUAGES
@@ -40,17 +41,6 @@ LABELS = ("PER", "ORG", "LOC", "MISC")
 
 Span = tuple[str, int, int]
 THREADS = 1  # CoreNLP requests in flight: 1 compares one core with one spaCy process
-
-
-def load_eval(path: Path, limit: int) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                docs.append(json.loads(line))
-            if len(docs) >= limit:
-                break
-    return docs
 
 
 def eval_files(root: Path) -> dict[str, Path]:
@@ -230,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for lang in langs:
         if lang not in files:
             continue
-        docs = load_eval(files[lang], args.docs)
+        docs = corpus.read_file(files[lang], args.docs)
         gold = [{(e["label"], int(e["start"]), int(e["end"])) for e in d["entities"]} for d in docs]
         pipeline_f1: dict[str, float] = {}
         for model in backends_for(lang, args.backends.split(","), corenlp_ok):

@@ -49,20 +49,22 @@ import threading
 import time
 import traceback
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import corpus
+import psutil
 from bench_enrich import raw_pipe
 
-from streams import kafka_io
+from streams import kafka_io, procs
 from streams.devservices.base import free_port
 from streams.enrich.entities import CORENLP, NerConfig
 from streams.index import es_client
 from streams.ingest import contract
+from streams.ops import status
 from streams.settings import REPO_ROOT, Settings, load
 
 HERE = Path(__file__).resolve().parent
@@ -94,25 +96,23 @@ class Deadline:
             raise BenchError(f"--timeout {self.seconds:.0f}s reached during {what}")
 
 
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a run that ended with ``exc``, after saying why: 130 for Ctrl-C, else 1."""
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, BenchError):
+        print(f"error: {exc}", file=sys.stderr)
+    else:
+        traceback.print_exc()
+    return 1
+
+
 def log(msg: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
 # --- a private namespace --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def environ(env: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @dataclass
@@ -139,7 +139,7 @@ class Namespace:
         return ns
 
     def settings(self) -> Settings:
-        with environ(self.env):
+        with procs.environ(self.env):
             return load()
 
     def full_env(self) -> dict[str, str]:
@@ -188,52 +188,18 @@ def cleanup(prefix: str, base: Settings) -> list[str]:
 # --- processes and memory -------------------------------------------------------------------------
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from /proc/<pid>/task/*/children)."""
-    out, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        out.append(p)
-        for children in Path(f"/proc/{p}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                stack.extend(int(c) for c in children.read_text().split())
-    return out
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def describe_pid(pid: int) -> str:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "?"
-    text = " ".join(a.decode(errors="replace") for a in argv if a)
-    if "multiprocessing" in text and "resource_tracker" in text:
-        return "resource tracker"
-    if "multiprocessing" in text or "spawn_main" in text:
-        return "NER process"
-    if "streams.cli" in text:
-        return "worker (event loop)"
-    if "baseline_naive" in text:
-        return "naive loop"
-    return text[:40]
+    """What ``pid`` runs, for the memory and CPU rows."""
+    return "naive loop" if "baseline_naive" in procs.pid_cmdline(pid) else procs.role(pid)
 
 
 class RssSampler:
-    """Samples the RSS of a process tree every ``interval`` s; keeps the peaks."""
+    """Samples the RSS of a process tree every ``interval`` s; keeps the peaks (bytes)."""
 
     def __init__(self, pid: int, interval: float = 0.25) -> None:
         self.pid = pid
         self.interval = interval
-        self.peak_total_kib = 0
+        self.peak_total = 0
         self.peak_by_pid: dict[int, int] = {}
         self.names: dict[int, str] = {}
         self._stop = threading.Event()
@@ -246,14 +212,14 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             total = 0
-            for p in descendants(self.pid):
-                kib = rss_kib(p)
-                total += kib
-                if kib > self.peak_by_pid.get(p, 0):
-                    self.peak_by_pid[p] = kib
+            for p in procs.tree_pids(self.pid):
+                rss = procs.rss(p) or 0
+                total += rss
+                if rss > self.peak_by_pid.get(p, 0):
+                    self.peak_by_pid[p] = rss
                     if p not in self.names:
                         self.names[p] = describe_pid(p)
-            self.peak_total_kib = max(self.peak_total_kib, total)
+            self.peak_total = max(self.peak_total, total)
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
@@ -262,48 +228,16 @@ class RssSampler:
 
     def summary(self) -> str:
         parts = [
-            f"{self.names.get(p, '?')} {kib / 1024:.0f}"
-            for p, kib in sorted(self.peak_by_pid.items(), key=lambda kv: -kv[1])
-            if kib > 0
+            f"{self.names.get(p, '?')} {rss / 2**20:.0f}"
+            for p, rss in sorted(self.peak_by_pid.items(), key=lambda kv: -kv[1])
+            if rss > 0
         ]
-        return f"{self.peak_total_kib / 2**20:.2f} GiB total (per process, MiB: {', '.join(parts)})"
-
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def proc_ticks(pid: int, with_children: bool = False) -> int:
-    """CPU ticks (user + system) of one process; with reaped children's when asked."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if with_children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, steal) ticks of the whole machine (all CPUs) from /proc/stat.
-
-    Steal is time the hypervisor gave this VM's CPUs to someone else: counted apart, it is the
-    part of the noise that no process here can show.
-    """
-    try:
-        vals = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return 0, 0
-    steal = vals[7] if len(vals) > 7 else 0
-    return sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0) - steal, steal
+        return f"{self.peak_total / 2**30:.2f} GiB total (per process, MiB: {', '.join(parts)})"
 
 
 def service_pid(s: Settings, name: str, pid_file: str) -> int | None:
     """The pid of a local service of ``newsstream services`` (None when it runs elsewhere)."""
-    try:
-        return int((Path(s.services_dir).expanduser() / name / pid_file).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+    return procs.read_pid(Path(s.services_dir).expanduser() / name / pid_file)
 
 
 class CpuMeter:
@@ -313,16 +247,16 @@ class CpuMeter:
     two cores (Kafka, Elasticsearch, the event loop, other users of the machine).
     """
 
-    def __init__(self, groups: dict[str, Callable[[], int]]) -> None:
+    def __init__(self, groups: dict[str, Callable[[], float]]) -> None:
         self.groups = groups
         self.t0 = time.monotonic()
         self.start = {k: f() for k, f in groups.items()}
-        self.busy0, self.steal0 = machine_ticks()
+        self.busy0, self.steal0 = procs.machine_cpu()
 
     def cores(self) -> dict[str, float]:
-        secs = max(1e-9, time.monotonic() - self.t0) * TICK
+        secs = max(1e-9, time.monotonic() - self.t0)
         out = {k: (f() - self.start[k]) / secs for k, f in self.groups.items()}
-        busy, steal = machine_ticks()
+        busy, steal = procs.machine_cpu()
         out["everything else"] = max(0.0, (busy - self.busy0) / secs - sum(out.values()))
         out["steal"] = (steal - self.steal0) / secs
         return out
@@ -338,14 +272,14 @@ class CpuMeter:
 CORENLP_GROUP = "CoreNLP server"
 
 
-def service_groups(s: Settings) -> dict[str, Callable[[], int]]:
-    groups: dict[str, Callable[[], int]] = {}
+def service_groups(s: Settings) -> dict[str, Callable[[], float]]:
+    groups: dict[str, Callable[[], float]] = {}
     for label, name, pid_file in (("Kafka", "kafka", "kafka.pid"),
                                   ("Elasticsearch", "elasticsearch", "es.pid"),
                                   (CORENLP_GROUP, "corenlp", "corenlp.pid")):
         pid = service_pid(s, name, pid_file)
-        if pid is not None and proc_ticks(pid) > 0:
-            groups[label] = lambda pid=pid: sum(proc_ticks(p) for p in descendants(pid))
+        if pid is not None and procs.cpu_seconds(pid) > 0:
+            groups[label] = lambda pid=pid: procs.tree_cpu_seconds(pid)
     return groups
 
 
@@ -359,12 +293,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, deadline: Deadline, timeout: float = 240.0) -> None:
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.command, cwd=REPO_ROOT,
-                env=self.ns.full_env(), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
+        self.proc = procs.spawn(self.command, self.log_path, cwd=REPO_ROOT, env=self.ns.full_env())
         end = time.monotonic() + min(timeout, deadline.left())
         while not self.healthy():
             if self.proc.poll() is not None:
@@ -381,19 +310,13 @@ class Worker:
             return False
 
     def metrics(self) -> dict[str, float]:
-        """The worker's Prometheus samples (name{labels} -> value); empty if it does not answer."""
+        """The worker's Prometheus samples (name -> sum over labels); empty if it does not answer."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.ns.web_port}/metrics", timeout=5) as r:
                 text = r.read().decode()
         except OSError:
             return {}
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                with contextlib.suppress(ValueError):
-                    out[name] = float(value)
-        return out
+        return status.metric_sums(text)
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
@@ -408,20 +331,8 @@ class Worker:
 
     def stop(self) -> None:
         """SIGTERM to the worker's process group (ours alone), SIGKILL after 30 s."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        pgid = self.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        time.sleep(0.5)  # let the NER processes (same group) go too
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+        if self.proc is not None:
+            procs.stop_process(self.proc, timeout=30)
 
 
 # --- publishing and "searchable" ------------------------------------------------------------------
@@ -590,7 +501,7 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
     log(f"ceiling ({label}): {model} alone, {len(texts)} texts of {n_articles} articles, "
         f"{processes} processes' worth, batch_size={batch} ...")
     meter = CpuMeter({"nlp.pipe (this process and its pool)":
-                      lambda: proc_ticks(os.getpid(), with_children=True),
+                      lambda: procs.cpu_seconds(os.getpid(), with_children=True),
                       **service_groups(load())})
     seconds, ents = raw_pipe(model, texts, processes, batch)
     cores = meter.cores()
@@ -641,10 +552,10 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         log(f"throughput: publishing {len(measured)} articles at once ...")
         wpid = worker.proc.pid
         meter = CpuMeter({
-            "NER processes": lambda: sum(proc_ticks(p) for p in descendants(wpid) if p != wpid),
-            "worker event loop": lambda: proc_ticks(wpid),
+            "NER processes": lambda: procs.tree_cpu_seconds(wpid) - procs.cpu_seconds(wpid),
+            "worker event loop": lambda: procs.cpu_seconds(wpid),
             **service_groups(s),
-            "benchmark": lambda: proc_ticks(os.getpid()),
+            "benchmark": lambda: procs.cpu_seconds(os.getpid()),
         })
         t0, t_pub = publish_all(s, measured)
         t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
@@ -676,7 +587,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         sampler.stop()
         worker.stop()
     res.rss = sampler.summary()
-    res.rss_total_gib = sampler.peak_total_kib / 2**20
+    res.rss_total_gib = sampler.peak_total / 2**30
     log(f"peak RSS: {res.rss}")
 
 
@@ -758,10 +669,7 @@ def run_naive(args: argparse.Namespace, ns: Namespace, items: list[Prepared], de
         proc.wait(timeout=60)
     finally:
         sampler.stop()
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        procs.stop_process(proc, timeout=0, sig=signal.SIGKILL)
     res.naive_rss = sampler.summary()
     log(f"naive baseline: {res.naive_rate:.1f} articles/s; peak RSS {res.naive_rss}")
 
@@ -770,11 +678,7 @@ def run_naive(args: argparse.Namespace, ns: Namespace, items: list[Prepared], de
 
 
 def machine() -> dict[str, str]:
-    mem = "?"
-    with contextlib.suppress(OSError):
-        m = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-        if m:
-            mem = f"{int(m.group(1)) / 2**20:.1f} GiB"
+    mem = f"{psutil.virtual_memory().total / 2**30:.1f} GiB"
     cpu = "?"
     with contextlib.suppress(OSError):
         m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
@@ -809,7 +713,7 @@ def versions(s: Settings, model: str) -> dict[str, str]:
 
 def loadavg() -> str:
     try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "?"
 
@@ -942,10 +846,10 @@ def others_cores(seconds: float = 5.0) -> float:
 
     Called while the benchmark is idle, so it is what others use: the quiet check.
     """
-    busy0, steal0 = machine_ticks()
+    busy0, steal0 = procs.machine_cpu()
     time.sleep(seconds)
-    busy1, steal1 = machine_ticks()
-    return (busy1 - busy0 + steal1 - steal0) / TICK / seconds
+    busy1, steal1 = procs.machine_cpu()
+    return (busy1 - busy0 + steal1 - steal0) / seconds
 
 
 def wait_quiet(max_wait: float) -> tuple[float, float]:
@@ -1047,9 +951,9 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
         pids = [w.proc.pid for w in procs if w.proc is not None]
         meter = CpuMeter({
             "workers and their NER processes":
-                lambda: sum(proc_ticks(p) for w in pids for p in descendants(w)),
+                lambda: sum(procs.tree_cpu_seconds(w) for w in pids),
             **service_groups(s),
-            "benchmark": lambda: proc_ticks(os.getpid()),
+            "benchmark": lambda: procs.cpu_seconds(os.getpid()),
         })
         t0, _ = publish_all(s, measured)
         expected = len(warm) + len(measured)
@@ -1089,12 +993,8 @@ def scale_out(args: argparse.Namespace, base: Settings, warm: list[Prepared],
             one = run_scale(args, tag, tmp, 1, n, warm, measured, deadline)
             many = run_scale(args, tag, tmp, n, 1, warm, measured, deadline)
             rows.append((one, many))
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        code = 130
+    except (BenchError, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
     finally:
         log("cleanup: " + "; ".join(cleanup(tag, base)))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1292,15 +1192,8 @@ def main() -> int:
         if args.ceiling_rounds > 1:
             deadline.check("the second ceiling round")
             measure_ceiling(model, texts, n, s.nlp_processes, args.ceiling_batch, res, "after")
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        code = 130
-    except Exception:
-        traceback.print_exc()
-        code = 1
+    except (Exception, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
     finally:
         if not args.keep:
             log("cleanup: " + "; ".join(cleanup(tag, base)))

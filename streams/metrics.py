@@ -10,6 +10,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
+#: The prefix of the metrics of Faust's own Prometheus monitor, registered in ``REGISTRY`` by
+#: the worker (``streams.runtime.worker.install_faust_sensors``): fixed, so that dashboards do
+#: not depend on the app id of a deployment.
+FAUST_PREFIX = "faust"
+
 ARTICLES_IN = Counter(
     "newsstream_articles_received_total", "Messages read from the input topic", registry=REGISTRY
 )

@@ -11,6 +11,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def _plain(record: Any) -> dict[str, Any]:
+    """``asdict`` with the tuple fields as lists: what JSON carries."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+
+
+def _with_tuples(d: dict[str, Any], *names: str) -> dict[str, Any]:
+    """A copy of ``d`` with the fields ``names`` as tuples (missing or null: empty)."""
+    return {**d, **{n: tuple(d.get(n) or ()) for n in names}}
+
+
 @dataclass(frozen=True)
 class Article:
     """A validated input article (the contract in ``schemas/article.schema.json``)."""
@@ -30,16 +40,11 @@ class Article:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown fields, carried along
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["authors"] = list(self.authors)
-        d["tags"] = list(self.tags)
-        return d
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Article:
-        d = dict(d)
-        d["authors"] = tuple(d.get("authors") or ())
-        d["tags"] = tuple(d.get("tags") or ())
+        d = _with_tuples(d, "authors", "tags")
         d["title_translations"] = dict(d.get("title_translations") or {})
         d["extra"] = dict(d.get("extra") or {})
         return cls(**d)
@@ -64,15 +69,11 @@ class DedupInfo:
     duplicate_sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["duplicate_sources"] = list(self.duplicate_sources)
-        return d
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DedupInfo:
-        d = dict(d)
-        d["duplicate_sources"] = tuple(d.get("duplicate_sources") or ())
-        return cls(**d)
+        return cls(**_with_tuples(d, "duplicate_sources"))
 
 
 @dataclass(frozen=True)

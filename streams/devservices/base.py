@@ -431,7 +431,7 @@ class JvmService:
         env = dict(os.environ)
         env["JAVA_HOME"] = str(java.parent.parent)
         env.pop("JAVA_TOOL_OPTIONS", None)
-        pid = spawn(self.command(java), self.log_path, cwd=self.dir, env=env)
+        pid = spawn(self.command(java), self.log_path, cwd=self.dir, env=env).pid
         write_pid(self.pid_file, pid)
         self.version_file.write_text(self.version + "\n")
         try:

@@ -349,20 +349,3 @@ def restart_local_corenlp() -> bool:
     except (ServiceError, OSError) as exc:
         log.error("could not restart the local CoreNLP server: %s", exc)
         return False
-
-
-def rss_bytes(pid: int) -> int | None:
-    """Resident memory of a process (bytes) from /proc, or psutil elsewhere."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        return int(psutil.Process(pid).memory_info().rss)
-    except Exception:
-        return None

@@ -19,7 +19,7 @@ from typing import Any
 from streams import kafka_io, resources
 from streams.index import es_client
 from streams.ops import status
-from streams.procs import pid_is_ours, read_pid, stop_pid, write_pid
+from streams.procs import pid_is_ours, read_pid, spawn, stop_pid, write_pid
 from streams.settings import Settings, private_dir
 
 # examples/ (top level) ships in the package as streams.examples: the demo runs from a wheel too.
@@ -53,12 +53,7 @@ def _start_background(
         return "already running"
     wdir = _worker_dir(s)
     log = wdir / f"{name}.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, *marker.split()],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = spawn([sys.executable, *marker.split()], log)
     write_pid(wdir / f"{name}.pid", proc.pid)
     deadline = time.monotonic() + timeout
     while not healthy(s):

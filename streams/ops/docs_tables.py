@@ -10,6 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from streams import metrics, settings
 
 README = settings.REPO_ROOT / "README.md"
@@ -24,16 +26,26 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
-def metrics_table() -> str:
+def metrics_table(registry: CollectorRegistry = metrics.REGISTRY) -> str:
     rows = ["| metric | type | meaning |", "|---|---|---|"]
-    for metric in metrics.REGISTRY.collect():
+    for metric in registry.collect():
         name = metric.name + ("_total" if metric.type == "counter" else "")
         rows.append(f"| `{name}` | {metric.type} | {metric.documentation} |")
     return "\n".join(rows)
 
 
+def faust_metrics_table() -> str:
+    """Faust's own metrics as the worker registers them (same class, same prefix)."""
+    from faust.sensors.prometheus import FaustMetrics
+
+    registry = CollectorRegistry(auto_describe=True)
+    FaustMetrics.create(registry, metrics.FAUST_PREFIX)
+    return metrics_table(registry)
+
+
 def render(text: str) -> str:
-    for name, table in (("settings-table", settings_table()), ("metrics-table", metrics_table())):
+    for name, table in (("settings-table", settings_table()), ("metrics-table", metrics_table()),
+                        ("faust-metrics-table", faust_metrics_table())):
         text = re.sub(
             rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
             lambda m, t=table: m.group(1) + t + "\n" + m.group(2),

@@ -13,10 +13,12 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import json
-import re
 import urllib.error
 import urllib.request
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from streams.settings import Settings
 
@@ -80,22 +82,35 @@ def summarize_kafka(
     return {"partitions": rows, "topics": topics, "group_lag": group_lag}
 
 
-def parse_metrics(text: str) -> dict[str, float]:
-    """Sum the samples of the interesting counters in a Prometheus text page."""
-    out: dict[str, float] = {}
+def metric_samples(text: str) -> list[Sample]:
+    """Every sample of a Prometheus text page, parsed by ``prometheus_client``.
+
+    A page with a line the parser refuses is read again line by line, so one bad line costs
+    that line alone, not the whole page.
+    """
+    try:
+        return [x for family in text_string_to_metric_families(text) for x in family.samples]
+    except ValueError:
+        pass
+    out: list[Sample] = []
     for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)", line)
-        if not m or m.group(1) not in WORKER_COUNTERS:
-            continue
-        try:
-            out[WORKER_COUNTERS[m.group(1)]] = out.get(WORKER_COUNTERS[m.group(1)], 0.0) + float(
-                m.group(3)
-            )
-        except ValueError:
-            continue
+        if line.strip() and not line.startswith("#"):
+            with contextlib.suppress(ValueError):
+                out += [x for f in text_string_to_metric_families(line + "\n") for x in f.samples]
     return out
+
+
+def metric_sums(text: str) -> dict[str, float]:
+    """Sample name (``..._total``, ``..._sum``, ...) -> the sum of its samples over all labels."""
+    out: dict[str, float] = {}
+    for x in metric_samples(text):
+        out[x.name] = out.get(x.name, 0.0) + x.value
+    return out
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Sum the samples of the interesting counters in a Prometheus text page, in page order."""
+    return {WORKER_COUNTERS[name]: v for name, v in metric_sums(text).items() if name in WORKER_COUNTERS}
 
 
 # ------------------------------------------------------------------------------------ probes

@@ -20,16 +20,39 @@ AGENT_MODULES = [
 
 
 _pages_added = False
+_faust_metrics: Any = None
+
+
+def install_faust_sensors(app: Any) -> None:
+    """Make Faust's own Prometheus monitor the app's monitor, its metrics in our one registry.
+
+    Faust then counts what only it sees (messages in and out per topic, end and committed
+    offset per partition, commit latency, rebalances, table operations) under the names of
+    ``streams.metrics.FAUST_PREFIX``. Its metrics are created once per process: a second
+    registration of the same names in the registry would raise.
+    """
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    from streams.metrics import FAUST_PREFIX, REGISTRY
+
+    global _faust_metrics
+    if _faust_metrics is None:
+        _faust_metrics = FaustMetrics.create(REGISTRY, FAUST_PREFIX)
+    app.monitor = PrometheusMonitor(metrics=_faust_metrics)
 
 
 def add_web_pages(app: Any, monitor: Any, **extra: Any) -> None:
     """``/metrics`` (Prometheus) and ``/health`` (assignment, rebalancing, liveness).
 
-    ``/health`` answers HTTP 503 with the reason when the monitor finds a stalled partition.
+    ``/metrics`` shows our counters and Faust's own (:func:`install_faust_sensors`) from one
+    registry. ``/health`` answers HTTP 503 with the reason when the monitor finds a stalled
+    partition.
     """
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     from streams.metrics import REGISTRY
+
+    install_faust_sensors(app)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +22,15 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from streams import procs
 from streams import settings as settings_mod
+from streams.devservices.base import free_port
+from streams.ops import status
 from tests.chaos.corpus import MARKER_RE, Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,28 +41,8 @@ def log(msg: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def environ(env: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def settings_for(env: dict[str, str]) -> settings_mod.Settings:
-    with environ(env):
+    with procs.environ(env):
         return settings_mod.load()
 
 
@@ -142,26 +124,17 @@ class Services:
             self.cli("down", "--only", name)
 
     def pid(self, name: str) -> int | None:
-        try:
-            return int((self.dir / name / self.PID_FILES[name]).read_text().strip())
-        except (OSError, ValueError):
-            return None
+        """The pid of an own service, trusted only when its command line names our services dir."""
+        pid = procs.read_pid(self.dir / name / self.PID_FILES[name])
+        return pid if procs.pid_is_ours(pid, str(self.dir)) else None
 
     def kill9(self, name: str) -> None:
         if name not in self.own:
             raise RuntimeError(f"refusing to kill {name}: it is not one of this run's own services")
         pid = self.pid(name)
         if pid is None:
-            raise RuntimeError(f"{name}: no pid file under {self.dir}")
-        os.killpg(pid, signal.SIGKILL)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.1)
+            raise RuntimeError(f"{name}: no running process of ours under {self.dir}")
+        procs.stop_pid(pid, timeout=10, sig=signal.SIGKILL)
         log(f"{name}: kill -9 pid {pid}")
 
 
@@ -250,58 +223,23 @@ class Worker:
                 text = r.read().decode()
         except OSError:
             return {}
-        out: dict[str, float] = defaultdict(float)
-        for line in text.splitlines():
-            m = re.match(r"^(newsstream_\w+?)(?:_total)?(\{[^}]*\})?\s+(\S+)$", line)
-            if m and not line.startswith("#"):
-                with contextlib.suppress(ValueError):
-                    out[m.group(1)] += float(m.group(3))
-        return dict(out)
+        return {name.removesuffix("_total"): v for name, v in status.metric_sums(text).items()
+                if name.startswith("newsstream_")}
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the worker and its NER processes (0 when gone)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            pid = int(stat.parent.name)
-            if pid == self.proc.pid or int(fields[1]) == self.proc.pid:
-                total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+        return procs.tree_cpu_seconds(self.proc.pid)
 
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-        # the NER processes are in the worker's session: make sure none outlives it
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        # the NER processes are in the worker's session: none outlives it
+        procs.stop_process(self.proc, timeout=timeout, sig=sig)
 
     def ner_pids(self) -> list[int]:
         """The worker's NER pool processes (spawned children that are not the resource tracker)."""
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) != self.proc.pid:
-                    continue
-                cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-            except (OSError, IndexError, ValueError):
-                continue
-            if b"multiprocessing" in cmd and b"resource_tracker" not in cmd:
-                pids.append(int(stat.parent.name))
-        return sorted(pids)
+        return procs.pool_workers(self.proc.pid)
 
     def log_evidence(self, n: int = 10) -> list[str]:
         """Distinct ERROR/CRITICAL records of the worker log, each with its count and first time."""
@@ -340,9 +278,9 @@ class Workers:
         log_path = self.ns.dir / f"worker-{name}-{len(self.all)}.log"
         env = {**os.environ, **self.ns.env, "NEWSSTREAM_WEB_PORT": str(port),
                "NEWSSTREAM_DATA_DIR": str(self.ns.dir / f"faust-{name}")}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"], cwd=ROOT,
-            env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        proc = procs.spawn(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"], log_path,
+            cwd=ROOT, env=env,
         )
         w = Worker(name, proc, log_path, port)
         self.all.append(w)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from streams import procs
 from tests.chaos import corpus
 from tests.chaos.harness import (
     ROOT,
@@ -139,9 +140,7 @@ def kill_ner(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
     pids = w.ner_pids()
     if not pids:
         raise RuntimeError("no NER process found among the worker's children")
-    import os
-
-    os.kill(pids[0], signal.SIGKILL)
+    procs.stop_pid(pids[0], timeout=10, sig=signal.SIGKILL)
     log(f"  kill -9 NER pid {pids[0]} at {where}")
     return Fault(time.monotonic(), f"kill -9 NER process at {where}")
 
@@ -157,20 +156,17 @@ def es_stop(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
                     f"(+{time.monotonic() - t - down_for:.0f}s to start)")
 
 
-def es_kill(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
-    where = _wait_busy(w, "index", n, 0.1, ctx)
-    t = time.monotonic()
-    ctx.services.kill9("elasticsearch")
-    ctx.services.up("elasticsearch")
-    return Fault(t, f"ES kill -9 at {where}, back after {time.monotonic() - t:.0f}s")
+def service_kill(service: str, label: str, stage: str, share: float) -> FaultFn:
+    """kill -9 of an own service once ``stage`` has done ``share`` of the work, then restart it."""
 
+    def fault(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
+        where = _wait_busy(w, stage, n, share, ctx)
+        t = time.monotonic()
+        ctx.services.kill9(service)
+        ctx.services.up(service)
+        return Fault(t, f"{label} kill -9 at {where}, back after {time.monotonic() - t:.0f}s")
 
-def kafka_kill(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
-    where = _wait_busy(w, "enrich", n, 0.2, ctx)
-    t = time.monotonic()
-    ctx.services.kill9("kafka")
-    ctx.services.up("kafka")
-    return Fault(t, f"Kafka kill -9 at {where}, back after {time.monotonic() - t:.0f}s")
+    return fault
 
 
 def rebalance(ctx: Context, workers: Workers, w: Worker, n: int) -> Fault:
@@ -334,9 +330,11 @@ ROWS: dict[str, tuple[str, Callable[[Context, Result], None], frozenset[str]]] =
     "kill-index": ("worker kill -9 while index is busy", row_kill("index"), frozenset()),
     "kill-ner": ("NER process kill -9", row_fault(kill_ner), frozenset()),
     "es-stop": ("Elasticsearch stopped", row_fault(es_stop), frozenset({"elasticsearch"})),
-    "es-kill": ("Elasticsearch kill -9 + restart", row_fault(es_kill),
+    "es-kill": ("Elasticsearch kill -9 + restart",
+                row_fault(service_kill("elasticsearch", "ES", "index", 0.1)),
                 frozenset({"elasticsearch"})),
-    "kafka-kill": ("Kafka broker kill -9 + restart", row_fault(kafka_kill),
+    "kafka-kill": ("Kafka broker kill -9 + restart",
+                   row_fault(service_kill("kafka", "Kafka", "enrich", 0.2)),
                    frozenset({"kafka"})),
     "rebalance": ("rebalance to a second worker and back", row_fault(rebalance), frozenset()),
     "replay": ("replay of already-indexed messages", row_replay, frozenset()),

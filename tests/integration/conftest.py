@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 from kafka import TopicPartition
 
-from streams import kafka_io
+from streams import kafka_io, procs
 from streams import settings as settings_mod
+from streams.devservices.base import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +35,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require_kafka(s: settings_mod.Settings) -> None:
@@ -72,16 +67,8 @@ class Namespace:
     env: dict[str, str] = field(default_factory=dict)
 
     def settings(self) -> settings_mod.Settings:
-        saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-        try:
+        with procs.environ(self.env):
             return settings_mod.load()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 def new_namespace(prefix: str, tmp_path: Path, **extra: str) -> Namespace:
@@ -130,13 +117,7 @@ class Worker:
         return "\n".join(lines[-n:])
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=30)
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        procs.stop_process(self.proc, timeout=30, sig=sig)
 
 
 def worker_launcher(
@@ -146,7 +127,7 @@ def worker_launcher(
     workers: list[Worker] = []
 
     def start(name: str = "w", extra_env: dict[str, str] | None = None, timeout: float = 180) -> Worker:
-        port = _free_port()
+        port = free_port()
         log = namespace.tmp / f"worker-{name}-{len(workers)}.log"
         env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(port)}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{name}")
@@ -154,10 +135,7 @@ def worker_launcher(
         argv = [sys.executable, "-m", module, "worker"]
         if module == "streams.cli":
             argv += ["--loglevel", "info"]
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = procs.spawn(argv, log, cwd=ROOT, env=env)
         worker = Worker(proc, log, port)
         workers.append(worker)
         deadline = time.monotonic() + timeout
@@ -173,17 +151,26 @@ def worker_launcher(
 
 
 def stop_workers(workers: list[Worker]) -> None:
+    """SIGTERM to each worker still running; what any of them left in its group is killed."""
     for w in workers:
-        if w.proc.poll() is None:
-            w.kill(signal.SIGTERM)
+        w.kill(signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def launched_workers(namespace: Namespace, module: str = "streams.cli") -> Iterator[Callable[..., Worker]]:
+    """:func:`worker_launcher` for a block: every worker it started is stopped after it."""
+    start, workers = worker_launcher(namespace, module)
+    try:
+        yield start
+    finally:
+        stop_workers(workers)
 
 
 @pytest.fixture()
 def start_worker(namespace: Namespace) -> Iterator[Callable[..., Worker]]:
     """Start ``newsstream worker`` processes for this test's namespace; all stop at the end."""
-    start, workers = worker_launcher(namespace)
-    yield start
-    stop_workers(workers)
+    with launched_workers(namespace) as start:
+        yield start
 
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -36,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import dlq, settings
-from tests.integration.conftest import _free_port, new_namespace, read_topic, wait_for
+from streams import dlq, procs, settings
+from tests.integration.conftest import free_port, new_namespace, read_topic, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,7 +203,7 @@ def test_the_wheel_runs_the_pipeline_into_elasticsearch(
     ns = new_namespace(
         "whl", tmp_path,
         NEWSSTREAM_KAFKA_BOOTSTRAP=services.kafka_bootstrap, NEWSSTREAM_ES_URL=services.es_url,
-        NEWSSTREAM_WEB_PORT=str(_free_port()), NEWSSTREAM_LOG_FORMAT="text",
+        NEWSSTREAM_WEB_PORT=str(free_port()), NEWSSTREAM_LOG_FORMAT="text",
     )  # fmt: skip
     s = ns.settings()
     setup = _run(installed, "setup", env=ns.env)
@@ -277,21 +276,8 @@ def test_the_wheel_runs_the_pipeline_into_elasticsearch(
         assert (envelope["stage"], envelope["reason"]) == ("validate", "schema"), envelope
         assert dlq.original_bytes(envelope) == bad
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        code = worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
-        pytest.fail(f"the wheel's worker did not stop within 60 s of SIGTERM:\n{tail()}")
-    assert code == 0, f"worker exit code {code}:\n{tail()}"
-
-    def group_gone() -> bool:
-        try:
-            os.killpg(worker.pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    wait_for(group_gone, 30, "the worker's NER processes to leave with it")
+        # no sweep: the NER processes must leave with the worker on their own
+        code = procs.stop_process(worker, timeout=60, sweep=False)
+    assert code == 0, f"worker exit code {code} (SIGKILL after 60 s: -9):\n{tail()}"
+    wait_for(lambda: not procs.group_alive(worker.pid), 30,
+             "the worker's NER processes to leave with it")

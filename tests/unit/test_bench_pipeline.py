@@ -1,4 +1,4 @@
-"""The pipeline benchmark's own parts: its articles, percentiles, namespaces, /proc sampling.
+"""The pipeline benchmark's own parts: its articles, percentiles, namespaces, process sampling.
 
 The benchmark's figures are only meaningful if every generated article really reaches NER (no
 exact or near duplicate among them), the ceiling sees exactly the pipeline's texts, and two runs
@@ -23,6 +23,7 @@ sys.path.insert(0, str(BENCH))
 import bench_pipeline as bp  # noqa: E402
 import corpus  # noqa: E402
 
+from streams import procs  # noqa: E402
 from streams.enrich.enricher import article_fields  # noqa: E402
 
 
@@ -83,23 +84,30 @@ def test_namespaces_are_private(tmp_path: Path) -> None:
     assert os.environ.get("NEWSSTREAM_ES_ALIAS") == before  # settings() leaves the env as it was
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
-def test_process_tree_rss_and_cpu_from_proc() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+def test_the_cpu_meter_matches_the_interpreters_own_count() -> None:
+    meter = bp.CpuMeter({"me": lambda: procs.cpu_seconds(os.getpid())})
+    # spin until this process used 0.5 s of CPU (however busy the machine is), then the
+    # meter's share must match the share measured independently by the interpreter
+    wall0, cpu0 = time.monotonic(), time.process_time()
+    while time.process_time() - cpu0 < 0.5:
+        sum(i * i for i in range(1000))
+    share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+    cores = meter.cores()
+    assert cores["me"] == pytest.approx(share, rel=0.25, abs=0.05)
+    assert cores["everything else"] >= 0.0
+
+
+def test_the_rss_sampler_sees_a_child_and_names_it() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "baseline_naive"])
     try:
-        time.sleep(0.2)
-        assert child.pid in bp.descendants(os.getpid())
-        assert bp.rss_kib(child.pid) > 1000
-        meter = bp.CpuMeter({"me": lambda: bp.proc_ticks(os.getpid())})
-        # spin until this process used 0.5 s of CPU (however busy the machine is), then the
-        # meter's share must match the share measured independently by the interpreter
-        wall0, cpu0 = time.monotonic(), time.process_time()
-        while time.process_time() - cpu0 < 0.5:
-            sum(i * i for i in range(1000))
-        share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
-        cores = meter.cores()
-        assert cores["me"] == pytest.approx(share, rel=0.25, abs=0.05)
-        assert cores["everything else"] >= 0.0
+        sampler = bp.RssSampler(os.getpid(), interval=0.05).start()
+        deadline = time.monotonic() + 20
+        while child.pid not in sampler.names and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sampler.stop()
+        assert sampler.names[child.pid] == "naive loop"
+        assert sampler.peak_by_pid[child.pid] > 2**20
+        assert sampler.peak_total > sampler.peak_by_pid[child.pid]
     finally:
         child.kill()
         child.wait()

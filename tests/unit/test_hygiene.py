@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import dlq, terminal
+from streams import dlq, procs, terminal
 from streams.cli import dlq as dlq_cli
 from streams.devservices import base
 from streams.index import search
@@ -90,19 +90,6 @@ def test_stop_worker_stops_our_worker(tmp_path: Path) -> None:
             ours.wait()
 
 
-def test_read_pid_refuses_zero_and_one(tmp_path: Path) -> None:
-    f = tmp_path / "x.pid"
-    for text in ("0", "1", "", "-5"):
-        f.write_text(text)
-        assert base.read_pid(f) is None
-    f.write_text("4242\n")
-    assert base.read_pid(f) == 4242
-    with pytest.raises(ValueError):
-        base.stop_pid(0)
-    with pytest.raises(ValueError):
-        base.stop_pid(os.getpid())
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -113,7 +100,7 @@ def test_service_dirs_are_private_and_pid_files_0600(tmp_path: Path) -> None:
         root = tmp_path / "services"
         root.mkdir(mode=0o755)  # an old, world-readable dir is tightened
         d = base.service_dir(root, "kafka")
-        base.write_pid(d / "kafka.pid", 4242)
+        procs.write_pid(d / "kafka.pid", 4242)
     finally:
         os.umask(old)
     assert _mode(root) == 0o700 and _mode(d) == 0o700

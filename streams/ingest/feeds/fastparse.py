@@ -95,6 +95,17 @@ class _Entry(dict):  # type: ignore[type-arg]
     """A dict with the keys feedparser's entries have (``entry_record`` reads it)."""
 
 
+def _finish(e: _Entry, node: Any, authors: list[dict[str, str]], cats: list[dict[str, str]]) -> _Entry:
+    """What RSS items and Atom entries end alike: the xml:lang, authors and categories."""
+    if node.get(XML_LANG) and "title_detail" not in e:
+        e["title_detail"] = {"language": node.get(XML_LANG)}
+    if authors:
+        e["authors"] = authors
+    if cats:
+        e["tags"] = cats
+    return e
+
+
 def _rss_item(item: Any, ns: str) -> _Entry:
     e = _Entry()
     content_ns = ns  # RSS 2.0 elements have no namespace; RSS 1.0 ones have RSS1
@@ -132,13 +143,7 @@ def _rss_item(item: Any, ns: str) -> _Entry:
     if ns == RSS1 and "id" not in e and item.get(f"{{{RDF}}}about"):
         e["id"] = item.get(f"{{{RDF}}}about")
         e["guidislink"] = False
-    if item.get(XML_LANG) and "title_detail" not in e:
-        e["title_detail"] = {"language": item.get(XML_LANG)}
-    if authors:
-        e["authors"] = authors
-    if cats:
-        e["tags"] = cats
-    return e
+    return _finish(e, item, authors, cats)
 
 
 def _atom_text(el: Any) -> str:
@@ -186,13 +191,7 @@ def _atom_entry(entry: Any) -> _Entry:
         alt = next((lk["href"] for lk in links if lk["rel"] == "alternate"), None)
         if alt:
             e["link"] = alt
-    if entry.get(XML_LANG) and "title_detail" not in e:
-        e["title_detail"] = {"language": entry.get(XML_LANG)}
-    if authors:
-        e["authors"] = authors
-    if cats:
-        e["tags"] = cats
-    return e
+    return _finish(e, entry, authors, cats)
 
 
 def fast_parse(content: bytes, content_type: str | None) -> dict[str, Any] | None:

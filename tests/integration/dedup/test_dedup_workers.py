@@ -26,14 +26,14 @@ from kafka.partitioner.default import murmur2
 from streams import kafka_io
 from streams import settings as settings_mod
 from streams.ingest import contract
+from streams.ops.status import metric_samples
 from tests.integration.conftest import (
     Namespace,
     Worker,
+    launched_workers,
     new_namespace,
     require_kafka,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 pytestmark = pytest.mark.integration
@@ -63,6 +63,30 @@ def record(url: str, text: str, title: str = "A headline", source: str = "Src") 
     return {"url": url, "title": title, "body": text, "source": source}
 
 
+Records = list[dict[str, Any]]
+
+
+def mix(path: str, n: int, bodies: list[str], wire_prefix: str) -> tuple[Records, ...]:
+    """``n`` originals and their duplicates of every kind, under ``/path/`` URLs.
+
+    Wire copies (same body, the wire's title prefix) of i%3==0, tracking-parameter copies of
+    i%6==1, near copies (a few words edited) of i%3==2, revisions (text added, same URL) of
+    i%6==4: never the same original twice, so no copy races a revision of its original through
+    two partitions. Returns (originals, copies, tracking, nears, revisions).
+    """
+    originals = [record(f"https://x.example/{path}/{i}", bodies[i], f"Story {i}", "X")
+                 for i in range(n)]
+    copies = [record(f"https://wire.example/{path}/{i}", bodies[i], f"{wire_prefix}Story {i}", "W")
+              for i in range(0, n, 3)]
+    tracking = [record(f"https://x.example/{path}/{i}?utm_source=feed", bodies[i], f"Story {i}",
+                       "X feed") for i in range(1, n, 6)]
+    nears = [record(f"https://y.example/{path}/{i}", edited(bodies[i], i), f"S {i}", "Y")
+             for i in range(2, n, 3)]
+    revisions = [record(f"https://x.example/{path}/{i}", bodies[i] + " late update added",
+                        f"Story {i}", "X") for i in range(4, n, 6)]
+    return originals, copies, tracking, nears, revisions
+
+
 def aid(rec: dict[str, Any]) -> str:
     return contract.validate_record(rec).id
 
@@ -78,9 +102,8 @@ def ns(tmp_path: Path) -> Iterator[Namespace]:
 
 @pytest.fixture()
 def start(ns: Namespace) -> Iterator[Callable[..., Worker]]:
-    run, workers = worker_launcher(ns, "tests.integration.dedup.dedup_harness")
-    yield run
-    stop_workers(workers)
+    with launched_workers(ns, "tests.integration.dedup.dedup_harness") as run:
+        yield run
 
 
 def assigned(w: Worker) -> set[str]:
@@ -224,18 +247,8 @@ def test_kill_9_mid_stream_loses_nothing_and_never_self_duplicates(
     ns: Namespace, start: Callable[..., Worker], outputs: Outputs
 ) -> None:
     n = 60
-    originals = [record(f"https://x.example/k/{i}", body(100 + i), f"Story {i}", "X")
-                 for i in range(n)]
-    copies = [record(f"https://wire.example/k/{i}", originals[i]["body"], f"RPT-Story {i}", "W")
-              for i in range(0, n, 3)]
-    tracking = [record(f"https://x.example/k/{i}?utm_source=feed", originals[i]["body"],
-                       f"Story {i}", "X feed") for i in range(1, n, 6)]
-    nears = [record(f"https://y.example/k/{i}", edited(originals[i]["body"], i), f"S {i}", "Y")
-             for i in range(2, n, 3)]
-    revisions = [record(f"https://x.example/k/{i}", originals[i]["body"] + " late update added",
-                        f"Story {i}", "X") for i in range(4, n, 6)]
-    # copies i%3==0, nears i%3==2, tracking i%6==1, revisions i%6==4: never the same original,
-    # so no copy races a revision of its original through two partitions
+    originals, copies, tracking, nears, revisions = mix("k", n, [body(100 + i) for i in range(n)],
+                                                        "RPT-")
 
     def kill_midway(w: Worker, want: int) -> None:
         wait_for(lambda: len(outputs.poll().unique) >= want, 180, f"{want} messages out")
@@ -324,16 +337,8 @@ def test_end_to_end_kill_9_every_unique_article_indexed_once_duplicates_marked(
         return {h["_id"]: h["_source"] for h in hits}
 
     n = 24
-    originals = [record(f"https://x.example/e/{i}", body(500 + i, 120), f"Story {i}", "X")
-                 for i in range(n)]
-    copies = [record(f"https://wire.example/e/{i}", originals[i]["body"], f"UPDATE 1-Story {i}",
-                     "W") for i in range(0, n, 3)]
-    tracking = [record(f"https://x.example/e/{i}?utm_source=feed", originals[i]["body"],
-                       f"Story {i}", "X feed") for i in range(1, n, 6)]
-    nears = [record(f"https://y.example/e/{i}", edited(originals[i]["body"], i), f"S {i}", "Y")
-             for i in range(2, n, 3)]
-    revisions = [record(f"https://x.example/e/{i}", originals[i]["body"] + " late update added",
-                        f"Story {i}", "X") for i in range(4, n, 6)]
+    originals, copies, tracking, nears, revisions = mix("e", n, [body(500 + i, 120) for i in range(n)],
+                                                        "UPDATE 1-")
 
     w = start_worker("e", KILLED)
     publish(namespace, originals)
@@ -381,10 +386,8 @@ def health(w: Worker) -> tuple[int, dict[str, Any]]:
 def metric(w: Worker, name: str, **labels: str) -> float | None:
     with urllib.request.urlopen(f"http://127.0.0.1:{w.web_port}/metrics", timeout=5) as r:
         text = r.read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
+    return next((x.value for x in metric_samples(text)
+                 if x.name == name and labels.items() <= x.labels.items()), None)
 
 
 def test_a_stalled_partition_fails_health_with_its_reason_and_shows_in_metrics_and_status(

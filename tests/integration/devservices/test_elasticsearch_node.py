@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch
 
-from streams import settings
+from streams import procs, settings
 from streams.devservices import base
 from streams.devservices.elasticsearch import ElasticsearchService
 from streams.index.es_client import make_client
@@ -188,7 +188,7 @@ def test_a_private_node_starts_stops_and_refuses_busy_ports(tmp_path: Any) -> No
     try:
         assert svc.start() is True
         st = svc.status()
-        assert st.running and st.port == http and base.pid_alive(st.pid)
+        assert st.running and st.port == http and procs.pid_alive(st.pid)
         assert svc.start() is False  # already up: no second JVM
         client = Elasticsearch(f"http://127.0.0.1:{http}")
         assert client.cluster.health()["status"] in ("yellow", "green")
@@ -196,6 +196,6 @@ def test_a_private_node_starts_stops_and_refuses_busy_ports(tmp_path: Any) -> No
     finally:
         pid = svc.status().pid
         assert svc.stop() is True
-    assert not base.pid_alive(pid)
+    assert not procs.pid_alive(pid)
     assert not base.port_open(http)
     assert not svc.status().running

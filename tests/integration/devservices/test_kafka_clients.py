@@ -20,7 +20,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.record import util as record_util
 
-from streams import settings
+from streams import procs, settings
 from streams.devservices.base import free_port
 
 pytestmark = pytest.mark.integration
@@ -184,7 +184,8 @@ def test_aiokafka_produce_consume_commit(bootstrap: str, admin: KafkaAdminClient
     admin.delete_topics([topic])
 
 
-FAUST_APP = """
+#: The app of the Faust tests: memory store, commits after every message.
+FAUST_HEADER = """
 import faust
 
 app = faust.App(
@@ -197,6 +198,9 @@ app = faust.App(
     broker_commit_every=1,
     broker_commit_interval=0.5,
 )
+"""
+
+FAUST_APP = FAUST_HEADER + """
 source = app.topic({topic!r}, value_serializer="raw")
 
 
@@ -223,28 +227,9 @@ def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClien
     producer.flush(timeout=30)
     producer.close()
 
-    out = tmp_path / "seen.txt"
-    script = tmp_path / "app.py"
-    script.write_text(
-        textwrap.dedent(
-            FAUST_APP.format(
-                app_id=app_id,
-                bootstrap=bootstrap.split(",")[0],
-                datadir=str(tmp_path / "data"),
-                topic=topic,
-                out=str(out),
-            )
-        )
-    )
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    out, script = tmp_path / "seen.txt", tmp_path / "app.py"
+    _write_app(script, FAUST_APP, app_id, bootstrap, topic, out)
+    worker = _start_worker(script, tmp_path / "worker.log")
     try:
         committed: dict[int, int] = {}
         deadline = time.monotonic() + 120
@@ -262,29 +247,11 @@ def test_faust_agent_consumes_and_commits(bootstrap: str, admin: KafkaAdminClien
         assert sorted(seen) == sorted(values), (tmp_path / "worker.log").read_text()[-3000:]
         assert committed == {0: 10, 1: 10}, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        _stop_worker(worker)
     admin.delete_topics([topic])
 
 
-FAUST_TABLE_APP = """
-import faust
-
-app = faust.App(
-    {app_id!r},
-    broker="kafka://{bootstrap}",
-    store="memory://",
-    datadir={datadir!r},
-    web_enabled=False,
-    topic_partitions=2,
-    broker_commit_every=1,
-    broker_commit_interval=0.5,
-)
+FAUST_TABLE_APP = FAUST_HEADER + """
 source = app.topic({topic!r}, key_serializer="raw", value_serializer="raw")
 counts = app.Table("counts", default=int, partitions=2)
 
@@ -303,23 +270,22 @@ if __name__ == "__main__":
 """
 
 
+def _write_app(script: Path, template: str, app_id: str, bootstrap: str, topic: str,
+               out: Path) -> None:
+    """The test app's source, its data dir beside it."""
+    script.write_text(textwrap.dedent(template.format(
+        app_id=app_id, bootstrap=bootstrap.split(",")[0], datadir=str(script.parent / "data"),
+        topic=topic, out=str(out),
+    )))
+
+
 def _start_worker(script: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())],
-        cwd=script.parent,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
+    argv = [sys.executable, str(script), "worker", "-l", "warn", "--web-port", str(free_port())]
+    return procs.spawn(argv, log, cwd=script.parent, env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    procs.stop_process(worker, timeout=60)
 
 
 def _wait_lines(out: Path, n: int, worker: subprocess.Popen[bytes], log: Path) -> list[str]:
@@ -341,15 +307,7 @@ def test_faust_table_recovers_from_its_changelog(
     topic, app_id = _name("ftable"), _name("ftable-app")
     admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)
     out, log, script = tmp_path / "counts.txt", tmp_path / "worker.log", tmp_path / "app.py"
-    script.write_text(
-        FAUST_TABLE_APP.format(
-            app_id=app_id,
-            bootstrap=bootstrap.split(",")[0],
-            datadir=str(tmp_path / "data"),
-            topic=topic,
-            out=str(out),
-        )
-    )
+    _write_app(script, FAUST_TABLE_APP, app_id, bootstrap, topic, out)
     producer = KafkaProducer(bootstrap_servers=bootstrap)
 
     def send(key: str, times: int) -> None:

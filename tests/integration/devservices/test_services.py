@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import settings
+from streams import procs, settings
 from streams.cli.services import SERVICES
 from streams.devservices import base
 from streams.devservices.kafka import KafkaService
@@ -40,7 +40,7 @@ def test_status_of_the_running_broker() -> None:
     assert st.running, f"kafka is not running on port {s.kafka_port}: run `make up`"
     assert st.port == s.kafka_port
     assert st.version == s.kafka_version
-    assert base.pid_alive(st.pid)
+    assert procs.pid_alive(st.pid)
     assert base.port_open(s.kafka_port)
 
     out = _cli("status", "--only", "kafka")
@@ -90,7 +90,7 @@ def test_separate_instance_down_and_up(tmp_path: Path) -> None:
         assert st.running and st.port == port
         pid = st.pid
         assert base.port_open(port) and base.port_open(controller)
-        assert base.pid_is_ours(pid, str(tmp_path))
+        assert procs.pid_is_ours(pid, str(tmp_path))
 
         again = _cli("up", "--only", "kafka", env=env)
         assert "already running" in again.stdout
@@ -98,7 +98,7 @@ def test_separate_instance_down_and_up(tmp_path: Path) -> None:
         down = _cli("down", "--only", "kafka", env=env)
         assert down.returncode == 0, down.stderr
         assert f"kafka: stopped (pid {pid})" in down.stdout
-        assert not base.pid_alive(pid)
+        assert not procs.pid_alive(pid)
         assert not base.port_in_use(port)
         assert not base.port_in_use(controller)
         assert not (tmp_path / "services" / "kafka" / "kafka.pid").exists()

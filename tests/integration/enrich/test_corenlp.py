@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from streams import procs
 from streams import settings as settings_mod
 from streams.devservices import base
 from streams.devservices.corenlp import CoreNlpService
@@ -134,7 +135,7 @@ def test_pool_restarts_a_crashed_local_server_and_retries(
     svc = CoreNlpService(s)
     pid = svc.status().pid
     assert pid is not None
-    os.kill(pid, signal.SIGKILL)  # a crash, not a clean stop
+    procs.stop_pid(pid, timeout=10, sig=signal.SIGKILL)  # a crash, not a clean stop
 
     async def run() -> list[tuple[str, float, str, list[tuple[str, int, int, str]]]]:
         async with NlpPool(dataclasses.replace(config, unavailable_wait=120), 1) as pool:
@@ -168,7 +169,7 @@ def test_status_down_and_up_through_the_cli(corenlp: settings_mod.Settings) -> N
     assert status.returncode == 0 and "corenlp" in status.stdout and "running" in status.stdout
     down = cli("down")
     assert down.returncode == 0 and f"corenlp: stopped (pid {pid})" in down.stdout
-    assert not base.pid_alive(pid) and not base.port_in_use(corenlp.corenlp_port)
+    assert not procs.pid_alive(pid) and not base.port_in_use(corenlp.corenlp_port)
     assert cli("status").returncode == 3
     up = cli("up")
     assert up.returncode == 0 and "corenlp: started" in up.stdout, up.stderr

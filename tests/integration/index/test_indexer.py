@@ -15,19 +15,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from streams import procs
 from streams.index import documents, es_client
 from streams.index import schema as setup
 from streams.index.sink import BulkSink, PendingDoc, pending_doc
 from streams.model import Article, DedupInfo, Entity, Language
 from streams.settings import Settings
-from tests.integration.conftest import ROOT, Namespace, _free_port, wait_for
+from tests.integration.conftest import ROOT, Namespace, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,10 +128,17 @@ class SinkRun:
     async def _dead_letter(self, d: PendingDoc, reason: str, error: str) -> None:
         self.dead.append((d, reason, error))
 
-    async def _write(self, messages: Sequence[Any]) -> None:
+    @contextlib.asynccontextmanager
+    async def sink(self) -> AsyncIterator[BulkSink]:
+        """A real BulkSink on a client of its own, closed after the block."""
         client = es_client.make_async_client(self.s)
         try:
-            sink = BulkSink.from_settings(client, self.s, self._dead_letter, **self.kw)
+            yield BulkSink.from_settings(client, self.s, self._dead_letter, **self.kw)
+        finally:
+            await client.close()
+
+    async def _write(self, messages: Sequence[Any]) -> None:
+        async with self.sink() as sink:
             docs = []
             for m in messages:
                 docs.append(
@@ -138,8 +146,6 @@ class SinkRun:
                 )
                 self.next_offset += 1
             await sink.write(docs, on_release=self.released.extend)
-        finally:
-            await client.close()
 
     def write(self, messages: Sequence[Any]) -> None:
         asyncio.run(self._write(messages))
@@ -226,14 +232,10 @@ def test_a_whole_request_400_is_split_and_only_the_offender_dead_lettered(
     run = SinkRun(s)
 
     async def go() -> None:
-        client = es_client.make_async_client(s)
-        try:
-            sink = BulkSink.from_settings(client, s, run._dead_letter)
+        async with run.sink() as sink:
             docs = [pending_doc(("enriched", 0), i, doc_message(i), b"raw") for i in range(9)]
             docs[5].doc_id = "x" * 600  # past the sink's own check: what ES does with it
             await sink.write(docs, on_release=run.released.extend)
-        finally:
-            await client.close()
 
     asyncio.run(go())
     assert total(s) == 8
@@ -248,9 +250,7 @@ def test_redelivered_offsets_are_written_again_not_refused(es_ns: Settings) -> N
     run = SinkRun(s)
 
     async def go() -> None:
-        client = es_client.make_async_client(s)
-        try:
-            sink = BulkSink.from_settings(client, s, run._dead_letter)
+        async with run.sink() as sink:
             tp = ("enriched", 0)
             first = [pending_doc(tp, i, doc_message(i), b"raw") for i in range(10)]
             await sink.write(first, on_release=run.released.extend)
@@ -258,8 +258,6 @@ def test_redelivered_offsets_are_written_again_not_refused(es_ns: Settings) -> N
             again = [pending_doc(tp, i, doc_message(i), b"raw") for i in (4, 5, 6, 2, 3, 10)]
             await sink.write(again, on_release=run.released.extend)
             assert sink.tracker.committable(tp) == 11
-        finally:
-            await client.close()
 
     asyncio.run(go())
     assert total(s) == 11
@@ -344,15 +342,12 @@ def test_sink_survives_elasticsearch_paused_for_30s(es_ns: Settings) -> None:
     async def scenario() -> int:
         writer = asyncio.create_task(stream())
         await asyncio.sleep(2)
-        os.kill(pid, signal.SIGSTOP)
-        try:
+        with procs.suspended(pid):
             await asyncio.sleep(3)  # let an in-flight request hit the stopped node
             during = len(run.released)
             await asyncio.sleep(27)
             assert not writer.done()
             assert len(run.released) == during  # nothing acknowledged while ES is down
-        finally:
-            os.kill(pid, signal.SIGCONT)
         await asyncio.wait_for(writer, timeout=240)
         return during
 
@@ -385,13 +380,7 @@ class IndexWorker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
+        procs.stop_process(self.proc, timeout=60, sig=sig)
 
 
 @pytest.fixture()
@@ -400,17 +389,10 @@ def index_worker(namespace: Namespace) -> Iterator[Any]:
 
     def start(extra: Mapping[str, str] | None = None) -> IndexWorker:
         log = namespace.tmp / f"index-worker-{len(started)}.log"
-        env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(_free_port())}
+        env = {**os.environ, **namespace.env, "NEWSSTREAM_WEB_PORT": str(free_port())}
         env["NEWSSTREAM_DATA_DIR"] = str(namespace.tmp / f"faust-{len(started)}")
         env.update(extra or {})
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HARNESS],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = procs.spawn([sys.executable, "-c", HARNESS], log, cwd=ROOT, env=env)
         w = IndexWorker(proc, log)
         started.append(w)
         return w
@@ -522,16 +504,13 @@ def test_agent_killed_between_send_and_ack_loses_nothing(
     ends_a = end_offsets(s)
     wait_for(lambda: committed(s) == ends_a, 60, "first batch committed")
 
-    os.kill(pid, signal.SIGSTOP)
-    try:
+    with procs.suspended(pid):
         produce(s, [doc_message(i) for i in range(50, 120)])
         wait_for(lambda: "retrying" in w.log.read_text(errors="replace"), 60, "a retry log line")
         time.sleep(5)  # several commit intervals while the bulk is unanswered
         assert committed(s) == ends_a, "an offset was committed before ES acknowledged it"
         w.stop(signal.SIGKILL)
         time.sleep(20)  # ES stays down 30 s in all
-    finally:
-        os.kill(pid, signal.SIGCONT)
     assert committed(s) == ends_a
 
     w2 = index_worker(fast)

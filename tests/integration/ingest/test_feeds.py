@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import dlq, kafka_io, settings
+from streams import dlq, kafka_io, procs, settings
 from streams.ingest import urls
 from tests.integration.conftest import read_topic, require_kafka, wait_for
 from tests.unit.ingest.test_feeds import FeedServer, Route
@@ -143,13 +143,6 @@ def test_full_text_is_what_reaches_kafka(kafka: settings.Settings) -> None:
     assert value["body"] != "Short teaser."
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(x) for x in (task / "children").read_text().split()]
-    return out
-
-
 def _farm(server: FeedServer, n: int, items: int, slow: set[int]) -> list[str]:
     out = []
     for i in range(n):
@@ -190,10 +183,10 @@ def test_kill_9_mid_pass_then_restart_publishes_each_item_once(kafka: settings.S
                     break
             time.sleep(0.05)
         assert proc.poll() is None, "the pass ended before the kill: " + proc.stderr.read().decode()
-        pool = _children(proc.pid)
+        pool = procs.children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in pool), 60,
+        wait_for(lambda: not any(procs.pid_alive(p) for p in pool), 60,
                  "the parse processes to leave with the killed poller")
         committed = seen(kafka)
         before = Counter(r.key for r in read_topic(kafka, kafka.topic_articles))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,16 +12,11 @@ from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from streams import kafka_io
+from streams.devservices.base import free_port
 from streams.index import es_client
 from tests.integration.conftest import Namespace, Worker, run_cli, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _status(ns: Namespace, *args: str) -> tuple[int, dict]:
@@ -54,7 +48,7 @@ def cleanup(namespace: Namespace) -> Iterator[None]:
 
 def test_offsets_lag_counts_and_a_stopped_worker(namespace: Namespace, cleanup: None) -> None:
     ns = namespace
-    ns.env["NEWSSTREAM_WEB_PORT"] = str(_free_port())  # nothing listens there
+    ns.env["NEWSSTREAM_WEB_PORT"] = str(free_port())  # nothing listens there
     s = ns.settings()
     kafka_io.ensure_topics(s)
     producer = kafka_io.producer(s)
@@ -113,9 +107,9 @@ def test_offsets_lag_counts_and_a_stopped_worker(namespace: Namespace, cleanup: 
 def test_services_down_fail_fast_with_a_clear_message(namespace: Namespace) -> None:
     ns = namespace
     ns.env.update({
-        "NEWSSTREAM_KAFKA_BOOTSTRAP": f"127.0.0.1:{_free_port()}",
-        "NEWSSTREAM_ES_URL": f"http://127.0.0.1:{_free_port()}",
-        "NEWSSTREAM_WEB_PORT": str(_free_port()),
+        "NEWSSTREAM_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "NEWSSTREAM_ES_URL": f"http://127.0.0.1:{free_port()}",
+        "NEWSSTREAM_WEB_PORT": str(free_port()),
     })
     done = run_cli(ns, "status", "--timeout", "2", timeout=60)
     assert done.returncode == 1

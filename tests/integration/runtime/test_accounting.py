@@ -7,18 +7,16 @@ dead letter, nothing else.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import KafkaProducer
 
-from streams import dlq, kafka_io
+from streams import dlq, kafka_io, procs
 from streams.settings import Settings
 from tests.integration.conftest import Namespace, Worker, run_cli, wait_for
 
@@ -178,23 +176,6 @@ def test_index_partitions_move_to_a_second_worker_and_back_count_is_exact(
 # --- a killed NER process ---------------------------------------------------------------------
 
 
-def _ner_processes(worker_pid: int) -> list[int]:
-    """The spawned NER pool processes under a worker (not multiprocessing's resource tracker)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == worker_pid and b"spawn_main" in cmd:
-            out.append(int(entry.name))
-    return out
-
-
 def test_a_killed_ner_process_loses_no_article(
     namespace: Namespace, start_worker: Any
 ) -> None:
@@ -203,11 +184,11 @@ def test_a_killed_ner_process_loses_no_article(
     assert run_cli(namespace, "setup").returncode == 0
     s = namespace.settings()
     worker = start_worker(extra_env={**FAST, "NEWSSTREAM_NLP_BATCH": "8"})
-    wait_for(lambda: _ner_processes(worker.proc.pid), 120, "the NER pool processes")
-    victims = _ner_processes(worker.proc.pid)
+    wait_for(lambda: procs.pool_workers(worker.proc.pid), 120, "the NER pool processes")
+    victims = procs.pool_workers(worker.proc.pid)
     _send(s, s.topic_articles, [_article(i, "k") for i in range(40)])
     wait_for(lambda: _es_count(s) >= 8, 300, "the first batch indexed")
-    os.kill(victims[0], signal.SIGKILL)
+    procs.stop_pid(victims[0], timeout=10, sig=signal.SIGKILL)
     # more articles after the kill: however fast the first 40 went, the broken pool is used
     _send(s, s.topic_articles, [_article(i, "k") for i in range(40, 80)])
     wait_for(lambda: _es_count(s) >= 80, 420, "all 80 articles indexed")
@@ -216,4 +197,4 @@ def test_a_killed_ner_process_loses_no_article(
     log = _worker_log(worker)
     assert log.count("NER pool broken") == 1, worker.log_tail(200)
     assert worker.proc.poll() is None
-    assert victims[0] not in _ner_processes(worker.proc.pid)
+    assert victims[0] not in procs.pool_workers(worker.proc.pid)

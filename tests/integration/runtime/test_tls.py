@@ -28,12 +28,11 @@ import pytest
 from tests.integration.conftest import (
     ROOT,
     Namespace,
-    _free_port,
+    free_port,
+    launched_workers,
     new_namespace,
     run_cli,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 
@@ -83,10 +82,10 @@ def tls_namespace(services: object, tmp_path: Path) -> Iterator[Namespace]:
     certs = tmp_path / "certs"
     certs.mkdir()
     ca, keystore = make_ca_and_broker_cert(certs)
-    ssl_port = _free_port()
+    ssl_port = free_port()
     broker = {
-        "NEWSSTREAM_KAFKA_PORT": str(_free_port()),
-        "NEWSSTREAM_KAFKA_CONTROLLER_PORT": str(_free_port()),
+        "NEWSSTREAM_KAFKA_PORT": str(free_port()),
+        "NEWSSTREAM_KAFKA_CONTROLLER_PORT": str(free_port()),
         "NEWSSTREAM_KAFKA_SSL_PORT": str(ssl_port),
         "NEWSSTREAM_KAFKA_SSL_KEYSTORE": str(keystore),
         "NEWSSTREAM_SERVICES_DIR": str(tmp_path / "services"),
@@ -145,8 +144,7 @@ def test_pipeline_end_to_end_over_tls(tls_namespace: Namespace) -> None:
     produced = run_cli(ns, "produce", str(src))
     assert produced.returncode == 0, produced.stdout + produced.stderr
 
-    start, workers = worker_launcher(ns)
-    try:
+    with launched_workers(ns) as start:
         worker = start("tls")
         from streams.index.es_client import make_client
 
@@ -165,5 +163,3 @@ def test_pipeline_end_to_end_over_tls(tls_namespace: Namespace) -> None:
             with pytest.raises(urllib.error.HTTPError) as info:
                 urllib.request.urlopen(base + page, timeout=5)
             assert info.value.code == 404, page
-    finally:
-        stop_workers(workers)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from streams import procs
 from streams.index import es_client, search
 from streams.index.documents import language_fields
 from streams.settings import Settings
@@ -32,12 +32,11 @@ from streams.web.query import fold
 from tests.integration.conftest import (
     ROOT,
     Namespace,
-    _free_port,
+    free_port,
+    launched_workers,
     new_namespace,
     run_cli,
-    stop_workers,
     wait_for,
-    worker_launcher,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -99,13 +98,11 @@ def _es_counts(es: Any, alias: str) -> tuple[int, int, int]:
 def start_web(ns: Namespace, extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes],
                                                                            str, Path]:
     """``newsstream web`` in ``ns`` on a free port; returns the process, its URL and log."""
-    port = _free_port()
+    port = free_port()
     log = ns.tmp / f"web-{port}.log"
     env = {**os.environ, **ns.env, "NEWSSTREAM_UI_PORT": str(port),
            "NEWSSTREAM_UI_POLL_SECONDS": "1", **(extra or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "web"], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = procs.spawn([sys.executable, "-m", "streams.cli", "web"], log, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -122,13 +119,7 @@ def start_web(ns: Namespace, extra: dict[str, str] | None = None) -> tuple[subpr
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
+    procs.stop_process(proc, timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -141,25 +132,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ns = new_namespace("w", tmp, NEWSSTREAM_NLP_PROCESSES="1")
     s = ns.settings()
     es = es_client.make_client(s)
-    start, workers = worker_launcher(ns)
     proc = None
     try:
-        done = run_cli(ns, "setup")
-        assert done.returncode == 0, done.stderr + done.stdout
-        start("web")
-        done = run_cli(ns, "produce", str(ROOT / "examples" / "articles.jsonl"))
-        assert done.returncode == 0, done.stderr
-        want = (EXPECTED["indexed_documents"], EXPECTED["documents_with_duplicate_of"],
-                EXPECTED["sum_duplicate_count"])
-        wait_for(lambda: _es_counts(es, s.es_alias) == want, 900,
-                 f"the sample corpus indexed as {want} (documents, near dups, copies)",
-                 interval=3)
-        proc, url, log = start_web(ns)
-        yield Site(ns, s, url, es, proc, log)
+        with launched_workers(ns) as start:
+            done = run_cli(ns, "setup")
+            assert done.returncode == 0, done.stderr + done.stdout
+            start("web")
+            done = run_cli(ns, "produce", str(ROOT / "examples" / "articles.jsonl"))
+            assert done.returncode == 0, done.stderr
+            want = (EXPECTED["indexed_documents"], EXPECTED["documents_with_duplicate_of"],
+                    EXPECTED["sum_duplicate_count"])
+            wait_for(lambda: _es_counts(es, s.es_alias) == want, 900,
+                     f"the sample corpus indexed as {want} (documents, near dups, copies)",
+                     interval=3)
+            proc, url, log = start_web(ns)
+            yield Site(ns, s, url, es, proc, log)
     finally:
         if proc is not None:
             stop(proc)
-        stop_workers(workers)
         names = list(es.options(ignore_status=404).indices.get(index=f"{s.es_alias}-*",
                                                                  expand_wildcards="all"))
         if names:
@@ -399,7 +389,7 @@ def test_api_and_safety(site: Site) -> None:
 
 def test_elasticsearch_errors_are_not_shown(site: Site) -> None:
     """Elasticsearch down or the index missing: our message, never Elasticsearch's text."""
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     for extra, status_want, words in (
         ({"NEWSSTREAM_ES_URL": dead}, 502, "Search is unavailable"),
         ({"NEWSSTREAM_ES_ALIAS": f"{site.s.es_alias}-missing"}, 503, "No articles are indexed"),

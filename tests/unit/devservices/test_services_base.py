@@ -104,29 +104,6 @@ def test_real_java_on_path_is_found() -> None:
     assert (base.java_version(home / "bin" / "java") or 0) >= 17
 
 
-def test_pid_file_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "x" / "svc.pid"
-    assert base.read_pid(path) is None
-    base.write_pid(path, 4242)
-    assert base.read_pid(path) == 4242
-    path.write_text("garbage\n")
-    assert base.read_pid(path) is None
-
-
-def test_stop_pid_kills_the_whole_group(tmp_path: Path) -> None:
-    # A shell that starts a child: both must be gone after stop_pid on the leader.
-    pid = base.spawn(["sh", "-c", "sleep 300 & echo $! > child; wait"], tmp_path / "log", cwd=tmp_path)
-    base.wait_until(lambda: (tmp_path / "child").exists(), 10, "child pid")
-    time.sleep(0.2)
-    child = int((tmp_path / "child").read_text())
-    assert base.pid_alive(pid) and base.pid_alive(child)
-    assert base.pid_is_ours(pid, "sleep 300")
-    assert not base.pid_is_ours(pid, "something else")
-    assert base.stop_pid(pid, timeout=5)
-    assert not base.pid_alive(pid)
-    assert not base.pid_alive(child)
-
-
 def test_wait_until_reports_the_log_tail(tmp_path: Path) -> None:
     log = tmp_path / "svc.log"
     log.write_text("".join(f"line {i}\n" for i in range(100)))

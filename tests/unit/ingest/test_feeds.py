@@ -436,6 +436,14 @@ class ListPublisher:
         return out
 
 
+def _store(tmp_path: Path, *urls: str) -> Store:
+    """A feed store of the test's own with ``urls`` added."""
+    store = Store(tmp_path / "feeds.sqlite")
+    for url in urls:
+        store.upsert(url)
+    return store
+
+
 def _poller(store: Store, publisher: ListPublisher, **cfg: Any) -> Poller:
     policy = cfg.pop("policy", Policy(jitter=0))
     conf = PollConfig(topic="t.articles", dlq_topic="t.dlq", concurrency=4, deadline=5.0,
@@ -456,9 +464,7 @@ async def _once(poller: Poller, urls: list[str] | None = None) -> Any:
 def test_poller_publishes_new_items_once_and_remembers(server: FeedServer, tmp_path: Path) -> None:
     gazette = server.serve_fixture("rss2_utf8.xml", etag='"g1"')
     sparse = server.serve_fixture("invalid_items.xml")
-    store = Store(tmp_path / "feeds.sqlite")
-    for url in (gazette, sparse, server.url("/gone.xml")):
-        store.upsert(url)
+    store = _store(tmp_path, gazette, sparse, server.url("/gone.xml"))
     pub = ListPublisher()
     summary = run(_once(_poller(store, pub)))
     assert (summary.polled, summary.published, summary.invalid, summary.failed_feeds) == (3, 4, 1, 1)
@@ -478,8 +484,7 @@ def test_poller_publishes_new_items_once_and_remembers(server: FeedServer, tmp_p
 def test_refused_item_stays_unseen_and_etag_does_not_advance(server: FeedServer,
                                                              tmp_path: Path) -> None:
     url = server.serve_fixture("rss2_utf8.xml", etag='"g1"')
-    store = Store(tmp_path / "feeds.sqlite")
-    store.upsert(url)
+    store = _store(tmp_path, url)
     run(_once(_poller(store, ListPublisher(refuse=b"lighthouse"))))
     f = store.get(url)
     assert f and f.etag is None and f.streak == 1  # or the 304 would hide the refused item
@@ -495,8 +500,7 @@ def test_refused_item_stays_unseen_and_etag_does_not_advance(server: FeedServer,
 def test_failures_disable_a_feed_and_say_why(server: FeedServer, tmp_path: Path) -> None:
     server.serve_fixture("not_a_feed.html")
     url = server.url("/not_a_feed.html")
-    store = Store(tmp_path / "feeds.sqlite")
-    store.upsert(url)
+    store = _store(tmp_path, url)
     policy = Policy(jitter=0, disable_score=5, permanent_weight=2.5)
     for _ in range(2):
         feed = store.get(url)
@@ -512,8 +516,7 @@ def test_failures_disable_a_feed_and_say_why(server: FeedServer, tmp_path: Path)
 def test_full_text_is_what_gets_published(server: FeedServer, tmp_path: Path) -> None:
     server.serve_fixture("article_ferry.html")
     url = server.serve_fixture("rss2_fulltext.xml")
-    store = Store(tmp_path / "feeds.sqlite")
-    store.upsert(url)
+    store = _store(tmp_path, url)
     pub = ListPublisher()
     run(_once(_poller(store, pub, full_text=True)))
     body = json.loads(pub.sent[0].value)
@@ -595,8 +598,7 @@ def test_fast_path_dates_and_entities() -> None:
 
 def test_long_running_poller_polls_when_due_and_stops(server: FeedServer, tmp_path: Path) -> None:
     url = server.serve_fixture("rss2_utf8.xml", etag='"g1"')
-    store = Store(tmp_path / "feeds.sqlite")
-    store.upsert(url)
+    store = _store(tmp_path, url)
     pub = ListPublisher()
     poller = _poller(store, pub)
 

@@ -78,3 +78,23 @@ def test_render_names_each_stalled_partition() -> None:
     text = status.render(st)
     assert "Worker http://127.0.0.1:6066: stalled, 1 agents, 2 partitions assigned" in text
     assert "STALLED articles:1: lag 7, committed offset 3 unchanged for 312s" in text
+
+
+def test_parse_metrics_reads_the_workers_own_page_in_its_order() -> None:
+    """The real exposition of the worker's registry, as ``generate_latest`` writes it."""
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+    reg = CollectorRegistry()
+    Counter("newsstream_articles_received_total", "in", registry=reg).inc(7)
+    letters = Counter("newsstream_dead_letters_total", "dlq", ["stage", "reason"], registry=reg)
+    letters.labels("validate", "schema").inc(2)
+    letters.labels("index", "mapping").inc(1)
+    Counter("newsstream_documents_indexed_total", "out", registry=reg).inc(4)
+    got = status.parse_metrics(generate_latest(reg).decode())
+    assert list(got.items()) == [("received", 7.0), ("dead-lettered", 3.0), ("indexed", 4.0)]
+
+
+def test_metric_samples_keep_labels_and_skip_only_the_bad_line() -> None:
+    text = 'a_total{x="1"} 2\nnot a sample\nb_total 3\n'
+    got = [(x.name, x.labels, x.value) for x in status.metric_samples(text)]
+    assert got == [("a_total", {"x": "1"}, 2.0), ("b_total", {}, 3.0)]
