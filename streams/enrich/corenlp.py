@@ -1,10 +1,14 @@
 """The CoreNLP NER backend: an HTTP client of the local ``StanfordCoreNLPServer``.
 
 Why HTTP and not a library: CoreNLP is GPL-3.0; newsstream (Apache-2.0) only sends it text and reads
-its JSON answer, so it stays a separate program (``newsstream services``, ``streams.devservices.
+its answer, so it stays a separate program (``newsstream services``, ``streams.devservices.
 corenlp``). Why these properties: ``tokenize,ssplit,ner`` with one CRF, no SUTime, no numeric
 and no fine-grained classifiers is as accurate on news as the full default ``ner`` annotator and
 ~7x faster (BENCHMARKS.md, "NER backends").
+
+The server answers in CoNLL with three columns (tag, begin, end offsets), and several texts go
+in one request, joined by a paragraph break (a sentence break, so no entity crosses it): the
+per-request cost (HTTP, the server's request setup) is paid once per batch, not once per title.
 
 Mentions are built from the tokens' NER tags (consecutive tokens of one tag in one sentence),
 so a mention whose tokens are all ``O`` (CoreNLP's pronoun mentions: "he", "his") never appears.
@@ -13,6 +17,7 @@ Offsets from the server are Java UTF-16 code units and are mapped to Python code
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +96,11 @@ def request_properties(lang: str) -> dict[str, str]:
         "ner.applyNumericClassifiers": "false",
         "ner.buildEntityMentions": "false",
         "ner.combinationMode": "NORMAL",
-        "outputFormat": "json",
+        # Three CoNLL columns instead of JSON with every token's ten fields: the server's CPU
+        # per article x0.82 and the client's parse x0.5 (BENCHMARKS.md, "NER backends").
+        "outputFormat": "conll",
+        "output.columns": "ner,BEGIN_POS,END_POS",
+        "output.prettyPrint": "true",
     }
 
 
@@ -111,12 +120,50 @@ def utf16_to_codepoints(text: str) -> list[int] | None:
     return table
 
 
-def mentions(answer: dict[str, Any], text: str) -> list[tuple[str, int, int]]:
-    """(label, start, end) in code points of ``text`` from a CoreNLP JSON answer.
+#: One token of an answer: (NER tag, begin, end), offsets in UTF-16 code units of the request.
+Token = tuple[str, int, int]
+#: Between the texts of one request: a paragraph break ends a sentence (``ssplit``).
+SEPARATOR = "\n\n\n\n"
+
+
+def parse_conll(body: str) -> list[list[Token]]:
+    """The sentences of a CoNLL answer with the columns ``ner,BEGIN_POS,END_POS``."""
+    sentences: list[list[Token]] = []
+    current: list[Token] = []
+    for line in body.split("\n"):
+        if not line.strip():
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        tag, begin, end = line.rsplit("\t", 2)
+        current.append((tag, int(begin), int(end)))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def json_sentences(answer: dict[str, Any]) -> list[list[Token]]:
+    """The same tokens from a JSON answer (``outputFormat=json``)."""
+    return [
+        [(str(t.get("ner", "O")), int(t["characterOffsetBegin"]), int(t["characterOffsetEnd"]))
+         for t in sentence.get("tokens", [])]
+        for sentence in answer.get("sentences", [])
+    ]  # fmt: skip
+
+
+def utf16_len(text: str) -> int:
+    """Length in Java ``char`` units (what the server's offsets and ``-maxCharLength`` count)."""
+    return len(text) + sum(1 for c in text if ord(c) >= 0x10000)
+
+
+def mentions(answer: dict[str, Any] | list[list[Token]], text: str) -> list[tuple[str, int, int]]:
+    """(label, start, end) in code points of ``text`` from a CoreNLP answer for ``text``.
 
     A mention is a run of consecutive tokens with one tag inside one sentence; ``O`` tokens
     (and tags outside :data:`TAGS`) are never part of one.
     """
+    sentences = json_sentences(answer) if isinstance(answer, dict) else answer
     table = utf16_to_codepoints(text)
 
     def cp(offset: int) -> int:
@@ -125,41 +172,78 @@ def mentions(answer: dict[str, Any], text: str) -> list[tuple[str, int, int]]:
         return table[min(max(offset, 0), len(table) - 1)]
 
     out: list[tuple[str, int, int]] = []
-    for sentence in answer.get("sentences", []):
+    for sentence in sentences:
         current: list[Any] | None = None  # [label, start, end]
-        for token in sentence.get("tokens", []):
-            label = TAGS.get(str(token.get("ner", "O")))
-            start, end = cp(int(token["characterOffsetBegin"])), cp(int(token["characterOffsetEnd"]))
+        for tag, begin, end in sentence:
+            label = TAGS.get(tag)
+            start, stop = cp(begin), cp(end)
             if label is not None and current is not None and current[0] == label:
-                current[2] = end
+                current[2] = stop
                 continue
             if current is not None:
                 out.append((current[0], current[1], current[2]))
                 current = None
             if label is not None:
-                current = [label, start, end]
+                current = [label, start, stop]
         if current is not None:
             out.append((current[0], current[1], current[2]))
     return out
+
+
+def split_answer(sentences: list[list[Token]], starts: Sequence[int]) -> list[list[list[Token]]]:
+    """The sentences of a batched request per text, offsets relative to each text.
+
+    ``starts`` are where the texts begin in the request (UTF-16 units, ascending); the
+    separator is a sentence break, so a sentence belongs to the text its first token is in.
+    """
+    out: list[list[list[Token]]] = [[] for _ in starts]
+    for sentence in sentences:
+        if not sentence:
+            continue
+        k = max(0, bisect.bisect_right(starts, sentence[0][1]) - 1)
+        base = starts[k]
+        out[k].append([(tag, begin - base, end - base) for tag, begin, end in sentence])
+    return out
+
+
+def pack(sizes: Sequence[int], limit: int, parts: int) -> list[list[int]]:
+    """Consecutive indices grouped into requests of at most ``limit`` units (with separators),
+    at least ``parts`` requests when there are that many texts, so ``parts`` stay in flight."""
+    if not sizes:
+        return []
+    total = sum(sizes) + len(SEPARATOR) * (len(sizes) - 1)
+    target = min(limit, max(1, -(-total // max(1, parts))))
+    groups: list[list[int]] = [[]]
+    load = 0
+    for i, size in enumerate(sizes):
+        extra = size + (len(SEPARATOR) if groups[-1] else 0)
+        if groups[-1] and load + extra > target:
+            groups.append([])
+            load, extra = 0, size
+        groups[-1].append(i)
+        load += extra
+    return groups
 
 
 class CoreNlpClient:
     """Annotates texts on the server, ``threads`` requests in flight (the server is threaded).
 
     One client per process; ``httpx.Client`` keeps the connections alive between batches.
+    Texts are joined into at most ``max_chars`` per request (the server's ``-maxCharLength``).
     """
 
-    def __init__(self, url: str, timeout: float = 60.0, threads: int = 2) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, threads: int = 2, max_chars: int = 100_000) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.threads = max(1, threads)
+        self.max_chars = max(1000, max_chars)
         self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=self.threads))
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="corenlp")
 
-    def annotate(self, text: str, lang: str) -> dict[str, Any]:
-        """The JSON answer for one text; :class:`NerUnavailable` if the server does not answer."""
+    def annotate(self, text: str, lang: str) -> list[list[Token]]:
+        """The sentences of one request; :class:`NerUnavailable` if the server does not answer."""
         import httpx
 
         params = {"properties": json.dumps(request_properties(lang))}
@@ -175,12 +259,26 @@ class CoreNlpClient:
             # The server is up and fails on this text: the article's problem, not the server's
             # (the enrich stage retries it alone and dead-letters it if it fails again).
             raise RuntimeError(f"CoreNLP server at {self.url}: HTTP {resp.status_code}: {resp.text[:200]}")
-        answer: dict[str, Any] = json.loads(resp.content.decode("utf-8"))
-        return answer
+        return parse_conll(resp.content.decode("utf-8"))
 
-    def annotate_many(self, texts: Sequence[str], lang: str) -> list[dict[str, Any]]:
-        """Answers in the order of ``texts`` (concurrent requests)."""
-        return list(self._pool.map(lambda t: self.annotate(t, lang), texts))
+    def _annotate_joined(self, texts: Sequence[str], lang: str) -> list[list[list[Token]]]:
+        starts: list[int] = []
+        pos = 0
+        for t in texts:
+            starts.append(pos)
+            pos += utf16_len(t) + len(SEPARATOR)
+        return split_answer(self.annotate(SEPARATOR.join(texts), lang), starts)
+
+    def annotate_many(self, texts: Sequence[str], lang: str) -> list[list[list[Token]]]:
+        """The sentences of each text, in the order of ``texts``: few joined requests, up to
+        ``threads`` of them in flight."""
+        groups = pack([utf16_len(t) for t in texts], self.max_chars, self.threads)
+        answers = self._pool.map(lambda g: self._annotate_joined([texts[i] for i in g], lang), groups)
+        out: list[list[list[Token]]] = [[] for _ in texts]
+        for g, per_text in zip(groups, answers, strict=True):
+            for i, sentences in zip(g, per_text, strict=True):
+                out[i] = sentences
+        return out
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -190,13 +288,15 @@ class CoreNlpClient:
 class CoreNlpBackend:
     """``streams.enrich.entities.Backend`` for one language, served by the CoreNLP server."""
 
-    def __init__(self, url: str, lang: str, timeout: float = 60.0, threads: int = 2) -> None:
+    def __init__(
+        self, url: str, lang: str, timeout: float = 60.0, threads: int = 2, max_chars: int = 100_000
+    ) -> None:
         if lang not in LANGUAGES:
             raise ValueError(f"no CoreNLP NER model for {lang!r}")
         self.lang = lang
         self.name = f"corenlp:{lang}"
         self.max_length = 100_000
-        self.client = CoreNlpClient(url, timeout, threads)
+        self.client = CoreNlpClient(url, timeout, threads, max_chars)
 
     def pipe(self, texts: Sequence[str]) -> list[list[Mention]]:
         from streams.enrich.entities import normalize_surface

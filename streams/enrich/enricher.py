@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.enrich.entities import NerConfig, facets
-from streams.enrich.linking import merge_persons
+from streams.enrich.linking import merge_across_scripts, merge_persons
 from streams.enrich.nlp import (
     STATUS_EMPTY,
     STATUS_OK,
@@ -129,6 +129,7 @@ def merge_person_mentions(entities: list[Entity]) -> list[Entity]:
     "Hua" after "Hua Chunying" gets the full name and key, in every field, so the entity, its
     key and the facets agree (``streams.enrich.linking.merge_persons`` decides; two Smiths stay apart).
     """
+    entities = merge_script_variants(entities)
     persons = [e for e in entities if e.label == "PERSON"]
     merged = merge_persons([e.normalized for e in persons])
     if not merged:
@@ -137,6 +138,25 @@ def merge_person_mentions(entities: list[Entity]) -> list[Entity]:
     return [
         dataclasses.replace(e, normalized=merged[e.normalized], key=full[merged[e.normalized]])
         if e.label == "PERSON" and e.normalized in merged
+        else e
+        for e in entities
+    ]
+
+
+def merge_script_variants(entities: list[Entity]) -> list[Entity]:
+    """A person written in another script is the Latin-script person of the same document whose
+    name it transliterates: "Ян Цзечи" in a Russian body is "Yang Jiechi" of the English title
+    (``streams.enrich.linking.merge_across_scripts`` decides), with that entity's name and key."""
+    persons = [e for e in entities if e.label == "PERSON"]
+    across = merge_across_scripts([e.normalized for e in persons])
+    if not across:
+        return entities
+    target: dict[str, Entity] = {}
+    for e in persons:
+        target.setdefault(e.normalized, e)
+    return [
+        dataclasses.replace(e, normalized=t.normalized, key=t.key)
+        if e.label == "PERSON" and e.normalized in across and (t := target[across[e.normalized]])
         else e
         for e in entities
     ]

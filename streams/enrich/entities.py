@@ -438,7 +438,9 @@ def load_backend(
         cfg = config or NerConfig()
         if not cfg.corenlp_url:
             raise ModelNotInstalled("corenlp backend without NEWSSTREAM_CORENLP_URL")
-        return CoreNlpBackend(cfg.corenlp_url, lang, cfg.corenlp_timeout, cfg.corenlp_threads)
+        return CoreNlpBackend(
+            cfg.corenlp_url, lang, cfg.corenlp_timeout, cfg.corenlp_threads, cfg.max_chars
+        )
     if not is_installed(model):
         raise ModelNotInstalled(f"NER pipeline {model!r} for {lang!r} is not installed")
     if model == NATASHA:

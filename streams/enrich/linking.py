@@ -487,3 +487,81 @@ def merge_persons(names: Sequence[str]) -> dict[str, str]:
         if len(owners) == 1:
             out[name] = owners.pop()
     return out
+
+
+# --- one person across scripts ------------------------------------------------------------------
+
+#: Spellings that differ between romanization systems of one sound, folded to one: Russian
+#: transliteration (Cyrillic -> anyascii) against English/pinyin news spelling ("Хуа" -> "khua"
+#: vs "Hua", "Цзечи" -> "tszechi" vs "Jiechi", "Ван" vs "Wang", soft signs as apostrophes).
+_SOUND_FOLDS = (("tsz", "j"), ("dzh", "j"), ("zh", "j"), ("kh", "h"), ("w", "v"), ("y", "i"))
+#: Most edits per letter for two spellings of one name (whole name; each word may take 0.5).
+SCRIPT_MERGE_DISTANCE = 0.3
+
+
+def sound_key(word: str) -> str:
+    """A word's ASCII form with romanization differences folded ("Хуа" and "Hua" -> "hua")."""
+    w = re.sub(r"[^a-z ]", "", latin(word).lower())
+    for a, b in _SOUND_FOLDS:
+        w = w.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", w)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (names are short: the plain dynamic programme is enough)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _name_distance(other: list[str], latin_words: list[str]) -> float | None:
+    """Edits per letter between two names of as many words, None when a word is too far."""
+    if len(other) != len(latin_words):
+        return None
+    edits = 0
+    for a, b in zip(other, latin_words, strict=True):
+        d = edit_distance(a, b)
+        if d > 0.5 * max(len(a), len(b), 1):
+            return None
+        edits += d
+    return edits / max(1, max(sum(map(len, other)), sum(map(len, latin_words))))
+
+
+def merge_across_scripts(names: Sequence[str]) -> dict[str, str]:
+    """Person name in another script -> the Latin-script name of the same document it spells.
+
+    "Ян Цзечи" -> "Yang Jiechi", "Хуа Чуньин" -> "Hua Chunying": the words' sound keys are
+    compared by edit distance, so any transliteration scheme's small differences pass while
+    other names do not. A one-word name matches one word of a longer Latin name ("Патрушев" ->
+    "Nikolay Patrushev") only closely. Only a single best Latin name is taken: with two at
+    the same distance the mention stays as it is.
+    """
+    latin_names = [n for n in dict.fromkeys(names) if n and all(_latin_script(w) for w in n.split())]
+    if not latin_names:
+        return {}
+    latin_keys = {n: [sound_key(w) for w in n.split()] for n in latin_names}
+    out: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        if not name or all(_latin_script(w) for w in name.split()):
+            continue
+        words = [sound_key(w) for w in name.split()]
+        scored: list[tuple[float, str]] = []
+        for candidate, keys in latin_keys.items():
+            if len(words) == 1 and len(keys) > 1:
+                if len(words[0]) < 3:
+                    continue
+                best = min(edit_distance(words[0], k) / max(len(words[0]), len(k)) for k in keys)
+                if best <= 0.2:
+                    scored.append((best, candidate))
+                continue
+            d = _name_distance(words, keys)
+            if d is not None and d <= SCRIPT_MERGE_DISTANCE:
+                scored.append((d, candidate))
+        scored.sort()
+        if scored and (len(scored) == 1 or scored[0][0] < scored[1][0]):
+            out[name] = scored[0][1]
+    return out

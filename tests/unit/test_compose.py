@@ -97,3 +97,41 @@ def test_the_feeds_healthcheck_reads_the_store_the_poller_writes(tmp_path: Path)
     store.db.commit()
     assert not healthy()  # polled long ago: stuck
     store.close()
+
+
+def test_the_worker_uses_the_corenlp_service_built_like_the_local_one() -> None:
+    """The compose CoreNLP server: wired to the worker, healthy before it, and fetching the same
+    artifacts and preloading the same properties as ``newsstream services up`` would."""
+    from streams import settings
+    from streams.devservices.base import _pom
+    from streams.devservices.corenlp import CoreNlpService
+    from streams.enrich.corenlp import request_properties, served_languages
+
+    compose = _compose()
+    services, env = compose["services"], compose["x-newsstream-env"]
+    corenlp = services["corenlp"]
+    context = ROOT / corenlp["build"]
+    dockerfile = (context / "Dockerfile").read_text()
+    port = re.search(r"StanfordCoreNLPServer -port (\d+)", dockerfile)
+    assert port, dockerfile
+    assert env["NEWSSTREAM_CORENLP"] == "true"
+    assert env["NEWSSTREAM_CORENLP_URL"] == f"http://corenlp:{port.group(1)}"
+    for name in ("worker", "feeds"):
+        assert services[name]["environment"]["NEWSSTREAM_CORENLP_URL"] == env["NEWSSTREAM_CORENLP_URL"]
+    assert services["worker"]["depends_on"]["corenlp"] == {"condition": "service_healthy"}
+    check = " ".join(corenlp["healthcheck"]["test"])
+    assert f"/dev/tcp/127.0.0.1/{port.group(1)}" in check and "GET /ready" in check
+    assert "ports" not in corenlp  # only the compose network reaches it
+
+    s = settings.load()
+    assert (context / "pom.xml").read_text() == _pom(CoreNlpService(s).coordinates(), ())
+    props = dict(
+        line.split("=", 1)
+        for line in (context / "server.properties").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert props == request_properties(served_languages(s)[0])
+    assert "-serverProperties /corenlp/server.properties" in dockerfile
+    assert "-preload tokenize,ssplit,ner" in dockerfile
+    assert f"CORENLP_HEAP={s.corenlp_heap}" in dockerfile.replace("ENV ", "")
+    assert corenlp["environment"]["CORENLP_HEAP"] == s.corenlp_heap

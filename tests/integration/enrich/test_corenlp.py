@@ -95,6 +95,33 @@ def test_bilingual_item_gets_real_persons_and_one_key_per_country(corenlp: setti
     assert hua and all(e.normalized == "Hua Chunying" for e in hua)
 
 
+def test_english_headline_over_russian_body_gives_one_key_per_person(
+    corenlp: settings_mod.Settings,
+) -> None:
+    """CoreNLP on the English headline, natasha on the Russian body: one person each."""
+    article = Article(
+        id="corenlp-bilingual-2",
+        url=None,
+        canonical_url=None,
+        title="Yang Jiechi and Nikolay Patrushev meet as Hua Chunying briefs reporters in Beijing",
+        body=(
+            "В Пекине прошли консультации по вопросам безопасности. Делегацию Китая возглавил "
+            "член Политбюро ЦК КПК Ян Цзечи, российскую делегацию — секретарь Совета "
+            "безопасности Николай Патрушев.\n\nОфициальный представитель МИД КНР Хуа Чуньин "
+            "сообщила, что стороны обсудили региональную стабильность. Патрушев прибыл в Пекин "
+            "в понедельник."
+        ),
+    )
+    (result,) = enrich_sync([article], corenlp)
+    assert result.ner_status == "ok", result.field_status
+    assert result.languages["body"].code == "ru"
+    persons = {e.key for e in result.entities if e.label == "PERSON"}
+    assert persons == {"person:hua chunying", "person:nikolay patrushev", "person:yang jiechi"}, [
+        (e.field, e.text, e.key) for e in result.entities if e.label == "PERSON"
+    ]
+    assert sorted(result.persons) == ["Hua Chunying", "Nikolay Patrushev", "Yang Jiechi"]
+
+
 def test_demo_facets_are_names_of_the_samples_with_the_default_backend(
     corenlp: settings_mod.Settings,
 ) -> None:

@@ -12,9 +12,14 @@ from streams import settings
 from streams.cli.services import OPTIONAL, SERVICES, selected
 from streams.enrich.corenlp import (
     LANGUAGES,
+    SEPARATOR,
     mentions,
+    pack,
+    parse_conll,
     request_properties,
     served_languages,
+    split_answer,
+    utf16_len,
     utf16_to_codepoints,
 )
 
@@ -80,12 +85,54 @@ def test_utf16_table_only_when_needed() -> None:
     assert table == [0, 1, 1, 2, 3]
 
 
+def _conll(text: str, sentences: list[list[tuple[str, str]]]) -> str:
+    """A server answer as CoreNLP writes ``outputFormat=conll`` with our three columns."""
+    lines: list[str] = []
+    for sent in _answer(text, sentences)["sentences"]:
+        for t in sent["tokens"]:
+            lines.append(f"{t['ner']}\t{t['characterOffsetBegin']}\t{t['characterOffsetEnd']}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def test_batched_request_maps_every_text_back() -> None:
+    """Three texts in one request: each gets its own mentions, in its own code points."""
+    texts = ["Li Wen met Ann Lee.", "\U0001f600 Geneva is calm.", "Acme Corp grew."]
+    joined = SEPARATOR.join(texts)
+    body = _conll(joined, [
+        [("Li", "PERSON"), ("Wen", "PERSON"), ("met", "O"), ("Ann", "PERSON"), ("Lee", "PERSON"), (".", "O")],
+        [("\U0001f600", "O"), ("Geneva", "LOCATION"), ("is", "O"), ("calm", "O"), (".", "O")],
+        [("Acme", "ORGANIZATION"), ("Corp", "ORGANIZATION"), ("grew", "O"), (".", "O")],
+    ])  # fmt: skip
+    starts = [0, utf16_len(texts[0]) + len(SEPARATOR)]
+    starts.append(starts[1] + utf16_len(texts[1]) + len(SEPARATOR))
+    per_text = split_answer(parse_conll(body), starts)
+    got = [
+        [(lab, t[s:e]) for lab, s, e in mentions(sents, t)] for t, sents in zip(texts, per_text, strict=True)
+    ]
+    assert got == [
+        [("PERSON", "Li Wen"), ("PERSON", "Ann Lee")],
+        [("LOCATION", "Geneva")],
+        [("ORG", "Acme Corp")],
+    ]
+
+
+def test_pack_keeps_requests_in_flight_and_under_the_limit() -> None:
+    assert pack([], 1000, 2) == []
+    assert pack([10] * 8, 1000, 2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    groups = pack([400, 400, 400, 100], 1000, 1)
+    assert [i for g in groups for i in g] == [0, 1, 2, 3]
+    assert all(sum(400 if i < 3 else 100 for i in g) + len(SEPARATOR) * (len(g) - 1) <= 1000 for g in groups)
+    assert pack([5000, 10], 1000, 2) == [[0], [1]]  # an oversized text goes alone
+
+
 def test_properties_load_only_the_ner_crf() -> None:
     props = request_properties("en")
     assert props["annotators"] == "tokenize,ssplit,ner"
     assert props["ner.model"] == LANGUAGES["en"].classifier
     for off in ("ner.applyFineGrained", "ner.useSUTime", "ner.applyNumericClassifiers"):
         assert props[off] == "false"
+    assert props["outputFormat"] == "conll" and props["output.columns"] == "ner,BEGIN_POS,END_POS"
     json.dumps(props)
 
 

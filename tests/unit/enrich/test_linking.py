@@ -163,3 +163,53 @@ def test_document_rules_merge_short_persons_and_give_a_place_one_sense() -> None
         ("ORG", "Bristol", "org:bristol"),  # no place mention: a club, stays an organization
     ]
     assert [e.text for e in got] == [e.text for e in ents]  # offsets and text untouched
+
+
+def test_a_person_in_cyrillic_is_the_latin_person_it_transliterates() -> None:
+    from streams.enrich.linking import merge_across_scripts, sound_key
+
+    assert sound_key("Хуа") == sound_key("Hua") == "hua"
+    names = ["Yang Jiechi", "Hua Chunying", "Nikolay Patrushev", "Wang Yi",
+             "Ян Цзечи", "Хуа Чуньин", "Патрушев", "Ван И", "Сергей Лавров", "Ян Цзюнь"]  # fmt: skip
+    assert merge_across_scripts(names) == {
+        "Ян Цзечи": "Yang Jiechi",
+        "Хуа Чуньин": "Hua Chunying",
+        "Патрушев": "Nikolay Patrushev",
+        "Ван И": "Wang Yi",
+    }  # Lavrov has no Latin mention; "Ян Цзюнь" is another Yang
+    assert merge_across_scripts(["Ян Цзечи"]) == {}
+    # two Latin names as close as each other: ambiguous, left alone
+    assert merge_across_scripts(["Yang Jie", "Yang Jia", "Ян Цзе"]) == {"Ян Цзе": "Yang Jie"}
+    assert merge_across_scripts(["Li Wei", "Li Wen", "Ли Ве"]) == {}
+
+
+def test_bilingual_item_gives_one_key_per_person_across_scripts() -> None:
+    """An English headline over a Russian body: the body's persons (found by the real Russian
+    model) take the headline's names and keys, so each person is one facet value."""
+    from streams.enrich.enricher import assemble
+    from streams.enrich.entities import NATASHA, Extractor, NerConfig
+
+    title = "Yang Jiechi, Hua Chunying and Nikolay Patrushev at security talks in Beijing"
+    body = (
+        "В Пекине прошли консультации по вопросам безопасности. Делегацию Китая возглавил член "
+        "Политбюро ЦК КПК Ян Цзечи, российскую делегацию — секретарь Совета безопасности "
+        "Николай Патрушев.\n\nОфициальный представитель МИД КНР Хуа Чуньин сообщила, что "
+        "стороны обсудили региональную стабильность. Патрушев прибыл в Пекин в понедельник."
+    )
+    title_persons = [
+        ("PERSON", s, s + len(n), n, canonical_key("PERSON", n))
+        for n in ("Yang Jiechi", "Hua Chunying", "Nikolay Patrushev")
+        for s in [title.index(n)]
+    ]
+    (ru,) = Extractor(NerConfig(models={"ru": NATASHA})).extract("ru", [body])
+    found = {body[s:e] for lab, s, e, _, _ in ru if lab == "PERSON"}
+    assert {"Ян Цзечи", "Хуа Чуньин", "Патрушев"} <= found, found
+    result = assemble(
+        [("title", title, None), ("body", body, None)],
+        [("en", 1.0, "ok", title_persons), ("ru", 1.0, "ok", ru)],
+    )
+    assert result.persons == ["Hua Chunying", "Nikolay Patrushev", "Yang Jiechi"]
+    keys = {e.text: e.key for e in result.entities if e.label == "PERSON" and e.field == "body"}
+    assert keys["Ян Цзечи"] == "person:yang jiechi"
+    assert keys["Хуа Чуньин"] == "person:hua chunying"
+    assert keys["Патрушев"] == keys["Николай Патрушев"] == "person:nikolay patrushev"
