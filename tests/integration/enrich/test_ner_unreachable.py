@@ -8,7 +8,6 @@ settings, so the worker cannot restart it itself and the shared server is never 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -38,8 +37,7 @@ def test_unreachable_server_dead_letters_as_ner_unavailable_then_replay_indexes_
     namespace: Namespace, start_worker, tmp_path: Path
 ) -> None:
     port = base.free_port()
-    own = dataclasses.replace(
-        settings_mod.load(),
+    own = settings_mod.load().replace(
         services_dir=str(tmp_path / "services"),
         corenlp=True,
         corenlp_port=port,
