@@ -66,7 +66,7 @@ def test_unreachable_server_dead_letters_as_ner_unavailable_then_replay_indexes_
     assert letter.stage == "enrich"
     assert str(port) in str(letter.envelope.get("error")), letter.envelope
 
-    from tests.integration.test_pipeline import _es
+    from tests.integration.runtime.test_pipeline import _es
 
     es = _es(namespace)
     es.indices.refresh(index=s.es_alias)
