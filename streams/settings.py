@@ -240,6 +240,12 @@ class Settings:
         "NEWSSTREAM_NLP_MAX_CHARS",
         "longer texts are split on paragraph boundaries into pieces of at most this many chars",
     )
+    ner_article_chars: int = _doc(
+        "NEWSSTREAM_NER_ARTICLE_CHARS",
+        "characters of one article (title, summary, body, translations in that order) that NER"
+        " reads, cut at a word boundary; a field read only in part has ner_status"
+        " partial:<chars read>; 0 reads everything",
+    )
     corenlp: bool = _doc(
         "NEWSSTREAM_CORENLP",
         "NER of NEWSSTREAM_CORENLP_LANGS by the Stanford CoreNLP server (GPL-3.0, its own"
@@ -541,6 +547,9 @@ DEFAULTS: dict[str, str] = {
     "NEWSSTREAM_SPACY_MODELS": "fr=fr_core_news_sm",
     "NEWSSTREAM_LANGID_ACCURACY": "high",
     "NEWSSTREAM_NLP_MAX_CHARS": "100000",
+    # bounds one article's NER time (a few seconds for the densest text; BENCHMARKS.md) so
+    # one huge article cannot hold up the articles behind it for minutes
+    "NEWSSTREAM_NER_ARTICLE_CHARS": "100000",
     "NEWSSTREAM_CORENLP": "true",
     "NEWSSTREAM_CORENLP_URL": "http://127.0.0.1:{corenlp_port}",
     "NEWSSTREAM_CORENLP_LANGS": "en,de,es",
