@@ -211,3 +211,25 @@ def test_one_blas_thread_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) 
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
     assert os.environ["MKL_NUM_THREADS"] == "1"
     assert os.environ["OMP_NUM_THREADS"] == "3"
+
+
+def test_a_huge_russian_article_gets_entities_of_its_prefix_with_real_ner() -> None:
+    """End to end through natasha: the cut, the status and the offsets into the whole body."""
+    import dataclasses
+
+    from streams import settings as settings_mod
+    from streams.enrich.enricher import enrich_sync
+
+    settings = dataclasses.replace(
+        settings_mod.load(), ner_article_chars=2_000, langid_accuracy="low", corenlp=False
+    )
+    body = "Москва и Пекин подписали соглашение. " * 3_000
+    (result,) = enrich_sync([_article(body)], settings)
+    status = result.field_status["body"]
+    assert status.startswith(f"{STATUS_PARTIAL}:") and result.ner_status == status
+    read = int(status.split(":")[1])
+    assert 0 < read <= 2_000 - len("Большая статья")
+    body_entities = [e for e in result.entities if e.field == "body"]
+    assert body_entities and all(e.end <= read for e in body_entities)
+    assert all(body[e.start : e.end] == e.text for e in body_entities)
+    assert {"Moscow", "Beijing"} <= set(result.locations)
