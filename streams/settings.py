@@ -327,6 +327,13 @@ class Settings(BaseSettings):
         100000,
         "longer texts are split on paragraph boundaries into pieces of at most this many chars",
     )
+    ner_article_chars: int = _field(
+        100000,
+        "characters of one article (title, summary, body, translations in that order) that NER"
+        " reads, cut at a word boundary; a field read only in part has ner_status"
+        " partial:<chars read>; 0 reads everything",
+        ge=0,
+    )
     corenlp: bool = _field(
         True,
         "NER of NEWSSTREAM_CORENLP_LANGS by the Stanford CoreNLP server (GPL-3.0, its own"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.enrich.entities import NerConfig, facets
+from streams.enrich.entities import NerConfig, facets, prefix_end
 from streams.enrich.linking import merge_across_scripts, merge_persons
 from streams.enrich.nlp import (
     STATUS_EMPTY,
@@ -76,6 +76,45 @@ def article_fields(article: Article) -> list[tuple[str, str, str | None]]:
     return out
 
 
+#: Field status of a field NER read only in part: ``partial:<characters read>``.
+STATUS_PARTIAL = "partial"
+
+#: (field name, text, declared language, characters NER reads: None for all of it).
+NerField = tuple[str, str, str | None, int | None]
+
+
+def ner_fields(
+    fields: Sequence[tuple[str, str, str | None]], limit: int
+) -> list[NerField]:
+    """The fields with how much of each NER reads: at most ``limit`` characters per article.
+
+    Why: NER time grows with the text, and one article of megabytes would hold up every
+    article behind it for minutes. The budget goes to the fields in their order (title,
+    summary, body, translations), so the short fields are always read whole and a long body
+    is read from its start. A cut falls on a paragraph, line, sentence or word boundary
+    (:func:`streams.enrich.entities.prefix_end`), so no name is cut in two. ``limit`` 0: no cap.
+    """
+    out: list[NerField] = []
+    left = limit
+    for name, text, declared in fields:
+        if limit <= 0 or len(text) <= left:
+            out.append((name, text, declared, None))
+            left -= len(text)
+            continue
+        read = prefix_end(text, max(0, left))
+        out.append((name, text, declared, read))
+        left = 0
+    return out
+
+
+def partial_status(status: str, read: int | None) -> str:
+    """A field's status once its cut is known: ``partial:<read>`` when NER read only a prefix
+    and found nothing else wrong (a problem such as ``no_model:de`` stays what it is)."""
+    if read is None or status not in (STATUS_OK, STATUS_EMPTY):
+        return status
+    return f"{STATUS_PARTIAL}:{read}"
+
+
 def summarize_status(status: dict[str, str]) -> str:
     """One keyword for the document: ``ok`` unless a field with text could not be analysed."""
     order = ["body", "title", "summary", *sorted(k for k in status if k.startswith("title_"))]
@@ -88,16 +127,18 @@ def summarize_status(status: dict[str, str]) -> str:
     return STATUS_EMPTY
 
 
-def assemble(
-    fields: Sequence[tuple[str, str, str | None]], outcomes: Sequence[Outcome]
-) -> EnrichResult:
-    """Turn worker outcomes (plain tuples) into an :class:`EnrichResult`."""
+def assemble(fields: Sequence[NerField], outcomes: Sequence[Outcome]) -> EnrichResult:
+    """Turn worker outcomes (plain tuples) into an :class:`EnrichResult`.
+
+    ``fields`` as :func:`ner_fields` gives them: with how much of each NER read, for the
+    ``partial:<n>`` status.
+    """
     languages: dict[str, Language] = {}
     status: dict[str, str] = {}
     entities: list[Entity] = []
-    for (name, text, declared), (code, conf, st, raw) in zip(fields, outcomes, strict=True):
+    for (name, text, declared, read), (code, conf, st, raw) in zip(fields, outcomes, strict=True):
         languages[name] = Language(code, conf)
-        status[name] = st
+        status[name] = partial_status(st, read)
         lang = declared_code(declared) or code
         for label, start, end, normalized, key in raw:
             entities.append(
@@ -179,15 +220,17 @@ def one_sense_per_document(entities: list[Entity]) -> list[Entity]:
     ]
 
 
-def _jobs(articles: Sequence[Article]) -> tuple[list[list[tuple[str, str, str | None]]], list[Job]]:
-    per_article = [article_fields(a) for a in articles]
-    jobs: list[Job] = [(text, declared) for fs in per_article for _, text, declared in fs]
+def _jobs(articles: Sequence[Article], limit: int = 0) -> tuple[list[list[NerField]], list[Job]]:
+    """Each article's fields (with their NER cut) and the jobs: the text NER reads of each."""
+    per_article = [ner_fields(article_fields(a), limit) for a in articles]
+    jobs: list[Job] = [
+        (text if read is None else text[:read], declared)
+        for fs in per_article for _, text, declared, read in fs
+    ]
     return per_article, jobs
 
 
-def _split(
-    per_article: list[list[tuple[str, str, str | None]]], outcomes: list[Outcome]
-) -> list[EnrichResult]:
+def _split(per_article: list[list[NerField]], outcomes: list[Outcome]) -> list[EnrichResult]:
     results: list[EnrichResult] = []
     pos = 0
     for fs in per_article:
@@ -210,8 +253,9 @@ def analyzer_for(config: NerConfig) -> Analyzer:
 
 def enrich_sync(articles: list[Article], settings: Any) -> list[EnrichResult]:
     """Enrich in this process (blocking; loads the models on first use)."""
-    per_article, jobs = _jobs(articles)
-    return _split(per_article, analyzer_for(NerConfig.from_settings(settings)).analyze(jobs))
+    config = NerConfig.from_settings(settings)
+    per_article, jobs = _jobs(articles, config.article_chars)
+    return _split(per_article, analyzer_for(config).analyze(jobs))
 
 
 class EnrichPool:
@@ -238,7 +282,7 @@ class EnrichPool:
         return self.pool.langid_pid
 
     async def enrich(self, articles: Sequence[Article]) -> list[EnrichResult]:
-        per_article, jobs = _jobs(articles)
+        per_article, jobs = _jobs(articles, self.config.article_chars)
         return _split(per_article, await self.pool.analyze(jobs))
 
     async def __aenter__(self) -> EnrichPool:

@@ -229,6 +229,8 @@ class NerConfig:
     #: True when the CoreNLP server is the local service (the pool may restart it).
     corenlp_local: bool = False
     unavailable_wait: float = 0.0
+    #: characters of one article NER reads (0: all); see ``streams.enrich.enricher.ner_fields``.
+    article_chars: int = 0
 
     @classmethod
     def from_settings(cls, s: Any) -> NerConfig:
@@ -258,6 +260,7 @@ class NerConfig:
             corenlp_local=corenlp and url.rstrip("/").endswith(f":{getattr(s, 'corenlp_port', 0)}")
             and ("127.0.0.1" in url or "localhost" in url),
             unavailable_wait=float(getattr(s, "ner_unavailable_wait", 0.0)),
+            article_chars=s.ner_article_chars,
         )
 
     def model_for(self, lang: str) -> str | None:
@@ -398,8 +401,7 @@ class NatashaBackend:
         doc.tag_ner(self.ner)
         if not doc.spans:
             return []
-        starts = sorted(s.start for s in doc.spans)
-        sents = [s for s in doc.sents if any(s.start <= x < s.stop for x in starts)]
+        sents = sentences_with_spans(doc.sents, [s.start for s in doc.spans])
         for sent, markup in zip(sents, self.morph.map([sent_words(s) for s in sents]), strict=True):
             inject_morph(sent.tokens, markup.tokens)
         out: list[RawEntity] = []
@@ -426,6 +428,34 @@ class NatashaBackend:
             inflect_word(self.vocab, tok) if i <= head else tok.text for i, tok in enumerate(tokens)
         ]
         return normalize_surface(recover_spaces(recover_shapes(words, tokens), tokens), "ru")
+
+
+def sentences_with_spans(sents: Sequence[Any], starts: Iterable[int]) -> list[Any]:
+    """The sentences (in text order, with ``start``/``stop``) that hold one of ``starts``.
+
+    One merge of two sorted lists: linear in sentences plus spans, where testing every
+    sentence against every span was quadratic (a long article holds thousands of each).
+    """
+    points = sorted(starts)
+    out: list[Any] = []
+    i = 0
+    for sent in sents:
+        while i < len(points) and points[i] < sent.start:
+            i += 1
+        if i < len(points) and points[i] < sent.stop:
+            out.append(sent)
+    return out
+
+
+def prefix_end(text: str, limit: int) -> int:
+    """Where to cut ``text`` to at most ``limit`` chars for NER: the last paragraph, line,
+    sentence or word boundary of that prefix (so no name is cut in two), else ``limit``."""
+    if len(text) <= limit:
+        return len(text)
+    if limit <= 0:
+        return 0
+    cut = _last_boundary(text[:limit])
+    return cut if cut else limit
 
 
 def load_backend(

@@ -422,11 +422,66 @@ def is_known_capitalized(word: str, lang: str) -> bool | None:
 
 
 def _sentence_initial(text: str, start: int) -> bool:
-    before = text[:start]
-    return not before.strip() or bool(_SENTENCE_END.search(before[-12:]))
+    # O(1) per call: only the 12 characters before ``start`` are looked at (plus the text's
+    # leading blanks, found once per text), never the whole prefix
+    if start <= _words(text).first:
+        return True
+    return bool(_SENTENCE_END.search(text[max(0, start - 12) : start]))
 
 
 _SENTENCE_END = re.compile(r"(?:[.!?:;]['\")\]]*\s+|\n\s*)$")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+class _TextWords:
+    """Where each word of one text occurs, so the rules below cost O(occurrences) per entity.
+
+    Scanning the whole text once per entity was quadratic in a long article (tens of thousands
+    of mentions, each a full scan). Built once per text (:func:`_words`).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.first = len(text) - len(text.lstrip())  # offset of the first non-blank character
+        self.runs: dict[str, list[int]] = {}  # maximal letter run -> its start offsets
+        for m in _LETTERS.finditer(text):
+            self.runs.setdefault(m.group(), []).append(m.start())
+        self._found: dict[str, list[int]] = {}
+        self._initial: dict[str, bool] = {}
+
+    def occurrences(self, word: str) -> list[int]:
+        """Start offsets where ``word`` occurs with no letter right before or after it (what
+        ``(?<![^\\W\\d_])word(?![^\\W\\d_])`` finds), from the index when it starts with a
+        letter, from one remembered scan otherwise."""
+        if word in self._found:
+            return self._found[word]
+        lead = _LETTERS.match(word)
+        if lead is None:
+            pattern = rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])"
+            found = [m.start() for m in re.finditer(pattern, self.text)] if word else []
+        else:
+            # a match starts a letter run equal to the word's leading letters
+            found = [
+                p for p in self.runs.get(lead.group(), ())
+                if self.text.startswith(word, p) and not _LETTERS.match(self.text, p + len(word))
+            ]
+        self._found[word] = found
+        return found
+
+    def only_sentence_initial(self, word: str) -> bool:
+        """True when every occurrence of ``word`` opens a sentence (decided once per word)."""
+        if word not in self._initial:
+            self._initial[word] = all(
+                _sentence_initial(self.text, p) for p in self.occurrences(word)
+            )
+        return self._initial[word]
+
+
+@lru_cache(maxsize=4)
+def _words(text: str) -> _TextWords:
+    # the extractor passes the same text object for every entity of a field: its hash is
+    # cached and equality is identity, so the lookup is O(1)
+    return _TextWords(text)
 _CASED = re.compile(r"[^\W\d_]")
 
 
@@ -461,11 +516,14 @@ def plausible(label: str, text: str, start: int, end: int, lang: str = "") -> bo
         if _sentence_initial(text, start):
             word = words[0].strip("'\".,")
             lower = word.lower()
-            if lower != word and re.search(rf"(?<![^\W\d_]){re.escape(lower)}(?![^\W\d_])", text):
+            index = _words(text)
+            if lower != word and index.occurrences(lower):
                 return False
-            if label == PERSON and lower != word and is_known_capitalized(word, lang) is False and not any(
-                not _sentence_initial(text, m.start())
-                for m in re.finditer(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", text)
+            if (
+                label == PERSON
+                and lower != word
+                and is_known_capitalized(word, lang) is False
+                and index.only_sentence_initial(word)
             ):
                 return False  # "Gritters worked through the night": no evidence of a name
     return True
@@ -477,15 +535,19 @@ def merge_persons(names: Sequence[str]) -> dict[str, str]:
     "Hua" after "Hua Chunying", "Patrushev" after "Nikolai Patrushev". Only when exactly one
     longer name contains the word (two Smiths stay ambiguous and unchanged).
     """
-    full = [n for n in names if len(n.split()) > 1]
+    distinct = dict.fromkeys(names)  # a document repeats names: each is decided once
+    owners: dict[str, set[str]] = {}  # folded word -> the longer names holding it
+    for full in distinct:
+        if len(full.split()) > 1:
+            for word in fold(full).split():
+                owners.setdefault(word, set()).add(full)
     out: dict[str, str] = {}
-    for name in names:
+    for name in distinct:
         if len(name.split()) != 1:
             continue
-        word = fold(name)
-        owners = {f for f in full if word in fold(f).split()}
-        if len(owners) == 1:
-            out[name] = owners.pop()
+        found = owners.get(fold(name), set())
+        if len(found) == 1:
+            out[name] = next(iter(found))
     return out
 
 

@@ -172,6 +172,23 @@ def split_balanced(sizes: Sequence[int], parts: int) -> list[list[int]]:
     return [sorted(g) for g in groups if g]
 
 
+#: Thread-count variables of the BLAS and OpenMP runtimes that numpy-based models use.
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """One BLAS thread in every process spawned from now on, unless the user set a count.
+
+    The pool's processes are the parallelism. natasha's morphology tagger multiplies small
+    matrices through numpy, whose OpenBLAS starts one busy-waiting thread per core in each
+    process: with two NER processes on two cores that is four spinning threads, and the
+    tagger ran about five times slower on a busy machine than with one thread. Spawned
+    processes inherit the environment, and OpenBLAS reads it when numpy is first imported.
+    """
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
+
+
 class NlpPool:
     """``async with NlpPool(config, processes) as pool: outcomes = await pool.analyze(jobs)``."""
 
@@ -188,6 +205,7 @@ class NlpPool:
         self._restart_lock = asyncio.Lock()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        one_blas_thread()
         ctx = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
             max_workers=self.processes,
