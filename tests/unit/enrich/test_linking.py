@@ -205,7 +205,7 @@ def test_bilingual_item_gives_one_key_per_person_across_scripts() -> None:
     found = {body[s:e] for lab, s, e, _, _ in ru if lab == "PERSON"}
     assert {"Ян Цзечи", "Хуа Чуньин", "Патрушев"} <= found, found
     result = assemble(
-        [("title", title, None), ("body", body, None)],
+        [("title", title, None, len(title)), ("body", body, None, len(body))],
         [("en", 1.0, "ok", title_persons), ("ru", 1.0, "ok", ru)],
     )
     assert result.persons == ["Hua Chunying", "Nikolay Patrushev", "Yang Jiechi"]
