@@ -182,7 +182,7 @@ def one_blas_thread() -> None:
     The pool's processes are the parallelism. natasha's morphology tagger multiplies small
     matrices through numpy, whose OpenBLAS starts one busy-waiting thread per core in each
     process: with two NER processes on two cores that is four spinning threads, and the
-    tagger ran about five times slower on a busy machine than with one thread. Spawned
+    tagger ran several times slower than with one thread whenever the cores were shared. Spawned
     processes inherit the environment, and OpenBLAS reads it when numpy is first imported.
     """
     for var in BLAS_THREAD_VARS:
