@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from streams import dlq, metrics
 from streams.model import encode_internal
-from streams.runtime.app import app, dlq_topic
+from streams.runtime.app import app, dlq_topic, settings
 
 log = logging.getLogger("streams.dlq")
 
@@ -124,6 +124,7 @@ async def send_dead_letter(
         offset=src.get("offset"),
         input_topic=here.get("topic"),
         key=bytes(key) if isinstance(key, bytes | bytearray) else None,
+        max_original=settings.max_message_bytes,
     )
     fut = await dlq_topic.send(key=dlq.envelope_key(envelope), value=dlq.encode_envelope(envelope))
     metrics.DEAD_LETTERS.labels(stage, reason).inc()
