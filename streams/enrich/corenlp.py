@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -104,12 +105,16 @@ def request_properties(lang: str) -> dict[str, str]:
     }
 
 
+#: A character outside the BMP: two UTF-16 code units (a regex scans text at C speed).
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
 def utf16_to_codepoints(text: str) -> list[int] | None:
     """Index ``i`` (a UTF-16 code unit offset) -> code point offset; None when they are equal.
 
     Only characters outside the BMP (emoji, some CJK) take two code units; most texts have none.
     """
-    if all(ord(c) < 0x10000 for c in text):
+    if _ASTRAL.search(text) is None:
         return None
     table: list[int] = []
     for i, ch in enumerate(text):
@@ -154,7 +159,7 @@ def json_sentences(answer: dict[str, Any]) -> list[list[Token]]:
 
 def utf16_len(text: str) -> int:
     """Length in Java ``char`` units (what the server's offsets and ``-maxCharLength`` count)."""
-    return len(text) + sum(1 for c in text if ord(c) >= 0x10000)
+    return len(text) + len(_ASTRAL.findall(text))
 
 
 def mentions(answer: dict[str, Any] | list[list[Token]], text: str) -> list[tuple[str, int, int]]:
