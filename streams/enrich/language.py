@@ -56,7 +56,7 @@ FASTTEXT_ONLY_TRUST = 0.5
 #: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
 #: fastText probabilities read per text (the rest are negligible).
-FASTTEXT_TOP_K = 10
+FASTTEXT_TOP_K = 5
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
 MAX_CHARS_FASTTEXT = 2000
 MAX_CHARS_LINGUA = 400
@@ -262,7 +262,12 @@ def _lingua_probs(text: str, high: bool, codes: frozenset[str] | None = None) ->
         text = text[:MAX_CHARS_LINGUA]
     values = _lingua(high, codes).compute_language_confidence_values(text)
     iso = _lingua_iso()
-    return {iso[v.language]: v.value for v in values if v.value > 0.0}
+    probs = {iso[v.language]: v.value for v in values if v.value > 0.0}
+    if not probs and not high and max(map(len, _NON_LETTERS.split(text))) < 3:
+        # no trigram in the text, so the trigram models cannot tell; the full detector then
+        # reads unigrams and bigrams only, and only their (small) models load
+        return _lingua_probs(text, True, codes)
+    return probs
 
 
 @cache

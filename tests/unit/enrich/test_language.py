@@ -137,6 +137,16 @@ def test_script_detectors_answer_as_all_languages() -> None:
     assert all(n >= 5 for n in scripts.values()), scripts
 
 
+def test_low_accuracy_mode_reads_short_words() -> None:
+    """Words of one or two letters have no trigram: the bigram models decide, not nothing."""
+    try:
+        language.configure("low")
+        assert language._lingua_probs("de la", False)
+        assert language._lingua_probs("и на", False)
+    finally:
+        language.configure("high")
+
+
 def test_low_accuracy_mode_still_detects() -> None:
     try:
         language.configure("low")
