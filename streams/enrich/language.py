@@ -56,7 +56,7 @@ FASTTEXT_ONLY_TRUST = 0.5
 #: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
 #: fastText probabilities read per text (the rest are negligible).
-FASTTEXT_TOP_K = 5
+FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
 MAX_CHARS_FASTTEXT = 2000
 MAX_CHARS_LINGUA = 400
