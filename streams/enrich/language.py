@@ -222,7 +222,7 @@ def _decidable(letters: int, ideographic: bool) -> bool:
 
 
 def _fasttext_probs(text: str) -> dict[str, float]:
-    """fastText's top probabilities by ISO 639-1 code (ambiguous labels under their own)."""
+    """fastText's top probabilities by ISO 639-1 code (an ambiguous label's shared by its codes)."""
     labels, probs = _fasttext().predict(text[:MAX_CHARS_FASTTEXT], k=FASTTEXT_TOP_K)
     codes = _label_codes()
     out: dict[str, float] = {}
