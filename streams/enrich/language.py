@@ -327,7 +327,9 @@ def detect(text: str | None) -> Language:
     """
     if not text:
         return UNDETERMINED
-    text = clean(text)
+    # a body can be 100,000 characters: clean only what the detectors may read (with room for
+    # the URLs and spaces that cleaning removes)
+    text = clean(text[: 4 * MAX_CHARS_FASTTEXT])
     letters, ideographic = _letters(text)
     if not _decidable(letters, ideographic):
         return UNDETERMINED
