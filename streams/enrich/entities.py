@@ -203,7 +203,7 @@ def is_installed(model: str) -> bool:
 
 def _is_distribution(name: str) -> bool:
     """``spacy.util.is_package`` without importing spaCy: the worker's event loop checks the
-    configured pipelines at start, and importing spaCy there cost it 70 MB and a second."""
+    configured pipelines at start, and importing spaCy there cost it memory and start time."""
     from importlib.metadata import distribution
 
     try:
@@ -485,8 +485,8 @@ class Extractor:
     """Backends by language, each loaded on the first text of its language.
 
     Why lazily: an NER process holds only the models its stream needs. With CoreNLP serving
-    English, German and Spanish, an English stream never loads spaCy or natasha (about 200 MB
-    per process, BENCHMARKS.md); natasha loads with the first Russian text, a spaCy pipeline
+    English, German and Spanish, an English stream never loads spaCy or natasha (their memory:
+    BENCHMARKS.md); natasha loads with the first Russian text, a spaCy pipeline
     with the first text of its language. :meth:`load_all` loads everything at once, for tools
     that must not pay the loading inside a timed run.
     """

@@ -157,10 +157,10 @@ def places() -> dict[str, Place]:
     """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames).
 
     Read from a cache file under ``NEWSSTREAM_CACHE_DIR`` when there is one: building the
-    table parses GeoNames' whole cities file and thirty CLDR locales, which left about 100 MB
-    more resident in every NER process than the table itself needs (about 10 MB; BENCHMARKS.md).
-    The file's name holds a digest of everything the table is built from (the code below,
-    the constants, the package versions), so a change builds a new one.
+    table parses GeoNames' whole cities file and thirty CLDR locales, which left every NER
+    process holding several times the memory of the table itself (BENCHMARKS.md, "NLP memory
+    and cold start"). The file's name holds a digest of everything the table is built from
+    (the code below, the constants, the package versions), so a change builds a new one.
     """
     path = _places_cache_path()
     if path is not None:
@@ -312,8 +312,8 @@ def russian_first_names() -> frozenset[str]:
 
 def natasha_first_names() -> list[str]:
     """The lines of natasha's ``data/dict/first.txt`` as its ``load_dict`` reads them (comments
-    cut). Read by path: importing ``natasha`` imports its models' code and numpy (20 MB), which
-    an NER process that never sees a Russian text does not need."""
+    cut). Read by path: importing ``natasha`` imports its models' code and numpy, which an NER
+    process that never sees a Russian text does not need."""
     import importlib.util
 
     spec = importlib.util.find_spec("natasha")
