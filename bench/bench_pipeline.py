@@ -248,9 +248,28 @@ def service_pid(s: Settings, name: str, pid_file: str) -> int | None:
 
 def ner_server(s: Settings) -> dict[int, str]:
     """The local NER server (pid -> name) when the CoreNLP backend is in use, else nothing:
-    its memory is the NER's as much as the NER processes' is."""
-    pid = service_pid(s, "corenlp", "corenlp.pid") if s.corenlp else None
+    its memory is the NER's as much as the NER processes' is. Found by the service's pid file,
+    else as the CoreNLP server listening on the configured port (started by another checkout)."""
+    if not s.corenlp:
+        return {}
+    pid = service_pid(s, "corenlp", "corenlp.pid") or listener(s.corenlp_port, CORENLP_CLASS)
     return {pid: "CoreNLP server"} if pid is not None and procs.rss(pid) else {}
+
+
+CORENLP_CLASS = "StanfordCoreNLPServer"
+
+
+def listener(port: int, marker: str) -> int | None:
+    """The pid listening on ``port`` whose command line holds ``marker`` (None if none)."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    for c in conns:
+        if (c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid
+                and marker in procs.pid_cmdline(c.pid, settle=0)):
+            return int(c.pid)
+    return None
 
 
 class CpuMeter:

@@ -145,7 +145,22 @@ def test_the_ner_server_is_counted_only_with_the_corenlp_backend(
     finally:
         server.kill()
         server.wait()
-    assert bp.ner_server(SimpleNamespace(corenlp=True)) == {}  # gone: nothing to count
+    monkeypatch.setattr(bp, "service_pid", lambda s, name, pid_file: None)
+    assert bp.ner_server(SimpleNamespace(corenlp=True, corenlp_port=bp.free_port())) == {}
+
+
+def test_a_listener_is_found_by_its_port_and_command_line() -> None:
+    port = bp.free_port()
+    code = (f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen();"
+            " print('up', flush=True); time.sleep(30)")
+    server = subprocess.Popen([sys.executable, "-c", code, "FakeNerServer"], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"up"
+        assert bp.listener(port, "FakeNerServer") == server.pid
+        assert bp.listener(port, bp.CORENLP_CLASS) is None  # another program on that port
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_the_pipeline_report_keeps_the_other_benchmarks_sections() -> None:
