@@ -19,14 +19,16 @@ entity alone (never of which spelling came first), so every document agrees on i
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
 
@@ -457,23 +459,23 @@ def common_words(lang: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=8)
-def known_capitalized(lang: str) -> Any:
+def known_capitalized(lang: str) -> array[int]:
     """Sorted 64-bit hashes of the capitalised words ``lang``'s lexeme table knows (spaCy's
-    probabilities); empty for languages without one. Hashes, not strings: 8 bytes a word
-    (1.8 MB for English's 230,000) in every NER process. Cached like :func:`common_words`."""
+    probabilities); empty for languages without one. Hashes, not strings: 8 bytes a word in
+    every NER process, in a stdlib array searched by bisection (numpy would add its import to
+    every process for one binary search). Cached like :func:`common_words`, as a ``.npy`` file
+    of little-endian uint64 (read and written here without numpy)."""
     import gzip
     import json
     from importlib.metadata import version
-
-    import numpy as np
 
     from streams import settings
 
     cache = Path(settings.load().cache_dir).expanduser()
     path = cache / f"known-capitalized-{lang}-{version('spacy-lookups-data')}.npy"
     try:
-        return np.load(path)
-    except (OSError, ValueError):
+        return read_npy_u64(path.read_bytes())
+    except (OSError, ValueError, SyntaxError):
         pass
     from spacy_lookups_data import get_file
 
@@ -481,19 +483,62 @@ def known_capitalized(lang: str) -> Any:
         with gzip.open(get_file(f"{lang}_lexeme_prob.json.gz"), "rt", encoding="utf-8") as fh:
             probs: dict[str, float] = json.load(fh)
     except (OSError, ValueError):
-        return np.zeros(0, dtype=np.uint64)
-    hashes = np.unique(np.array(
-        [_hash(w) for w in probs if w[:1].isupper() and (len(w) == 1 or w[1:].islower())],
-        dtype=np.uint64,
+        return array("Q")
+    hashes = array("Q", sorted(
+        {_hash(w) for w in probs if w[:1].isupper() and (len(w) == 1 or w[1:].islower())}
     ))  # fmt: skip
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, hashes)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(npy_u64(hashes))
         tmp.replace(path)
     except OSError:
         pass
     return hashes
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_npy_u64(data: bytes) -> array[int]:
+    """The 1-D little-endian uint64 array of a ``.npy`` file (what ``numpy.save`` writes);
+    ValueError for anything else, so a damaged or foreign file is built again."""
+    import ast
+
+    if data[:6] != _NPY_MAGIC or data[6] not in (1, 2, 3):
+        raise ValueError("not a .npy file")
+    size = 2 if data[6] == 1 else 4
+    start = 8 + size
+    end = start + int.from_bytes(data[8:start], "little")
+    header = ast.literal_eval(data[start:end].decode("latin-1"))
+    if not isinstance(header, dict):
+        raise ValueError(f"not a .npy header: {header!r}")
+    shape = header.get("shape")
+    if header.get("descr") != "<u8" or header.get("fortran_order") or not (
+        isinstance(shape, tuple) and len(shape) == 1
+    ):
+        raise ValueError(f"not a 1-D little-endian uint64 array: {header!r}")
+    table = array("Q")
+    if table.itemsize != 8:
+        raise ValueError("no 64-bit array type on this platform")
+    table.frombytes(data[end:])
+    if sys.byteorder != "little":
+        table.byteswap()
+    if len(table) != shape[0]:
+        raise ValueError("truncated .npy file")
+    return table
+
+
+def npy_u64(table: array[int]) -> bytes:
+    """``table`` as a version 1.0 ``.npy`` file, byte for byte what ``numpy.save`` writes."""
+    header = f"{{'descr': '<u8', 'fortran_order': False, 'shape': ({len(table)},), }}"
+    header += " " * (-(len(_NPY_MAGIC) + 4 + len(header) + 1) % 64) + "\n"
+    little = array("Q", table)
+    if sys.byteorder != "little":
+        little.byteswap()
+    return _NPY_MAGIC + b"\x01\x00" + len(header).to_bytes(2, "little") + header.encode(
+        "latin-1"
+    ) + little.tobytes()
 
 
 def _hash(word: str) -> int:
@@ -504,14 +549,12 @@ def _hash(word: str) -> int:
 
 def is_known_capitalized(word: str, lang: str) -> bool | None:
     """Whether ``lang`` knows ``word`` capitalised; None when it has no lexeme table."""
-    import numpy as np
-
     table = known_capitalized(lang)
     if not len(table):
         return None
-    h = np.uint64(_hash(word))
-    i = int(np.searchsorted(table, h))
-    return i < len(table) and bool(table[i] == h)
+    h = _hash(word)
+    i = bisect.bisect_left(table, h)
+    return i < len(table) and table[i] == h
 
 
 def _sentence_initial(text: str, start: int) -> bool:

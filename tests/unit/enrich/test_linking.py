@@ -256,3 +256,39 @@ def test_russian_first_names_read_as_natasha_reads_them() -> None:
 
     assert linking.natasha_first_names() == list(load_dict(FIRST))
     assert "nikolay" in linking.russian_first_names()
+
+
+def test_known_capitalized_words_are_cached_as_numpy_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    from array import array
+
+    import numpy as np
+
+    for values in ([], [1, 2**64 - 1], list(range(0, 10**6, 7))):
+        saved = io.BytesIO()
+        np.save(saved, np.array(values, dtype=np.uint64))
+        assert linking.npy_u64(array("Q", values)) == saved.getvalue()
+        assert list(linking.read_npy_u64(saved.getvalue())) == values
+    saved = io.BytesIO()
+    np.save(saved, np.array([1, 2], dtype=np.int32))
+    with pytest.raises(ValueError):
+        linking.read_npy_u64(saved.getvalue())
+
+    monkeypatch.setenv("NEWSSTREAM_CACHE_DIR", str(tmp_path))
+    linking.known_capitalized.cache_clear()
+    try:
+        built = linking.known_capitalized("en")  # from the lexeme table, then written
+        (path,) = tmp_path.glob("known-capitalized-en-*.npy")
+        assert np.load(path).tolist() == list(built) == sorted(set(built))
+        linking.known_capitalized.cache_clear()
+        assert linking.known_capitalized("en") == built  # read back
+        assert linking.is_known_capitalized("Grace", "en") is True
+        assert linking.is_known_capitalized("Gritters", "en") is False
+        assert linking.is_known_capitalized("Grace", "xx") is None
+        path.write_bytes(path.read_bytes()[:-3])  # damaged: built again
+        linking.known_capitalized.cache_clear()
+        assert linking.known_capitalized("en") == built
+    finally:
+        linking.known_capitalized.cache_clear()
