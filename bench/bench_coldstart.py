@@ -7,7 +7,9 @@ says every NLP model is loaded, and the first document searchable. Then a mixed 
 multilingual sample articles plus generated English ones) runs through, and the worker's
 process tree is sampled: peak RSS per process, and at the end RSS, PSS (shared pages divided
 among the processes that map them) and USS (pages of that process alone), through
-:mod:`streams.procs`. The models must already be cached (installed packages).
+:mod:`streams.procs`. With the CoreNLP backend the local NER server is counted too (it is
+shared with whatever else uses it: its figure is the server's, not this worker's alone).
+The models must already be cached (installed packages).
 
     .venv/bin/python bench/bench_coldstart.py [--n 300] [--cwd DIR]
 
@@ -68,7 +70,8 @@ def main() -> int:
         log_path = tmp / "worker.log"
         t0 = time.monotonic()
         worker.proc = procs.spawn(worker.command, log_path, cwd=args.cwd, env=ns.full_env())
-        sampler = bp.RssSampler(worker.proc.pid).start()
+        server = bp.ner_server(s)
+        sampler = bp.RssSampler(worker.proc.pid, also=server).start()
         t_batch = t_loaded = t_doc = None
         while t_doc is None or t_batch is None or t_loaded is None:
             worker.check_alive()
@@ -108,7 +111,7 @@ def main() -> int:
         print(f"peak RSS: {sampler.summary()}")
         rows = []
         total = {"rss": 0, "pss": 0, "uss": 0}
-        for pid in procs.tree_pids(worker.proc.pid):
+        for pid in [*procs.tree_pids(worker.proc.pid), *server]:
             m = procs.memory(pid)
             if m is None:
                 continue

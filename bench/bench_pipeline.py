@@ -21,7 +21,8 @@ Measured in one run, on the same texts, with Kafka and Elasticsearch running bes
    0.5 x (measured pipeline throughput) for ``--latency-seconds``; each article's time from its
    publish to the first ``ids`` search that finds it (polled every 0.1 s; searches, unlike
    ``mget``, see only refreshed segments, so the 1 s refresh interval is included).
-4. **peak RSS** of the worker and every process below it (the NER pool), sampled from /proc.
+4. **peak RSS** of the worker and every process below it (the NER pool), and of the local
+   CoreNLP server when that backend is in use, sampled from /proc.
 5. **naive baseline**: ``bench/baseline_naive.py``, one kafka-python consumer loop doing the same
    work serially with one ``es.index()`` per article, on the first ``--naive-n`` of the same
    articles, timed like the pipeline.
@@ -197,14 +198,19 @@ def describe_pid(pid: int) -> str:
 
 
 class RssSampler:
-    """Samples the RSS of a process tree every ``interval`` s; keeps the peaks (bytes)."""
+    """Samples the RSS of a process tree every ``interval`` s; keeps the peaks (bytes).
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+    ``also``: other processes (pid -> name) counted in the total, e.g. the NER server.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.25, also: dict[int, str] | None = None
+                 ) -> None:
         self.pid = pid
         self.interval = interval
+        self.also = dict(also or {})
         self.peak_total = 0
         self.peak_by_pid: dict[int, int] = {}
-        self.names: dict[int, str] = {}
+        self.names: dict[int, str] = dict(self.also)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -215,7 +221,7 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             total = 0
-            for p in procs.tree_pids(self.pid):
+            for p in [*procs.tree_pids(self.pid), *self.also]:
                 rss = procs.rss(p) or 0
                 total += rss
                 if rss > self.peak_by_pid.get(p, 0):
@@ -241,6 +247,32 @@ class RssSampler:
 def service_pid(s: Settings, name: str, pid_file: str) -> int | None:
     """The pid of a local service of ``newsstream services`` (None when it runs elsewhere)."""
     return procs.read_pid(Path(s.services_dir).expanduser() / name / pid_file)
+
+
+def ner_server(s: Settings) -> dict[int, str]:
+    """The local NER server (pid -> name) when the CoreNLP backend is in use, else nothing:
+    its memory is the NER's as much as the NER processes' is. Found by the service's pid file,
+    else as the CoreNLP server listening on the configured port (started by another checkout)."""
+    if not s.corenlp:
+        return {}
+    pid = service_pid(s, "corenlp", "corenlp.pid") or listener(s.corenlp_port, CORENLP_CLASS)
+    return {pid: "CoreNLP server"} if pid is not None and procs.rss(pid) else {}
+
+
+CORENLP_CLASS = "StanfordCoreNLPServer"
+
+
+def listener(port: int, marker: str) -> int | None:
+    """The pid listening on ``port`` whose command line holds ``marker`` (None if none)."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return None
+    for c in conns:
+        if (c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid
+                and marker in procs.pid_cmdline(c.pid, settle=0)):
+            return int(c.pid)
+    return None
 
 
 class CpuMeter:
@@ -609,7 +641,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
     log(f"worker: starting (namespace {ns.name}, log {worker.log_path})")
     worker.start(deadline)
     assert worker.proc is not None
-    sampler = RssSampler(worker.proc.pid).start()
+    sampler = RssSampler(worker.proc.pid, also=ner_server(s)).start()
     try:
         log(f"warm-up: {len(warm)} articles (models load, consumer group joins) ...")
         publish_all(s, warm)
@@ -849,7 +881,7 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         rows.append((f"CPU during ceiling round {i + 1} (in cores)", cpu))
     if res.cpu_pipeline:
         rows.append(("CPU during the pipeline throughput run (in cores)", res.cpu_pipeline))
-    rows.append(("peak RSS, worker + NER processes", res.rss or "n/a"))
+    rows.append(("peak RSS, worker + NER processes (+ CoreNLP server)", res.rss or "n/a"))
     if res.naive_rate is not None:
         speed = "n/a"
         if res.pipeline_rate:

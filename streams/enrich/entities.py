@@ -198,9 +198,19 @@ def is_installed(model: str) -> bool:
         return True
     if model == NATASHA:
         return importlib.util.find_spec("natasha") is not None
-    import spacy.util
+    return _is_distribution(model) or (Path(model) / "config.cfg").is_file()
 
-    return spacy.util.is_package(model) or (Path(model) / "config.cfg").is_file()
+
+def _is_distribution(name: str) -> bool:
+    """``spacy.util.is_package`` without importing spaCy: the worker's event loop checks the
+    configured pipelines at start, and importing spaCy there cost it memory and start time."""
+    from importlib.metadata import distribution
+
+    try:
+        distribution(name)
+    except Exception:  # as spaCy's check: any failure to find it means not installed
+        return False
+    return True
 
 
 def parse_model_map(spec: str) -> dict[str, str]:
@@ -472,20 +482,32 @@ def load_backend(
 
 
 class Extractor:
-    """Backends by language, loaded on first use (or all at once by :meth:`load_all`)."""
+    """Backends by language, each loaded on the first text of its language.
+
+    Why lazily: an NER process holds only the models its stream needs. With CoreNLP serving
+    English, German and Spanish, an English stream never loads spaCy or natasha (their memory:
+    BENCHMARKS.md); natasha loads with the first Russian text, a spaCy pipeline
+    with the first text of its language. :meth:`load_all` loads everything at once, for tools
+    that must not pay the loading inside a timed run.
+    """
 
     def __init__(self, config: NerConfig) -> None:
         self.config = config
         self._backends: dict[str, Backend] = {}
+
+    def load_shared(self) -> None:
+        """What every language needs: the gazetteers of ``streams.enrich.linking`` (read from
+        their cache, a fraction of a second; built there on the first run)."""
+        places()
+        organizations()
+        russian_first_names()
 
     def load_all(self) -> None:
         """Every backend, and the gazetteers and word lists of ``streams.enrich.linking`` (seconds)."""
         for lang in self.config.models:
             self.backend(lang)
             common_words(lang)
-        places()
-        organizations()
-        russian_first_names()
+        self.load_shared()
 
     def backend(self, lang: str) -> Backend | None:
         model = self.config.model_for(lang)

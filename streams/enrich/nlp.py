@@ -9,7 +9,9 @@ worker, and the NER processes load only NER models. The processes get plain stri
 plain tuples.
 
 - Spawn context (forking a process that runs aiokafka's threads can deadlock).
-- Models are loaded once per process, in the initializer, all processes in parallel.
+- The language models are loaded once, in the language process's initializer. An NER process
+  loads only the gazetteers at start and each NER model on the first text of its language, so
+  it holds the models of the languages its stream has (none with CoreNLP serving them).
   :meth:`NlpPool.start` can return at once (``wait=False``) so the worker starts consuming
   while the models load; the first batch then waits for them instead.
 - A batch is detected in the language process, then split across the NER processes by text
@@ -71,6 +73,11 @@ class Analyzer:
             language.warmup()
         self.extractor.load_all()
 
+    def prepare(self) -> None:
+        """What an NER process loads at start: the gazetteers only (a fraction of a second).
+        Each NER model loads on the first text of its language (:class:`Extractor`)."""
+        self.extractor.load_shared()
+
     def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
         """Detect the language of every job here, then run NER (the in-process path)."""
         return self.analyze_detected(
@@ -127,7 +134,7 @@ def _init_worker(config: NerConfig, barrier: Any = None) -> None:
     global _WORKER, _BARRIER
     _BARRIER = barrier
     _WORKER = Analyzer(config)
-    _WORKER.warmup(detection=False)
+    _WORKER.prepare()
 
 
 def _run(jobs: list[DetectedJob]) -> list[Outcome]:
@@ -223,11 +230,13 @@ class NlpPool:
         )
 
     async def start(self, wait: bool = True) -> None:
-        """Start the language process and every NER process; all load their models at once.
+        """Start the language process and every NER process; all load at once what they load
+        at start (the language models; the gazetteers).
 
-        With ``wait`` (the default) return once every model is loaded; without, return now
-        and let the first :meth:`analyze` wait (the worker consumes meanwhile). A model that
-        fails to load then fails that first batch, and the pool is restarted like a broken one.
+        With ``wait`` (the default) return once that is loaded; without, return now and let
+        the first :meth:`analyze` wait (the worker consumes meanwhile). What fails to load then
+        fails that first batch, and the pool is restarted like a broken one; an NER model
+        that fails to load on the first text of its language fails that batch.
         """
         self.config.check()
         self._executor = self._new_executor()

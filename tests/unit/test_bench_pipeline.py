@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -111,6 +112,55 @@ def test_the_rss_sampler_sees_a_child_and_names_it() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_rss_sampler_counts_a_process_outside_the_tree() -> None:
+    # the NER server: not a child of the worker, but its memory is the NER's
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    tree = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        sampler = bp.RssSampler(tree.pid, interval=0.05, also={server.pid: "CoreNLP server"})
+        sampler.start()
+        deadline = time.monotonic() + 20
+        while len(sampler.peak_by_pid) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sampler.stop()
+        assert sampler.names[server.pid] == "CoreNLP server"
+        assert sampler.peak_total >= sampler.peak_by_pid[server.pid] + sampler.peak_by_pid[tree.pid]
+        assert "CoreNLP server" in sampler.summary()
+    finally:
+        for proc in (server, tree):
+            proc.kill()
+            proc.wait()
+
+
+def test_the_ner_server_is_counted_only_with_the_corenlp_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        monkeypatch.setattr(bp, "service_pid", lambda s, name, pid_file: server.pid)
+        assert bp.ner_server(SimpleNamespace(corenlp=True)) == {server.pid: "CoreNLP server"}
+        assert bp.ner_server(SimpleNamespace(corenlp=False)) == {}
+    finally:
+        server.kill()
+        server.wait()
+    monkeypatch.setattr(bp, "service_pid", lambda s, name, pid_file: None)
+    assert bp.ner_server(SimpleNamespace(corenlp=True, corenlp_port=bp.free_port())) == {}
+
+
+def test_a_listener_is_found_by_its_port_and_command_line() -> None:
+    port = bp.free_port()
+    code = (f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen();"
+            " print('up', flush=True); time.sleep(30)")
+    server = subprocess.Popen([sys.executable, "-c", code, "FakeNerServer"], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"up"
+        assert bp.listener(port, "FakeNerServer") == server.pid
+        assert bp.listener(port, bp.CORENLP_CLASS) is None  # another program on that port
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_the_pipeline_report_keeps_the_other_benchmarks_sections() -> None:

@@ -200,3 +200,18 @@ def test_distinct_sorted() -> None:
         "Athens",
         "Berlin",
     ]
+
+
+def test_an_ner_process_loads_a_model_on_the_first_text_of_its_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.enrich import nlp
+
+    config = NerConfig(models={"en": entities.DEFAULT_EN_MODEL, "ru": entities.NATASHA})
+    monkeypatch.setattr(nlp, "_WORKER", None)
+    nlp._init_worker(config)  # what the pool runs in each NER process
+    worker = nlp._WORKER
+    assert worker is not None and worker.extractor._backends == {}
+    [(code, _, status, found)] = nlp._run([(RU, None, "ru", 1.0)])
+    assert (code, status) == ("ru", "ok") and found
+    assert list(worker.extractor._backends) == ["ru:natasha"]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
+from streams.enrich import linking
 from streams.enrich.entities import facets, finish_entity
-from streams.enrich.linking import canonical_key, has_upper, link, merge_persons, plausible
+from streams.enrich.linking import Place, canonical_key, has_upper, link, merge_persons, plausible
 from streams.enrich.textclean import clean_for_ner
 from streams.model import Entity
 
@@ -213,3 +218,77 @@ def test_bilingual_item_gives_one_key_per_person_across_scripts() -> None:
     assert keys["Ян Цзечи"] == "person:yang jiechi"
     assert keys["Хуа Чуньин"] == "person:hua chunying"
     assert keys["Патрушев"] == keys["Николай Патрушев"] == "person:nikolay patrushev"
+
+
+def test_the_places_cache_holds_the_table_it_was_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSSTREAM_CACHE_DIR", str(tmp_path))
+    linking.places.cache_clear()
+    try:
+        built = linking.places()  # no cache file yet: built, then written
+        (path,) = tmp_path.glob("places-*.json")
+        linking.places.cache_clear()
+        read = linking.places()  # from the file
+        assert read is not built
+        assert list(read.items()) == list(built.items()) == list(linking.build_places().items())
+        assert read["москва"] == Place(read["moscow"].key, "Moscow")
+        path.write_text("{not json", encoding="utf-8")  # a damaged file is built again
+        linking.places.cache_clear()
+        assert linking.places() == built
+        assert json.loads(path.read_text(encoding="utf-8"))["places"]
+    finally:
+        linking.places.cache_clear()
+
+
+def test_the_places_cache_is_named_after_what_the_table_is_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSSTREAM_CACHE_DIR", str(tmp_path))
+    path = linking._places_cache_path()
+    assert path is not None and path.parent == tmp_path
+    monkeypatch.setattr(linking, "CITY_MIN_POPULATION", linking.CITY_MIN_POPULATION + 1)
+    assert linking._places_cache_path() != path
+
+
+def test_russian_first_names_read_as_natasha_reads_them() -> None:
+    from natasha.data import FIRST, load_dict
+
+    assert linking.natasha_first_names() == list(load_dict(FIRST))
+    assert "nikolay" in linking.russian_first_names()
+
+
+def test_known_capitalized_words_are_cached_as_numpy_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    from array import array
+
+    import numpy as np
+
+    for values in ([], [1, 2**64 - 1], list(range(0, 10**6, 7))):
+        saved = io.BytesIO()
+        np.save(saved, np.array(values, dtype=np.uint64))
+        assert linking.npy_u64(array("Q", values)) == saved.getvalue()
+        assert list(linking.read_npy_u64(saved.getvalue())) == values
+    saved = io.BytesIO()
+    np.save(saved, np.array([1, 2], dtype=np.int32))
+    with pytest.raises(ValueError):
+        linking.read_npy_u64(saved.getvalue())
+
+    monkeypatch.setenv("NEWSSTREAM_CACHE_DIR", str(tmp_path))
+    linking.known_capitalized.cache_clear()
+    try:
+        built = linking.known_capitalized("en")  # from the lexeme table, then written
+        (path,) = tmp_path.glob("known-capitalized-en-*.npy")
+        assert np.load(path).tolist() == list(built) == sorted(set(built))
+        linking.known_capitalized.cache_clear()
+        assert linking.known_capitalized("en") == built  # read back
+        assert linking.is_known_capitalized("Grace", "en") is True
+        assert linking.is_known_capitalized("Gritters", "en") is False
+        assert linking.is_known_capitalized("Grace", "xx") is None
+        path.write_bytes(path.read_bytes()[:-3])  # damaged: built again
+        linking.known_capitalized.cache_clear()
+        assert linking.known_capitalized("en") == built
+    finally:
+        linking.known_capitalized.cache_clear()
