@@ -799,12 +799,15 @@ def versions(s: Settings, model: str) -> dict[str, str]:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = "?"
-    try:
-        import spacy.util
+    if model == CORENLP:
+        out["model"] = f"Stanford CoreNLP {s.corenlp_version} (local service setting)"
+    else:
+        try:
+            import spacy.util
 
-        out["model"] = f"{model} {spacy.util.get_package_version(model) or '?'}"
-    except Exception:
-        out["model"] = model
+            out["model"] = f"{model} {spacy.util.get_package_version(model) or '?'}"
+        except Exception:
+            out["model"] = model
     try:
         out["elasticsearch server"] = str(es_client.make_client(s).info()["version"]["number"])
     except Exception:
