@@ -324,6 +324,12 @@ class Settings(BaseSettings):
         10, "how often an open search page asks how many new articles match"
     )
     nlp_processes: Count = _field(2, "NER worker processes")
+    nlp_model_affinity: bool = _field(
+        True,
+        "texts in a language whose NER model runs in the NER processes (spaCy, natasha) go to "
+        "one process while they fill no more than its share of a batch, so a minority "
+        "language's model is loaded once per worker; false spreads every batch evenly",
+    )
     nlp_batch_size: Count = _field(
         32, "articles per NER batch", validation_alias="NEWSSTREAM_NLP_BATCH"
     )

@@ -234,6 +234,8 @@ class NerConfig:
     unavailable_wait: float = 0.0
     #: characters of one article NER reads (0: all); see ``streams.enrich.enricher.ner_fields``.
     article_chars: int = 0
+    #: each language with an in-process model always to the same NER process (``home``)
+    model_affinity: bool = True
 
     @classmethod
     def from_settings(cls, s: Any) -> NerConfig:
@@ -264,7 +266,16 @@ class NerConfig:
             and ("127.0.0.1" in url or "localhost" in url),
             unavailable_wait=float(getattr(s, "ner_unavailable_wait", 0.0)),
             article_chars=s.ner_article_chars,
+            model_affinity=bool(getattr(s, "nlp_model_affinity", True)),
         )
+
+    def home(self, lang: str, processes: int) -> int | None:
+        """The NER process that serves ``lang`` when its model runs in the NER processes and
+        :attr:`model_affinity` is on; None when any process may (a server's language, none)."""
+        if not self.model_affinity or processes <= 1:
+            return None
+        local = sorted(k for k, m in self.models.items() if m != CORENLP)
+        return local.index(lang) % processes if lang in local else None
 
     def model_for(self, lang: str) -> str | None:
         """The pipeline for ``lang``, or None: no entities for that language."""
@@ -508,6 +519,10 @@ class Extractor:
             self.backend(lang)
             common_words(lang)
         self.load_shared()
+
+    def loaded(self) -> list[str]:
+        """``lang:model`` of every backend this process has loaded so far."""
+        return sorted(self._backends)
 
     def backend(self, lang: str) -> Backend | None:
         model = self.config.model_for(lang)

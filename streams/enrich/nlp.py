@@ -22,7 +22,6 @@ plain tuples.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import multiprocessing
 import os
@@ -127,14 +126,15 @@ def _detect_one(text: str) -> tuple[str, float]:
 _WORKER: Analyzer | None = None
 
 
-_BARRIER: Any = None  # the pool's start barrier (see NlpPool.start)
-
-
-def _init_worker(config: NerConfig, barrier: Any = None) -> None:
-    global _WORKER, _BARRIER
-    _BARRIER = barrier
+def _init_worker(config: NerConfig) -> None:
+    global _WORKER
     _WORKER = Analyzer(config)
     _WORKER.prepare()
+
+
+def _loaded() -> list[str]:
+    assert _WORKER is not None, "worker not initialized"
+    return _WORKER.extractor.loaded()
 
 
 def _run(jobs: list[DetectedJob]) -> list[Outcome]:
@@ -152,31 +152,36 @@ def _detect_many(texts: list[str]) -> list[tuple[str, float]]:
     return [_detect_one(t) for t in texts]
 
 
-START_TIMEOUT = 900.0  # seconds every NER process gets to load its models
+def assign_processes(
+    sizes: Sequence[int], homes: Sequence[int | None], parts: int
+) -> list[list[int]]:
+    """Indices per process, ``parts`` groups (some may be empty) (pure).
 
-
-def _hello(timeout: float) -> int:
-    """Return the worker's pid once every process of the pool has answered.
-
-    Each process blocks in the start barrier until all ``processes`` hellos are in, so no
-    process can take two of them: the answers are exactly the pool's pids, however long one
-    process takes to load its models.
+    A job with a home (its language's model runs inside the NER processes: spaCy, natasha) goes
+    to that process while the process holds no more than an even share of the batch, so a
+    language that is a minority of the stream has its model loaded by one process per worker
+    instead of by all; a language that fills more than a share spills over to the least loaded
+    process (which then loads its model too): parallelism before memory. The other jobs (a
+    model behind a server, or none) are spread by size, largest first, each to the least
+    loaded process.
     """
-    if _BARRIER is not None:
-        _BARRIER.wait(timeout)
-    return os.getpid()
-
-
-def split_balanced(sizes: Sequence[int], parts: int) -> list[list[int]]:
-    """Indices split into at most ``parts`` non-empty groups of about equal total size (LPT)."""
-    parts = max(1, min(parts, len(sizes)))
-    heap: list[tuple[int, int]] = [(0, p) for p in range(parts)]
+    parts = max(1, parts)
     groups: list[list[int]] = [[] for _ in range(parts)]
-    for i in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
-        load, p = heapq.heappop(heap)
+    loads = [0] * parts
+    weight = [max(1, n) for n in sizes]
+    share = -(-sum(weight) // parts)
+    order = sorted(range(len(sizes)), key=lambda k: -weight[k])
+    for i in (k for k in order if homes[k] is not None):
+        home = int(homes[i]) % parts  # type: ignore[arg-type]
+        fits = loads[home] + weight[i] <= share
+        p = home if fits else min(range(parts), key=lambda q: (loads[q], q != home))
         groups[p].append(i)
-        heapq.heappush(heap, (load + max(1, sizes[i]), p))
-    return [sorted(g) for g in groups if g]
+        loads[p] += weight[i]
+    for i in (k for k in order if homes[k] is None):
+        p = min(range(parts), key=loads.__getitem__)
+        groups[p].append(i)
+        loads[p] += weight[i]
+    return [sorted(g) for g in groups]
 
 
 #: Thread-count variables of the BLAS and OpenMP runtimes that numpy-based models use.
@@ -202,7 +207,8 @@ class NlpPool:
     def __init__(self, config: NerConfig, processes: int = 2) -> None:
         self.config = config
         self.processes = max(1, processes)
-        self._executor: ProcessPoolExecutor | None = None
+        #: one single-process executor per NER process, so a batch part can go to a given one
+        self._executors: list[ProcessPoolExecutor] | None = None
         self._langid: ProcessPoolExecutor | None = None
         self._ready: asyncio.Future[None] | None = None
         self.pids: list[int] = []
@@ -211,15 +217,15 @@ class NlpPool:
         self.restarts = 0
         self._restart_lock = asyncio.Lock()
 
-    def _new_executor(self) -> ProcessPoolExecutor:
+    def _new_executors(self) -> list[ProcessPoolExecutor]:
         one_blas_thread()
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(
-            max_workers=self.processes,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(self.config, ctx.Barrier(self.processes)),
-        )
+        return [
+            ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=_init_worker, initargs=(self.config,)
+            )
+            for _ in range(self.processes)
+        ]
 
     def _new_langid(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -239,10 +245,10 @@ class NlpPool:
         that fails to load on the first text of its language fails that batch.
         """
         self.config.check()
-        self._executor = self._new_executor()
+        self._executors = self._new_executors()
         self._langid = self._new_langid()
         self.generation += 1
-        self._ready = asyncio.ensure_future(self._hellos(self._executor, self._langid))
+        self._ready = asyncio.ensure_future(self._hellos(self._executors, self._langid))
         if wait:
             await self._ready
 
@@ -252,14 +258,15 @@ class NlpPool:
             raise RuntimeError("NlpPool not started")
         await asyncio.shield(self._ready)
 
-    async def _hellos(self, executor: ProcessPoolExecutor, langid: ProcessPoolExecutor) -> None:
+    async def _hellos(
+        self, executors: list[ProcessPoolExecutor], langid: ProcessPoolExecutor
+    ) -> None:
         loop = asyncio.get_running_loop()
         langid_pid, *answers = await asyncio.gather(
             loop.run_in_executor(langid, os.getpid),
-            *(loop.run_in_executor(executor, _hello, START_TIMEOUT)
-              for _ in range(self.processes)),
+            *(loop.run_in_executor(executor, os.getpid) for executor in executors),
         )
-        self.pids = sorted(set(answers))
+        self.pids = list(answers)
         self.langid_pid = langid_pid
 
     async def restart(self, generation: int) -> None:
@@ -280,7 +287,8 @@ class NlpPool:
             await self.start()
 
     async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
-        """Outcomes in the order of ``jobs``; the batch is spread over all processes.
+        """Outcomes in the order of ``jobs``; the batch is spread over the NER processes by
+        :func:`assign_processes`.
 
         An unreachable NER server (:class:`NerUnavailable`) is not the articles' fault: the
         batch is retried with backoff (restarting the local CoreNLP service when it is ours
@@ -306,11 +314,11 @@ class NlpPool:
     async def _analyze_once(self, jobs: Sequence[Job]) -> list[Outcome]:
         """One try. Raises ``BrokenProcessPool`` if a process died during the batch; the pool
         has been replaced by then, so the caller can retry on the new one."""
-        if self._executor is None and self._restart_lock.locked():
+        if self._executors is None and self._restart_lock.locked():
             async with self._restart_lock:  # a restart is under way: wait for the new pool
                 pass
-        executor, langid, generation = self._executor, self._langid, self.generation
-        if executor is None or langid is None or self._ready is None:
+        executors, langid, generation = self._executors, self._langid, self.generation
+        if executors is None or langid is None or self._ready is None:
             raise RuntimeError("NlpPool not started")
         if not jobs:
             return []
@@ -321,32 +329,46 @@ class NlpPool:
             detected: list[DetectedJob] = [
                 (t, d, code, conf) for (t, d), (code, conf) in zip(jobs, codes, strict=True)
             ]
-            groups = split_balanced([len(t or "") for t, _ in jobs], self.processes)
-            answers = await asyncio.gather(
-                *(loop.run_in_executor(executor, _run, [detected[i] for i in g]) for g in groups)
-            )
+            homes = [
+                self.config.home(declared_code(d) or code, len(executors))
+                for _, d, code, _ in detected
+            ]
+            parts = assign_processes([len(t or "") for t, _ in jobs], homes, len(executors))
+            groups = [(p, g) for p, g in enumerate(parts) if g]
+            answers = await asyncio.gather(*(
+                loop.run_in_executor(executors[p], _run, [detected[i] for i in g])
+                for p, g in groups
+            ))
         except BrokenProcessPool:
             # A worker died (OOM kill, segfault): one fresh pool so the caller can retry.
             await self.restart(generation)
             raise
         except RuntimeError as exc:  # "cannot schedule new futures after shutdown"
-            if executor is self._executor:
+            if executors is self._executors:
                 raise
             raise BrokenProcessPool("the NER pool was replaced during this batch") from exc
         out: list[Outcome | None] = [None] * len(jobs)
-        for g, res in zip(groups, answers, strict=True):
+        for (_, g), res in zip(groups, answers, strict=True):
             for i, outcome in zip(g, res, strict=True):
                 out[i] = outcome
         return [o for o in out if o is not None]
 
+    async def loaded_models(self) -> list[list[str]]:
+        """Per NER process (in :attr:`pids` order), the ``lang:model`` backends it has loaded."""
+        if self._executors is None:
+            return []
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(
+            *(loop.run_in_executor(executor, _loaded) for executor in self._executors)
+        ))
+
     async def close(self) -> None:
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()
-        for name in ("_executor", "_langid"):
-            executor = getattr(self, name)
-            if executor is not None:
-                setattr(self, name, None)
-                await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+        executors, langid = self._executors or [], self._langid
+        self._executors, self._langid = None, None
+        for executor in [*executors, *([langid] if langid is not None else [])]:
+            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
 
     async def __aenter__(self) -> NlpPool:
         await self.start()

@@ -13,7 +13,7 @@ import pytest
 from streams import settings as settings_mod
 from streams.enrich.enricher import EnrichPool, EnrichResult, enrich_sync, summarize_status
 from streams.enrich.entities import NerConfig
-from streams.enrich.nlp import Analyzer, NlpPool, split_balanced
+from streams.enrich.nlp import Analyzer, NlpPool, assign_processes
 from streams.model import Article
 
 REPO = Path(__file__).resolve().parents[3]
@@ -178,15 +178,39 @@ def test_summarize_status() -> None:
     assert summarize_status({}) == "empty"
 
 
-def test_split_balanced_spreads_one_batch() -> None:
+def test_assign_processes_spreads_one_batch() -> None:
     sizes = [5000, 40, 4800, 60, 300, 200]
-    groups = split_balanced(sizes, 2)
+    groups = assign_processes(sizes, [None] * len(sizes), 2)
     assert len(groups) == 2
     assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
     loads = [sum(sizes[i] for i in g) for g in groups]
     assert max(loads) - min(loads) <= max(sizes)
-    assert split_balanced([10], 2) == [[0]]
-    assert split_balanced([], 2) == []
+    assert assign_processes([10], [None], 2) == [[0], []]
+    assert assign_processes([], [], 2) == [[], []]
+
+
+def test_assign_processes_keeps_a_homed_language_in_its_process() -> None:
+    # jobs 0 and 2 have home 1 (their model lives there); the rest fill the other process first
+    sizes = [100, 100, 100, 50, 50]
+    groups = assign_processes(sizes, [1, None, 1, None, None], 2)
+    assert 0 in groups[1] and 2 in groups[1]
+    assert groups[0] == [1, 3, 4]
+    assert assign_processes([5, 5], [3, None], 2) == [[1], [0]]  # homes wrap around
+
+
+def test_a_language_that_fills_the_batch_spills_over_for_parallelism() -> None:
+    groups = assign_processes([100] * 4, [0] * 4, 2)
+    assert [len(g) for g in groups] == [2, 2]
+
+
+def test_home_only_for_in_process_models() -> None:
+    config = NerConfig(models={"en": "corenlp", "fr": "fr_core_news_sm", "ru": "natasha"})
+    assert config.home("en", 2) is None  # a server's language goes anywhere
+    assert {config.home("fr", 2), config.home("ru", 2)} == {0, 1}
+    assert config.home("xx", 2) is None
+    assert config.home("fr", 1) is None
+    off = NerConfig(models=config.models, model_affinity=False)
+    assert off.home("fr", 2) is None
 
 
 @pytest.mark.models
@@ -202,6 +226,30 @@ def test_pool_matches_in_process(results: dict[str, EnrichResult]) -> None:
 
     pooled = asyncio.run(run())
     assert [r.to_dict() for r in pooled] == [results[a.id].to_dict() for a in ARTICLES]
+
+
+@pytest.mark.models
+def test_a_minority_language_model_is_loaded_by_one_ner_process() -> None:
+    german = ("Die Stadt Hamburg hat am Sonntag eine neue Brücke über die Elbe eröffnet, und der "
+              "Bürgermeister sprach von einem großen Tag für alle Menschen der Stadt. ") * 4
+    jobs = [(german, None)] * 6 + [
+        ("Le maire de Lyon a inauguré un nouveau pont sur le Rhône dimanche.", None),
+        ("La société Vinci a construit le pont de Lyon pour la ville.", None),
+        ("В Казани открыли новый мост через Волгу.", None),
+        ("Мэр Казани Ильсур Метшин открыл мост.", None),
+    ]
+
+    async def run() -> list[list[str]]:
+        config = NerConfig.from_settings(settings_mod.load())
+        if config.model_for("de") not in (None, "corenlp"):
+            pytest.skip("German has an in-process model here")
+        async with NlpPool(config, processes=2) as pool:
+            await pool.analyze(jobs)
+            return await pool.loaded_models()
+
+    loaded = asyncio.run(run())
+    keys = [k for per in loaded for k in per if k.startswith(("fr:", "ru:"))]
+    assert sorted(k.split(":")[0] for k in keys) == ["fr", "ru"], loaded
 
 
 def test_ner_processes_take_the_detected_language_as_given() -> None:
