@@ -432,8 +432,26 @@ def publish_all(s: Settings, items: Sequence[Prepared]) -> tuple[float, float]:
         producer.close()
 
 
-WARM_ES_DOCS = 6000  # a fresh node's indexing path is JIT-compiled within a few thousand documents
-WARM_KAFKA_MESSAGES = 6000
+WARM_ROUND = 2000  # documents (or messages) per warm-up round
+WARM_MAX_ROUNDS = 12
+WARM_SETTLED = 0.15  # a round within this share of the previous one's CPU per item: warm
+
+
+def _warm_rounds(what: str, cpu: Callable[[], float] | None,
+                 one_round: Callable[[int], None]) -> str:
+    """Rounds of ``one_round(round)`` until the service's CPU per round settles (a fresh JVM
+    compiles its hot paths over the first thousands of items); a summary of the CPU per item."""
+    per_item: list[float] = []
+    for r in range(WARM_MAX_ROUNDS):
+        c0 = cpu() if cpu else 0.0
+        one_round(r)
+        if cpu is None:
+            return f"{what}: 1 round (its CPU is not measurable here)"
+        per_item.append(1000 * (cpu() - c0) / WARM_ROUND)
+        if len(per_item) >= 2 and abs(per_item[-1] - per_item[-2]) <= WARM_SETTLED * per_item[-2]:
+            break
+    steps = " -> ".join(f"{v:.2f}" for v in per_item)
+    return f"{what}: {len(per_item)} rounds of {WARM_ROUND}, ms of CPU per item {steps}"
 
 
 def warm_services(s: Settings, es: Any) -> str:
@@ -443,58 +461,64 @@ def warm_services(s: Settings, es: Any) -> str:
     code (measured: about 7 ms of ES CPU per document over the first thousand, under 3 ms from
     the fifth thousand on), which a long-running pipeline never pays again. The warm-up
     documents, already indexed by the worker, are copied under new ids into a scratch index
-    of the same template and into a scratch topic (produced and consumed back); both are
-    deleted at once.
+    of the same template and into a scratch topic (produced and consumed back), round after
+    round until the service's CPU per document settles; both are deleted at the end.
     """
     from elasticsearch import helpers
+    from kafka import TopicPartition
     from kafka.admin import NewTopic
 
     docs = [h["_source"] for h in helpers.scan(es, index=s.es_alias, query={"query": {"match_all": {}}})]
     if not docs:
         return "nothing to warm with"
+    groups = service_groups(s)
     scratch = f"{s.es_alias}-warmup"
-    t0 = time.monotonic()
-    es.options(ignore_status=404).indices.delete(index=scratch)
-    try:
-        for start in range(0, WARM_ES_DOCS, 200):
+
+    def es_round(r: int) -> None:
+        for start in range(0, WARM_ROUND, 200):
             ops: list[Any] = []
-            for i in range(start, min(start + 200, WARM_ES_DOCS)):
-                ops += [{"update": {"_id": f"w{i}", "_index": scratch}},
+            for i in range(start, start + 200):
+                ops += [{"update": {"_id": f"w{r}-{i}", "_index": scratch}},
                         {"doc": docs[i % len(docs)], "doc_as_upsert": True}]
             es.bulk(operations=ops, refresh=(start // 200) % 3 == 0)
+
+    es.options(ignore_status=404).indices.delete(index=scratch)
+    try:
+        es_note = _warm_rounds("Elasticsearch", groups.get("Elasticsearch"), es_round)
     finally:
         es.options(ignore_status=404).indices.delete(index=scratch)
-    es_s = time.monotonic() - t0
-    t1 = time.monotonic()
+
     topic = f"{s.topic_prefix}.warmup"
+    values = [json.dumps(d).encode() for d in docs]
     admin = kafka_io.admin(s)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 1)])
+
+    def kafka_round(r: int) -> None:
         producer = kafka_io.producer(s)
         try:
-            values = [json.dumps(d).encode() for d in docs]
-            for i in range(WARM_KAFKA_MESSAGES):
+            for i in range(WARM_ROUND):
                 producer.send(topic, key=str(i).encode(), value=values[i % len(values)])
             kafka_io.flush(producer)
         finally:
             producer.close()
         consumer = kafka_io.consumer(s)
         try:
-            from kafka import TopicPartition
-
-            consumer.assign([TopicPartition(topic, 0)])
-            got = 0
-            while got < WARM_KAFKA_MESSAGES and time.monotonic() - t1 < 120:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            consumer.seek(tp, r * WARM_ROUND)
+            got, t0 = 0, time.monotonic()
+            while got < WARM_ROUND and time.monotonic() - t0 < 60:
                 got += sum(len(v) for v in consumer.poll(timeout_ms=1000).values())
         finally:
             consumer.close()
+
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1)])
+        kafka_note = _warm_rounds("Kafka", groups.get("Kafka"), kafka_round)
     finally:
         with contextlib.suppress(Exception):
             admin.delete_topics([topic])
         admin.close()
-    return (f"{WARM_ES_DOCS} copies of the {len(docs)} warm-up documents bulk-indexed into a "
-            f"scratch index ({es_s:.1f} s), {WARM_KAFKA_MESSAGES} through a scratch topic "
-            f"({time.monotonic() - t1:.1f} s)")
+    return f"{es_note}; {kafka_note}"
 
 
 class SearchablePoller:
@@ -1170,7 +1194,10 @@ def main() -> int:
                    help="JSON Lines of input records to use as they are (default: generated)")
     p.add_argument("--words", type=int, default=450, help="about this many words per generated body")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--warmup", type=int, default=64, help="articles sent before the clock starts")
+    p.add_argument("--warmup", type=int, default=1000,
+                   help="articles sent through the pipeline before the clock starts (freshly "
+                   "started Kafka and Elasticsearch JVMs spend more CPU per article for the "
+                   "first thousands)")
     p.add_argument("--latency-seconds", type=float, default=60.0, help="0 skips the latency run")
     p.add_argument("--latency-rate", type=float, default=None,
                    help="articles/s for the latency run (default 0.5 x measured pipeline)")
