@@ -458,8 +458,8 @@ def warm_services(s: Settings, es: Any) -> str:
     """Run Elasticsearch's and Kafka's hot paths before the clock starts; a one-line summary.
 
     A node started just before the benchmark spends several CPU-seconds compiling its indexing
-    code (measured: about 7 ms of ES CPU per document over the first thousand, under 3 ms from
-    the fifth thousand on), which a long-running pipeline never pays again. The warm-up
+    code (several times the CPU per document over the first thousands: BENCHMARKS.md), which a
+    long-running pipeline never pays again. The warm-up
     documents, already indexed by the worker, are copied under new ids into a scratch index
     of the same template and into a scratch topic (produced and consumed back), round after
     round until the service's CPU per document settles; both are deleted at the end.

@@ -343,8 +343,9 @@ class Settings(BaseSettings):
     )
     langid_accuracy: LangidAccuracy = _field(
         LangidAccuracy.LOW,
-        "lingua mode for short texts fastText is not sure of: low (trigrams, ~0.1 GB in the"
-        " worker's one language process) or high (better on titles, ~1 GB more)",
+        "lingua mode for short texts fastText is not sure of: low (trigrams only, held once in"
+        " the worker's language process) or high (better on titles, much more memory: see"
+        " BENCHMARKS.md)",
     )
     nlp_max_chars: Count = _field(
         100000,

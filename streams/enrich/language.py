@@ -12,11 +12,12 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
 - Otherwise lingua scores every language of the text's script and its probabilities are
   combined with fastText's (``log lingua + w * log fastText``, ``w`` in
   :data:`FASTTEXT_WEIGHT`): the two were trained on different corpora and err differently.
-- Memory: lingua's high-accuracy models (1- to 5-grams) take about 1 GB, its low-accuracy ones
-  (trigrams) about 0.1 GB, and lingua reads trigrams alone on texts of 120 characters or more
+- Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
+  memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
+  reads trigrams alone on texts of 120 characters or more
   in either mode: the modes differ only on short texts. ``low`` (the default) holds trigrams
   only; ``high`` also loads the full models of a script with the first short text in it that
-  fastText is not sure of (better on titles, about 1 GB more).
+  fastText is not sure of (better on titles, much more memory).
 
 Coverage is the union: fastText knows ~120 ISO 639-1 languages, lingua 75 (some, e.g. Zulu,
 Yoruba, Sotho, only lingua). Loading the models takes seconds and holds the GIL, so call
@@ -80,7 +81,7 @@ _GROUP_OF = {code: group for group in CONFUSABLE for code in group}
 
 #: lingua's languages of the Latin and the Cyrillic script. lingua rules out the other scripts'
 #: languages itself but still spends time on each, so a text in one script is scored by a
-#: detector of that script's languages (same answers, about 1.5x faster on Latin texts).
+#: detector of that script's languages (same answers, faster: fewer languages to score).
 LATIN = frozenset({
     "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fr", "ga",
     "hr", "hu", "id", "is", "it", "la", "lg", "lt", "lv", "mi", "ms", "nb", "nl", "nn", "pl", "pt",
@@ -111,8 +112,9 @@ _accuracy = "low"
 
 
 def configure(accuracy: str = "low") -> None:
-    """Choose lingua's mode for short texts: ``low`` (~0.1 GB) or ``high`` (~1 GB more, better
-    on titles). The detectors of both modes stay cached: they share the models loaded."""
+    """Choose lingua's mode for short texts: ``low`` (trigrams) or ``high`` (every model of a
+    script, better on titles, much more memory). The detectors of both modes stay cached:
+    they share the models loaded."""
     global _accuracy
     if accuracy not in ACCURACY_MODES:
         raise ValueError(f"language accuracy must be one of {ACCURACY_MODES}, not {accuracy!r}")
