@@ -118,15 +118,24 @@ def stop_web(s: Settings) -> str:
     return _stop_background(s, "web", WEB_MARKER)
 
 
+class LagUnknown(Exception):
+    """Kafka could not say what the worker's group has committed (yet)."""
+
+
+#: How long the lag may stay unknown before the demo gives up: a broker started seconds ago
+#: answers "coordinator not available" until its offsets topic exists.
+LAG_UNKNOWN_LIMIT = 60.0
+
+
 def pipeline_lag(s: Settings) -> dict[str, int]:
     """Messages the worker's consumer group has not yet committed, per pipeline topic.
 
     A partition the group never committed counts whole: a worker still loading its models has
-    processed nothing, which is not "no lag".
+    processed nothing, which is not "no lag". Raises :class:`LagUnknown` when Kafka cannot say.
     """
     kafka = status.kafka_status(s, timeout=10.0, extra_groups=[s.app_id])
     if not kafka["ok"]:
-        raise SystemExit(f"error: {kafka['error']}")
+        raise LagUnknown(kafka["error"])
     lag: dict[str, int] = {}
     for row in kafka["partitions"]:
         topic = row["topic"]
@@ -144,9 +153,20 @@ def wait_until_drained(s: Settings, published: int, timeout: float) -> dict[str,
 
     quiet_polls = 0
     deadline = time.monotonic() + timeout
+    unknown_since: float | None = None
     with tqdm(total=published, desc="pipeline", unit="msg", file=sys.stderr) as bar:
         while True:
-            lag = pipeline_lag(s)
+            try:
+                lag = pipeline_lag(s)
+                unknown_since = None
+            except LagUnknown as exc:  # a transient broker state: ask again, within limits
+                now = time.monotonic()
+                unknown_since = unknown_since or now
+                if now - unknown_since > LAG_UNKNOWN_LIMIT or now > deadline:
+                    raise SystemExit(f"error: {exc}") from exc
+                bar.set_postfix_str("waiting for Kafka's group coordinator", refresh=True)
+                time.sleep(1.0)
+                continue
             outstanding = sum(lag.values())
             bar.n = max(0, published - min(published, outstanding))
             bar.set_postfix({t.rsplit(".", 1)[-1]: n for t, n in lag.items()}, refresh=True)
