@@ -1058,7 +1058,7 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
     ns.setup()
     s = ns.settings()
     es = es_client.make_client(s)
-    procs: list[Worker] = []
+    running: list[Worker] = []
     try:
         for i in range(workers):
             wns = Namespace(ns.name, tmp / f"{ns.name}-{i}", free_port(), dict(ns.env))
@@ -1068,16 +1068,16 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
             w = Worker(wns, tmp / f"{ns.name}-{i}.log", shlex.split(args.worker_cmd or ""))
             log(f"scale-out: starting worker {i + 1}/{workers} ({processes} NER processes)")
             w.start(deadline)
-            procs.append(w)
+            running.append(w)
 
         def alive() -> None:
-            for w in procs:
+            for w in running:
                 w.check_alive()
 
         publish_all(s, warm)
         wait_count(es, s.es_alias, len(warm), deadline, max(args.stall, 240),
-                   f"scale-out warm-up ({workers} workers)", alive, tail=procs[0].tail)
-        pids = [w.proc.pid for w in procs if w.proc is not None]
+                   f"scale-out warm-up ({workers} workers)", alive, tail=running[0].tail)
+        pids = [w.proc.pid for w in running if w.proc is not None]
         meter = CpuMeter({
             "workers and their NER processes":
                 lambda: sum(procs.tree_cpu_seconds(w) for w in pids),
@@ -1088,7 +1088,7 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
         expected = len(warm) + len(measured)
         t_end = wait_count(es, s.es_alias, expected, deadline, args.stall,
                            f"scale-out throughput ({workers} workers)", alive,
-                           tail=procs[0].tail)
+                           tail=running[0].tail)
         cores = meter.cores()
         time.sleep(2.0)  # anything written twice or late would show in the final count
         es.indices.refresh(index=s.es_alias)
@@ -1096,13 +1096,13 @@ def run_scale(args: argparse.Namespace, tag: str, tmp: Path, workers: int, proce
         run = ScaleRun(workers, processes, len(measured) / (t_end - t0), t_end - t0, final,
                        expected, topic_messages(s, s.topic_dlq),
                        cores["everything else"] + cores["steal"], CpuMeter.describe(cores),
-                       partition_shares(procs, s.topic_articles))
+                       partition_shares(running, s.topic_articles))
         log(f"scale-out: {workers} x {processes}: {run.rate:.1f} articles/s, "
             f"{final}/{expected} documents, dlq {run.dlq}, input partitions per worker "
             f"{run.shares}; CPU {run.cpu}")
         return run
     finally:
-        for w in procs:
+        for w in running:
             w.stop()
 
 
