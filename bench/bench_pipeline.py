@@ -197,6 +197,19 @@ def describe_pid(pid: int) -> str:
     return "naive loop" if "baseline_naive" in procs.pid_cmdline(pid) else procs.role(pid)
 
 
+def not_yet_exec(pid: int, young: float = 2.0) -> bool:
+    """True for a child caught between fork and exec: a few seconds old, with its parent's
+    command line. Its RSS then is the parent's pages (shared copy-on-write) and its name the
+    parent's, so a sample of it would be wrong twice over."""
+    try:
+        p = psutil.Process(pid)
+        if time.time() - p.create_time() > young:
+            return False
+        return p.cmdline() == psutil.Process(p.ppid()).cmdline()
+    except (psutil.Error, OSError):
+        return False
+
+
 class RssSampler:
     """Samples the RSS of a process tree every ``interval`` s; keeps the peaks (bytes).
 
@@ -222,6 +235,8 @@ class RssSampler:
         while not self._stop.is_set():
             total = 0
             for p in [*procs.tree_pids(self.pid), *self.also]:
+                if p not in self.also and p != self.pid and not_yet_exec(p):
+                    continue
                 rss = procs.rss(p) or 0
                 total += rss
                 if rss > self.peak_by_pid.get(p, 0):

@@ -99,8 +99,14 @@ def test_the_cpu_meter_matches_the_interpreters_own_count() -> None:
 
 
 def test_the_rss_sampler_sees_a_child_and_names_it() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "baseline_naive"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)",
+         "baseline_naive"],
+        stdout=subprocess.PIPE, text=True,
+    )
     try:
+        # sample a started interpreter, not one still being loaded by exec (a few hundred KiB)
+        assert child.stdout is not None and child.stdout.readline().strip() == "up"
         sampler = bp.RssSampler(os.getpid(), interval=0.05).start()
         deadline = time.monotonic() + 20
         while child.pid not in sampler.names and time.monotonic() < deadline:
