@@ -215,6 +215,8 @@ class NlpPool:
         self.langid_pid: int | None = None
         self.generation = 0  # bumped by every start: tells a caller whether a restart happened
         self.restarts = 0
+        #: language -> its home process, computed once (the models and the process count are fixed)
+        self._homes = {lang: config.home(lang, self.processes) for lang in config.models}
         self._restart_lock = asyncio.Lock()
 
     def _new_executors(self) -> list[ProcessPoolExecutor]:
@@ -329,10 +331,7 @@ class NlpPool:
             detected: list[DetectedJob] = [
                 (t, d, code, conf) for (t, d), (code, conf) in zip(jobs, codes, strict=True)
             ]
-            homes = [
-                self.config.home(declared_code(d) or code, len(executors))
-                for _, d, code, _ in detected
-            ]
+            homes = [self._homes.get(declared_code(d) or code) for _, d, code, _ in detected]
             parts = assign_processes([len(t or "") for t, _ in jobs], homes, len(executors))
             groups = [(p, g) for p, g in enumerate(parts) if g]
             answers = await asyncio.gather(*(
