@@ -131,25 +131,60 @@ Token = tuple[str, int, int]
 SEPARATOR = "\n\n\n\n"
 
 
-def parse_conll(body: str) -> list[list[Token]]:
-    """The sentences of a CoNLL answer with the columns ``ner,BEGIN_POS,END_POS``."""
-    sentences: list[list[Token]] = []
-    current: list[Token] = []
-    for line in body.split("\n"):
-        if not line.strip():
-            if current:
-                sentences.append(current)
-                current = []
-            continue
-        tag, begin, end = line.rsplit("\t", 2)
-        current.append((tag, int(begin), int(end)))
-    if current:
-        sentences.append(current)
-    return sentences
+#: A mention in request offsets: (unified label, begin, end), UTF-16 code units.
+Run = tuple[str, int, int]
+
+# A token line of a CoNLL answer whose tag is not ``O`` (a sentence break is an empty line).
+_TAGGED_LINE = re.compile(r"^(?!O\t)([^\t\n]+)\t(\d+)\t(\d+)[ \t\r]*$", re.MULTILINE)
+
+
+def conll_runs(body: str) -> list[Run]:
+    """The mentions of a CoNLL answer with the columns ``ner,BEGIN_POS,END_POS``.
+
+    Only the tagged lines are read (a regex skips the ``O`` tokens, most of an answer, at C
+    speed); two tagged tokens are one mention when their lines are consecutive (no ``O`` token
+    and no sentence break between them) and their labels are equal.
+    """
+    out: list[Run] = []
+    label: str | None = None
+    begin = end = line_end = -2
+    for m in _TAGGED_LINE.finditer(body):
+        tag = TAGS.get(m.group(1))
+        adjacent = m.start() == line_end + 1
+        if tag is not None and tag == label and adjacent:
+            end = int(m.group(3))
+        else:
+            if label is not None:
+                out.append((label, begin, end))
+            label, begin, end = tag, int(m.group(2)), int(m.group(3))
+        line_end = m.end()
+    if label is not None:
+        out.append((label, begin, end))
+    return out
+
+
+def token_runs(sentences: Sequence[Sequence[Token]]) -> list[Run]:
+    """The same mentions from tokens grouped in sentences (a JSON answer's shape)."""
+    out: list[Run] = []
+    for sentence in sentences:
+        current: list[Any] | None = None  # [label, begin, end]
+        for tag, begin, end in sentence:
+            label = TAGS.get(tag)
+            if label is not None and current is not None and current[0] == label:
+                current[2] = end
+                continue
+            if current is not None:
+                out.append((current[0], current[1], current[2]))
+                current = None
+            if label is not None:
+                current = [label, begin, end]
+        if current is not None:
+            out.append((current[0], current[1], current[2]))
+    return out
 
 
 def json_sentences(answer: dict[str, Any]) -> list[list[Token]]:
-    """The same tokens from a JSON answer (``outputFormat=json``)."""
+    """The tokens of a JSON answer (``outputFormat=json``), grouped in sentences."""
     return [
         [(str(t.get("ner", "O")), int(t["characterOffsetBegin"]), int(t["characterOffsetEnd"]))
          for t in sentence.get("tokens", [])]
@@ -162,52 +197,28 @@ def utf16_len(text: str) -> int:
     return len(text) + len(_ASTRAL.findall(text))
 
 
-def mentions(answer: dict[str, Any] | list[list[Token]], text: str) -> list[tuple[str, int, int]]:
-    """(label, start, end) in code points of ``text`` from a CoreNLP answer for ``text``.
-
-    A mention is a run of consecutive tokens with one tag inside one sentence; ``O`` tokens
-    (and tags outside :data:`TAGS`) are never part of one.
-    """
-    sentences = json_sentences(answer) if isinstance(answer, dict) else answer
+def mentions(runs: Sequence[Run], text: str) -> list[Run]:
+    """``runs`` of one text (offsets relative to it, UTF-16 units) in code points of ``text``."""
     table = utf16_to_codepoints(text)
-
-    def cp(offset: int) -> int:
-        if table is None:
-            return offset
-        return table[min(max(offset, 0), len(table) - 1)]
-
-    out: list[tuple[str, int, int]] = []
-    for sentence in sentences:
-        current: list[Any] | None = None  # [label, start, end]
-        for tag, begin, end in sentence:
-            label = TAGS.get(tag)
-            start, stop = cp(begin), cp(end)
-            if label is not None and current is not None and current[0] == label:
-                current[2] = stop
-                continue
-            if current is not None:
-                out.append((current[0], current[1], current[2]))
-                current = None
-            if label is not None:
-                current = [label, start, stop]
-        if current is not None:
-            out.append((current[0], current[1], current[2]))
-    return out
+    if table is None:
+        return list(runs)
+    last = len(table) - 1
+    return [
+        (label, table[min(max(b, 0), last)], table[min(max(e, 0), last)]) for label, b, e in runs
+    ]
 
 
-def split_answer(sentences: list[list[Token]], starts: Sequence[int]) -> list[list[list[Token]]]:
-    """The sentences of a batched request per text, offsets relative to each text.
+def split_runs(runs: Sequence[Run], starts: Sequence[int]) -> list[list[Run]]:
+    """The mentions of a batched request per text, offsets relative to each text.
 
     ``starts`` are where the texts begin in the request (UTF-16 units, ascending); the
-    separator is a sentence break, so a sentence belongs to the text its first token is in.
+    separator is a sentence break, so no mention crosses from one text into the next.
     """
-    out: list[list[list[Token]]] = [[] for _ in starts]
-    for sentence in sentences:
-        if not sentence:
-            continue
-        k = max(0, bisect.bisect_right(starts, sentence[0][1]) - 1)
+    out: list[list[Run]] = [[] for _ in starts]
+    for label, begin, end in runs:
+        k = max(0, bisect.bisect_right(starts, begin) - 1)
         base = starts[k]
-        out[k].append([(tag, begin - base, end - base) for tag, begin, end in sentence])
+        out[k].append((label, begin - base, end - base))
     return out
 
 
@@ -247,8 +258,8 @@ class CoreNlpClient:
         self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=self.threads))
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="corenlp")
 
-    def annotate(self, text: str, lang: str) -> list[list[Token]]:
-        """The sentences of one request; :class:`NerUnavailable` if the server does not answer."""
+    def annotate(self, text: str, lang: str) -> list[Run]:
+        """The mentions of one request; :class:`NerUnavailable` if the server does not answer."""
         import httpx
 
         params = {"properties": json.dumps(request_properties(lang))}
@@ -264,25 +275,25 @@ class CoreNlpClient:
             # The server is up and fails on this text: the article's problem, not the server's
             # (the enrich stage retries it alone and dead-letters it if it fails again).
             raise RuntimeError(f"CoreNLP server at {self.url}: HTTP {resp.status_code}: {resp.text[:200]}")
-        return parse_conll(resp.content.decode("utf-8"))
+        return conll_runs(resp.content.decode("utf-8"))
 
-    def _annotate_joined(self, texts: Sequence[str], lang: str) -> list[list[list[Token]]]:
+    def _annotate_joined(self, texts: Sequence[str], lang: str) -> list[list[Run]]:
         starts: list[int] = []
         pos = 0
         for t in texts:
             starts.append(pos)
             pos += utf16_len(t) + len(SEPARATOR)
-        return split_answer(self.annotate(SEPARATOR.join(texts), lang), starts)
+        return split_runs(self.annotate(SEPARATOR.join(texts), lang), starts)
 
-    def annotate_many(self, texts: Sequence[str], lang: str) -> list[list[list[Token]]]:
-        """The sentences of each text, in the order of ``texts``: few joined requests, up to
-        ``threads`` of them in flight."""
+    def annotate_many(self, texts: Sequence[str], lang: str) -> list[list[Run]]:
+        """The mentions of each text (UTF-16 offsets), in the order of ``texts``: few joined
+        requests, up to ``threads`` of them in flight."""
         groups = pack([utf16_len(t) for t in texts], self.max_chars, self.threads)
         answers = self._pool.map(lambda g: self._annotate_joined([texts[i] for i in g], lang), groups)
-        out: list[list[list[Token]]] = [[] for _ in texts]
+        out: list[list[Run]] = [[] for _ in texts]
         for g, per_text in zip(groups, answers, strict=True):
-            for i, sentences in zip(g, per_text, strict=True):
-                out[i] = sentences
+            for i, runs in zip(g, per_text, strict=True):
+                out[i] = runs
         return out
 
     def close(self) -> None:

@@ -13,12 +13,14 @@ from streams.cli.services import OPTIONAL, SERVICES, selected
 from streams.enrich.corenlp import (
     LANGUAGES,
     SEPARATOR,
+    conll_runs,
+    json_sentences,
     mentions,
     pack,
-    parse_conll,
     request_properties,
     served_languages,
-    split_answer,
+    split_runs,
+    token_runs,
     utf16_len,
     utf16_to_codepoints,
 )
@@ -53,7 +55,7 @@ def test_mentions_from_tokens_pronouns_never_included() -> None:
         [("He", "O"), ("said", "O"), ("his", "O"), ("team", "O"), ("at", "O"),
          ("Acme", "ORGANIZATION"), ("Corp", "ORGANIZATION"), ("agreed", "O"), (".", "O")],
     ])  # fmt: skip
-    got = [(lab, text[s:e]) for lab, s, e in mentions(answer, text)]
+    got = [(lab, text[s:e]) for lab, s, e in mentions(token_runs(json_sentences(answer)), text)]
     assert got == [
         ("PERSON", "Li Wen"),
         ("PERSON", "Ann Lee"),
@@ -68,14 +70,15 @@ def test_mentions_do_not_cross_sentences() -> None:
         [("They", "O"), ("met", "O"), ("in", "O"), ("Paris", "LOCATION"), (".", "O")],
         [("Berlin", "LOCATION"), ("was", "O"), ("next", "O"), (".", "O")],
     ])  # fmt: skip
-    assert [text[s:e] for _, s, e in mentions(answer, text)] == ["Paris", "Berlin"]
+    runs = token_runs(json_sentences(answer))
+    assert [text[s:e] for _, s, e in mentions(runs, text)] == ["Paris", "Berlin"]
 
 
 def test_utf16_offsets_become_code_points() -> None:
     text = "\U0001f600\U0001f600 Li Wen spoke in \U0001d4d0 Geneva."
     answer = _answer(text, [[("Li", "PERSON"), ("Wen", "PERSON"), ("spoke", "O"), ("Geneva", "LOCATION")]])
     assert answer["sentences"][0]["tokens"][0]["characterOffsetBegin"] == 5  # two surrogate pairs + space
-    got = [(lab, text[s:e]) for lab, s, e in mentions(answer, text)]
+    got = [(lab, text[s:e]) for lab, s, e in mentions(token_runs(json_sentences(answer)), text)]
     assert got == [("PERSON", "Li Wen"), ("LOCATION", "Geneva")]
 
 
@@ -106,15 +109,37 @@ def test_batched_request_maps_every_text_back() -> None:
     ])  # fmt: skip
     starts = [0, utf16_len(texts[0]) + len(SEPARATOR)]
     starts.append(starts[1] + utf16_len(texts[1]) + len(SEPARATOR))
-    per_text = split_answer(parse_conll(body), starts)
+    per_text = split_runs(conll_runs(body), starts)
     got = [
-        [(lab, t[s:e]) for lab, s, e in mentions(sents, t)] for t, sents in zip(texts, per_text, strict=True)
+        [(lab, t[s:e]) for lab, s, e in mentions(runs, t)] for t, runs in zip(texts, per_text, strict=True)
     ]
     assert got == [
         [("PERSON", "Li Wen"), ("PERSON", "Ann Lee")],
         [("LOCATION", "Geneva")],
         [("ORG", "Acme Corp")],
     ]
+
+
+def test_conll_runs_match_the_token_rule() -> None:
+    """The CoNLL reader (tagged lines only) finds what the token-by-token rule finds: runs of
+    one label, broken by an ``O`` token, another label, an unknown tag or a sentence end."""
+    text = "Ann Lee Acme Corp Paris Rome . Bob Ray today Oslo Oslo Kim"
+    sentences = [
+        [("Ann", "PERSON"), ("Lee", "PERSON"), ("Acme", "ORGANIZATION"), ("Corp", "ORGANIZATION"),
+         ("Paris", "LOCATION"), ("Rome", "LOCATION"), (".", "O")],
+        [("Bob", "PERSON"), ("Ray", "PERSON"), ("today", "DATE"), ("Oslo", "LOCATION")],
+        [("Oslo", "LOCATION"), ("Kim", "PERSON")],
+    ]  # fmt: skip
+    body = _conll(text, sentences)
+    expected = token_runs(json_sentences(_answer(text, sentences)))
+    assert conll_runs(body) == expected
+    assert [(lab, text[s:e]) for lab, s, e in expected] == [
+        ("PERSON", "Ann Lee"), ("ORG", "Acme Corp"), ("LOCATION", "Paris Rome"),
+        ("PERSON", "Bob Ray"), ("LOCATION", "Oslo"), ("LOCATION", "Oslo"), ("PERSON", "Kim"),
+    ]  # fmt: skip
+    # an O token between two tokens of one label splits them
+    o_between = _conll("Ann x Lee", [[("Ann", "PERSON"), ("x", "O"), ("Lee", "PERSON")]])
+    assert [(lab, s, e) for lab, s, e in conll_runs(o_between)] == [("PERSON", 0, 3), ("PERSON", 6, 9)]
 
 
 def test_pack_keeps_requests_in_flight_and_under_the_limit() -> None:
