@@ -573,32 +573,44 @@ class _TextWords:
     """Where each word of one text occurs, so the rules below cost O(occurrences) per entity.
 
     Scanning the whole text once per entity was quadratic in a long article (tens of thousands
-    of mentions, each a full scan). Built once per text (:func:`_words`).
+    of mentions, each a full scan). The first few words asked about are found by one scan each
+    (a regex, at C speed); only a text asked about more words gets an index of every letter
+    run, which costs more than a few scans in an article of ordinary length. Built once per
+    text (:func:`_words`).
     """
+
+    #: Words found by scanning before the index of letter runs is built.
+    SCANS_BEFORE_INDEX = 16
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.first = len(text) - len(text.lstrip())  # offset of the first non-blank character
-        self.runs: dict[str, list[int]] = {}  # maximal letter run -> its start offsets
-        for m in _LETTERS.finditer(text):
-            self.runs.setdefault(m.group(), []).append(m.start())
+        self._runs: dict[str, list[int]] | None = None  # maximal letter run -> its start offsets
         self._found: dict[str, list[int]] = {}
         self._initial: dict[str, bool] = {}
 
+    def _index(self) -> dict[str, list[int]]:
+        if self._runs is None:
+            self._runs = {}
+            for m in _LETTERS.finditer(self.text):
+                self._runs.setdefault(m.group(), []).append(m.start())
+        return self._runs
+
     def occurrences(self, word: str) -> list[int]:
         """Start offsets where ``word`` occurs with no letter right before or after it (what
-        ``(?<![^\\W\\d_])word(?![^\\W\\d_])`` finds), from the index when it starts with a
-        letter, from one remembered scan otherwise."""
+        ``(?<![^\\W\\d_])word(?![^\\W\\d_])`` finds); remembered per word."""
         if word in self._found:
             return self._found[word]
         lead = _LETTERS.match(word)
-        if lead is None:
+        if not word:
+            found: list[int] = []
+        elif lead is None or (self._runs is None and len(self._found) < self.SCANS_BEFORE_INDEX):
             pattern = rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])"
-            found = [m.start() for m in re.finditer(pattern, self.text)] if word else []
+            found = [m.start() for m in re.finditer(pattern, self.text)]
         else:
             # a match starts a letter run equal to the word's leading letters
             found = [
-                p for p in self.runs.get(lead.group(), ())
+                p for p in self._index().get(lead.group(), ())
                 if self.text.startswith(word, p) and not _LETTERS.match(self.text, p + len(word))
             ]
         self._found[word] = found

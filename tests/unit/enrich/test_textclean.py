@@ -87,3 +87,22 @@ def test_clean_text_is_unchanged() -> None:
     c = clean_for_ner(text)
     assert c.text == text
     assert c.to_original(0, 6) == (0, 6)
+
+
+def test_offset_map_matches_a_character_by_character_map() -> None:
+    """Every offset of the cleaned text maps where a map built one character at a time says:
+    an original character to itself, an inserted one to the original character after it."""
+    from streams.enrich.textclean import _insertions
+
+    text = RAW + " photoRome,then Paris.Berlin" + RAW
+    reference: list[int] = []
+    pos = 0
+    for at, what in _insertions(text):
+        reference.extend(range(pos, at))
+        reference.extend([at] * len(what))
+        pos = at
+    reference.extend(range(pos, len(text)))
+    c = clean_for_ner(text)
+    assert len(reference) == len(c.text)
+    assert len(c.starts) >= 6  # glued words and sentences in both copies and the middle
+    assert [c.origin(i) for i in range(len(c.text))] == reference
