@@ -605,8 +605,7 @@ class _TextWords:
         if not word:
             found: list[int] = []
         elif lead is None or (self._runs is None and len(self._found) < self.SCANS_BEFORE_INDEX):
-            pattern = rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])"
-            found = [m.start() for m in re.finditer(pattern, self.text)]
+            found = _scan(self.text, word)
         else:
             # a match starts a letter run equal to the word's leading letters
             found = [
@@ -623,6 +622,19 @@ class _TextWords:
                 _sentence_initial(self.text, p) for p in self.occurrences(word)
             )
         return self._initial[word]
+
+
+def _scan(text: str, word: str) -> list[int]:
+    """:meth:`_TextWords.occurrences` by one scan of ``text``."""
+    if _LETTERS.fullmatch(word):
+        # the word first: the regex engine then skips to its first letter at C speed (a
+        # leading look-behind is tried at every offset); a word of letters only cannot hide a
+        # match inside a rejected one, so nothing is missed
+        return [
+            m.start() for m in re.finditer(rf"{re.escape(word)}(?![^\W\d_])", text)
+            if not m.start() or not _LETTERS.match(text, m.start() - 1)
+        ]
+    return [m.start() for m in re.finditer(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", text)]
 
 
 @lru_cache(maxsize=4)

@@ -299,8 +299,9 @@ def test_word_occurrences_by_scan_and_by_index_agree() -> None:
     """The first words are found by a scan, later ones through the index of letter runs: both
     answer what the boundary regex answers (no letter right before or after the word)."""
     text = ("Acme rose. acme fell; Acmes and xAcme are other words. O'Neil met O'Neilson and "
-            "O'Neil again. Ünal, ünal: Müller-Acme 3Acme Acme3 Acme_x Acme.")
-    words = ["Acme", "acme", "O'Neil", "Ünal", "ünal", "Müller", "3Acme", "rose", "missing", "'Neil"]
+            "O'Neil again. Ünal, ünal: Müller-Acme 3Acme Acme3 Acme_x Acme. xa-a-a")
+    words = ["Acme", "acme", "O'Neil", "Ünal", "ünal", "Müller", "3Acme", "rose", "missing", "'Neil",
+             "a-a"]  # "a-a": the rejected "xa-a" overlaps the valid "a-a" after it
     scanned = linking._TextWords(text)
     indexed = linking._TextWords(text)
     indexed.SCANS_BEFORE_INDEX = 0  # every word through the index
