@@ -379,8 +379,13 @@ class Linked:
     name: str
 
 
+@lru_cache(maxsize=1 << 14)
 def link(label: str, normalized: str) -> Linked:
-    """Canonical key and display name of one entity (label may change: a known city is a place)."""
+    """Canonical key and display name of one entity (label may change: a known city is a place).
+
+    Remembered: news repeats its names (in an article and across the stream), and the rules
+    below (folding, transliteration, gazetteer look-ups) cost tens of microseconds a name.
+    """
     folded = fold(normalized)
     if label != PERSON:
         org = organizations().get(folded)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -294,21 +293,3 @@ def test_known_capitalized_words_are_cached_as_numpy_writes_them(
     finally:
         linking.known_capitalized.cache_clear()
 
-
-def test_word_occurrences_by_scan_and_by_index_agree() -> None:
-    """The first words are found by a scan, later ones through the index of letter runs: both
-    answer what the boundary regex answers (no letter right before or after the word)."""
-    text = ("Acme rose. acme fell; Acmes and xAcme are other words. O'Neil met O'Neilson and "
-            "O'Neil again. Ünal, ünal: Müller-Acme 3Acme Acme3 Acme_x Acme. xa-a-a")
-    words = ["Acme", "acme", "O'Neil", "Ünal", "ünal", "Müller", "3Acme", "rose", "missing", "'Neil",
-             "a-a"]  # "a-a": the rejected "xa-a" overlaps the valid "a-a" after it
-    scanned = linking._TextWords(text)
-    indexed = linking._TextWords(text)
-    indexed.SCANS_BEFORE_INDEX = 0  # every word through the index
-    for word in words:
-        want = [m.start() for m in re.finditer(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", text)]
-        assert scanned.occurrences(word) == want, word
-        assert indexed.occurrences(word) == want, word
-    assert indexed._runs is not None and scanned._runs is None
-    # digits and "_" are not letters: "3Acme", "Acme3" and "Acme_x" hold the word too
-    assert scanned.occurrences("Acme") == [0, 113, 119, 124, 130, 137]

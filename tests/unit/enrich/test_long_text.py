@@ -127,11 +127,23 @@ def test_plausible_costs_the_same_per_entity_however_long_the_text(
 
 
 def test_word_occurrences_match_the_regex_they_replace() -> None:
-    text = "Putin, putin; Putinism. (Putin) Jean-Pierre Jean Jean-Pierres 3M 3Ms x3M Ёж ёж"
-    index = linking._TextWords(text)
-    for word in ("Putin", "putin", "Jean-Pierre", "Jean", "3M", "Ёж", "ёж", "Smith", "Jean-"):
+    """The first words are found by a scan, later ones through the index of letter runs: both
+    answer what the boundary regex answers (no letter right before or after the word)."""
+    text = ("Putin, putin; Putinism. (Putin) Jean-Pierre Jean Jean-Pierres 3M 3Ms x3M Ёж ёж "
+            "Müller-Acme 3Acme Acme3 Acme_x O'Neil O'Neilson xa-a-a")
+    words = ("Putin", "putin", "Jean-Pierre", "Jean", "3M", "Ёж", "ёж", "Smith", "Jean-", "Acme",
+             "O'Neil", "'Neil", "a-a")  # "a-a": the rejected "xa-a" overlaps the valid "a-a"
+    scanned = linking._TextWords(text)
+    indexed = linking._TextWords(text)
+    indexed.SCANS_BEFORE_INDEX = 0  # every word through the index
+    for word in words:
         pattern = rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])"
-        assert index.occurrences(word) == [m.start() for m in re.finditer(pattern, text)], word
+        want = [m.start() for m in re.finditer(pattern, text)]
+        assert scanned.occurrences(word) == want, word
+        assert indexed.occurrences(word) == want, word
+    assert indexed._runs is not None and scanned._runs is None
+    # digits and "_" are not letters: "3Acme", "Acme3" and "Acme_x" hold the word
+    assert len(scanned.occurrences("Acme")) == 4
 
 
 def test_sentence_initial_looks_only_before_the_word() -> None:
