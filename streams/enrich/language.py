@@ -12,6 +12,12 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
 - Otherwise lingua scores every language of the text's script and its probabilities are
   combined with fastText's (``log lingua + w * log fastText``, ``w`` in
   :data:`FASTTEXT_WEIGHT`): the two were trained on different corpora and err differently.
+- A text is seldom alone: an article's title goes with its body. A short text fastText is not
+  sure of takes the language of its context (the body, detected first: see ``prior`` of
+  :func:`detect`) when that language scores close to the best (:data:`PRIOR_MARGIN`), so a
+  two-word Croatian title over a Croatian body is not called Bosnian; a text fastText is sure
+  of, or the context's language of another script, leaves the answer alone, so an English
+  title over a Russian or German body stays English. Long texts ignore the prior.
 - Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
   memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
   reads trigrams alone on texts of 120 characters or more
@@ -32,7 +38,7 @@ import csv
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,20 @@ FASTTEXT_ONLY_TRUST = 0.5
 #: Weight of fastText's log-probability against lingua's when both are asked, by lingua's mode
 #: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
+#: A short text (under :data:`LONG_TEXT` characters) that fastText alone cannot decide takes its
+#: context's language (``prior`` of :func:`detect`) when lingua finds it possible and its
+#: combined score (``log lingua + w * log fastText``) is within this much of the best one's.
+#: Chosen on two-word inputs cut from sentences of the UDHR the benchmark does not read, with a
+#: body of the same language and, against it, of another language of the same script:
+#: 1.5 gained less in context, 2.5 turned many more English headlines over a French or German
+#: body into French or German.
+PRIOR_MARGIN = 2.0
+#: ... the same within a group of close languages (:data:`CONFUSABLE`), whose short texts differ
+#: by a few spellings they may not contain (also when fastText alone decided).
+PRIOR_MARGIN_GROUP = 2.0
+#: A short text fastText gives this probability to is that language, whatever the prior, unless
+#: the prior is in its group of close languages ("in which" over a German body stays English).
+PRIOR_FASTTEXT_SURE = 0.9
 #: fastText probabilities read per text (the rest are negligible).
 FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
@@ -281,10 +301,19 @@ def _lingua_iso() -> dict[Any, str]:
 
 
 def _combine(
-    lingua: dict[str, float], fasttext: dict[str, float], among: Iterable[str]
+    lingua: dict[str, float],
+    fasttext: dict[str, float],
+    among: Iterable[str],
+    prior: str | None = None,
+    margin: float = 0.0,
 ) -> Language:
     """The language of ``among`` with the best combined score, its share of the scores as the
-    confidence; ``und`` when ``among`` is empty."""
+    confidence; ``und`` when ``among`` is empty.
+
+    ``prior`` (the context's language) wins instead when lingua finds it possible (a language
+    of another script has no lingua probability) and its score is within ``margin`` of the
+    best: the text cannot tell the two apart, the context can.
+    """
     weight = FASTTEXT_WEIGHT[_accuracy]
     scores = {
         code: math.log(lingua.get(code, 0.0) + _EPS)
@@ -295,7 +324,15 @@ def _combine(
         return UNDETERMINED
     best = max(scores, key=scores.__getitem__)
     top = scores[best]
-    share = 1.0 / sum(math.exp(s - top) for s in scores.values())
+    if (
+        prior is not None
+        and prior != best
+        and prior in scores
+        and lingua.get(prior, 0.0) > 0.0
+        and top - scores[prior] <= margin
+    ):
+        best = prior
+    share = 1.0 / sum(math.exp(s - scores[best]) for s in scores.values())
     return Language(best, round(share, 4))
 
 
@@ -322,9 +359,12 @@ def detect_lingua(text: str) -> Language:
     return Language(code, round(probs[code], 4))
 
 
-def detect(text: str | None) -> Language:
+def detect(text: str | None, prior: Language | None = None) -> Language:
     """The language of ``text`` (see the module's docstring for how), ``und`` if undecidable.
 
+    ``prior``: the language of the text's context (the article's body, detected first). A text
+    too short to be sure of takes it when it is plausible there (:data:`PRIOR_MARGIN`); a text
+    fastText is sure of keeps its own answer, and no model is asked more than without it.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
@@ -351,15 +391,33 @@ def detect(text: str | None) -> Language:
     very_short = (
         letters < VERY_SHORT_IDEOGRAPHIC if ideographic else len(text.split()) <= VERY_SHORT_WORDS
     )
+    # the prior is for short texts: a long one is decided by its own words
+    hint = prior.code if prior is not None and prior.code != UNDETERMINED.code and not long else None
     if sure >= trust and code in known and not very_short:
         found = Language(code, round(prob, 4))
     else:
         lingua = _lingua_probs(text, high)
-        found = _combine(lingua, fasttext, lingua.keys() | fasttext.keys())
+        # fastText sure of a language outside the prior's group: the text is not the prior's
+        cross = hint if hint is None or prob < PRIOR_FASTTEXT_SURE or hint in (group or ()) else None
+        found = _combine(lingua, fasttext, lingua.keys() | fasttext.keys(), cross, PRIOR_MARGIN)
     group = _GROUP_OF.get(found.code)
     if group is None:
         return found
-    return _combine(_lingua_probs(text, high, group), fasttext, group)
+    return _combine(_lingua_probs(text, high, group), fasttext, group, hint, PRIOR_MARGIN_GROUP)
+
+
+def detect_in_context(texts: Sequence[str], contexts: Sequence[int | None]) -> list[Language]:
+    """The language of every text, ``contexts[i]`` naming the text whose language is text i's
+    prior (:func:`detect`): the contexts are detected first, without a prior, so each text is
+    read once. A context must not have a context itself (it is then read without one)."""
+    out: list[Language | None] = [
+        detect(text) if ctx is None or contexts[ctx] is not None else None
+        for text, ctx in zip(texts, contexts, strict=True)
+    ]
+    return [
+        found if found is not None else detect(text, out[ctx] if ctx is not None else None)
+        for text, ctx, found in zip(texts, contexts, out, strict=True)
+    ]
 
 
 # --- accuracy on a labelled set -----------------------------------------------------------------
