@@ -392,12 +392,14 @@ def main(argv: list[str] | None = None) -> int:
             "(four characters in Chinese and Japanese). Neither detector was trained on it. "
             "Legal prose, not news: the project's own news-like set is the second check.",
             "- **In context** (what the enricher does: the body first, its language the prior "
-            "of the headline): (a) each two-word input over the next sentence of its language; "
-            "(b) over a sentence of another language, for every other input one of the same "
+            f"of the headline): (a) each two-word input over the next {BODY_SENTENCES} sentences "
+            f"of its language; (b) over {BODY_SENTENCES} sentences of another language, for "
+            "every other input one of the same "
             "script (half the time a close language: Croatian under Bosnian, Danish under "
             f"Norwegian...; body languages {len(mixed_script)}), for the others one of another "
             "script. (b) is the regression check: a wrong prior must not turn a headline into "
-            "the body's language; its figure is beside the standalone one on the same inputs.",
+            "the body's language; its figure is beside the standalone one on the same inputs. "
+            "The prior's margins were chosen with `--tune`, on the sentences after these.",
             "- **Speed**: CPU time of this process (one core), one text at a time after "
             "warm-up; the rate does not depend on other load on the machine.",
             "",
