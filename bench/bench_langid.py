@@ -413,12 +413,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_MARGIN_GROUP) tried by ``--tune``: no prior (all
-#: zero), the chosen values, and each one moved.
+#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_MARGIN_GROUP) of the mode tuned, tried by
+#: ``--tune``: no prior (all zero), the values chosen for each mode, and each one moved.
 TUNE_GRID = (
-    (0.0, 0.0, 0.0), (2.5, 1.0, 2.0), (1.5, 1.0, 2.0), (3.5, 1.0, 2.0), (2.5, 0.5, 2.0),
-    (2.5, 1.5, 2.0), (2.5, 2.5, 2.0), (2.5, math.inf, 2.0), (2.5, 1.0, 0.0), (2.5, 1.0, 1.0),
-    (2.5, 1.0, 3.0),
+    (0.0, 0.0, 0.0), (2.5, 1.0, 2.0), (0.5, 1.0, 1.0), (1.5, 1.0, 2.0), (3.5, 1.0, 2.0),
+    (2.5, 0.5, 2.0), (2.5, 2.5, 2.0), (2.5, math.inf, 2.0), (2.5, 1.0, 0.0), (2.5, 1.0, 1.0),
+    (1.0, 1.0, 1.0), (0.5, 0.5, 1.0), (0.5, 1.0, 0.5),
 )
 
 
@@ -436,19 +436,25 @@ def tune(package: Path, per_lang: int, accuracy: str) -> int:
             held.append((lang, sent))
     heads = two_words_at(held)
     same, mixed = same_language_bodies(held, heads), mixed_bodies(held, heads)
-    print(f"{len(heads)} two-word inputs from {len(held)} held-out sentences")
+    print(f"{len(heads)} two-word inputs from {len(held)} held-out sentences; lingua {accuracy}")
     print("margin  fastText-gap  group-margin   (a) same   (b) same script   (b) other script")
-    saved = (language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP)
+    saved = (
+        dict(language.PRIOR_MARGIN), language.PRIOR_FASTTEXT_GAP, dict(language.PRIOR_MARGIN_GROUP)
+    )
     try:
         for grid in TUNE_GRID:
-            language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP = grid
+            language.PRIOR_MARGIN[accuracy] = grid[0]
+            language.PRIOR_FASTTEXT_GAP = grid[1]
+            language.PRIOR_MARGIN_GROUP[accuracy] = grid[2]
             acc_a = evaluate_in_context(same)[0]
             acc_bs = evaluate_in_context(mixed[::2])[0]
             acc_bo = evaluate_in_context(mixed[1::2])[0]
             print(f"{grid[0]:6.1f}  {grid[1]:12.1f}  {grid[2]:12.1f}   {acc_a:8.3f}   "
                   f"{acc_bs:15.3f}   {acc_bo:16.3f}")
     finally:
-        language.PRIOR_MARGIN, language.PRIOR_FASTTEXT_GAP, language.PRIOR_MARGIN_GROUP = saved
+        language.PRIOR_MARGIN.update(saved[0])
+        language.PRIOR_FASTTEXT_GAP = saved[1]
+        language.PRIOR_MARGIN_GROUP.update(saved[2])
     return 0
 
 

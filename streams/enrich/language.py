@@ -64,20 +64,21 @@ FASTTEXT_ONLY_TRUST = 0.5
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
 #: A short text (under :data:`LONG_TEXT` characters) that fastText alone cannot decide takes its
 #: context's language (``prior`` of :func:`detect`) when lingua finds it possible, its combined
-#: score (``log lingua + w * log fastText``) is within this much of the best one's ...
-PRIOR_MARGIN = 2.5
+#: score (``log lingua + w * log fastText``) is within this much of the best one's (by lingua's
+#: mode: its full models are surer of short texts, so their scores need less room) ...
+PRIOR_MARGIN = {"high": 0.5, "low": 2.5}
 #: ... and fastText does not rule it out: its log-probability is within this much of the best
 #: language's (lingua's low mode reads "Rail strike hits commuters" as German, fastText does
-#: not; the two disagree on close languages, where fastText's vote is then no veto). Both
-#: chosen on two-word inputs cut from UDHR sentences the benchmark does not read, over a body
-#: of the same language and, against it, of another language of the same script
-#: (``bench/bench_langid.py --tune``): wider margins gain little in context and turn more
-#: headlines into the language of a foreign body.
+#: not; the two disagree on close languages, where fastText's vote is then no veto).
 PRIOR_FASTTEXT_GAP = 1.0
 #: Within a group of close languages (:data:`CONFUSABLE`) the prior wins within this margin,
 #: also when fastText alone decided the group: their short texts differ by a few spellings
 #: they may not contain.
-PRIOR_MARGIN_GROUP = 2.0
+#: All three were chosen on two-word inputs cut from UDHR sentences the benchmark does not
+#: read, over a body of the same language and, against it, of another language of the same
+#: script (``bench/bench_langid.py --tune``): wider margins gain little in context and turn
+#: more headlines into the language of a foreign body.
+PRIOR_MARGIN_GROUP = {"high": 1.0, "low": 2.0}
 #: fastText probabilities read per text (the rest are negligible).
 FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
@@ -403,12 +404,19 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
     else:
         lingua = _lingua_probs(text, high)
         found = _combine(
-            lingua, fasttext, lingua.keys() | fasttext.keys(), hint, PRIOR_MARGIN, PRIOR_FASTTEXT_GAP
+            lingua,
+            fasttext,
+            lingua.keys() | fasttext.keys(),
+            hint,
+            PRIOR_MARGIN[_accuracy],
+            PRIOR_FASTTEXT_GAP,
         )
     group = _GROUP_OF.get(found.code)
     if group is None:
         return found
-    return _combine(_lingua_probs(text, high, group), fasttext, group, hint, PRIOR_MARGIN_GROUP)
+    return _combine(
+        _lingua_probs(text, high, group), fasttext, group, hint, PRIOR_MARGIN_GROUP[_accuracy]
+    )
 
 
 def detect_in_context(texts: Sequence[str], contexts: Sequence[int | None]) -> list[Language]:

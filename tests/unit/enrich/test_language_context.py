@@ -46,14 +46,20 @@ AMBIGUOUS = [("Harga minyak", ("id", "ms")), ("Skolen lukker", ("da", "nb"))]
 ENGLISH = ["Rail strike", "Strike ends", "Peace talks", "Rail strike hits commuters"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _low_mode() -> Iterator[None]:
-    """The project's default mode, whatever another test module configured before."""
+@pytest.fixture(autouse=True)
+def _restore_mode() -> Iterator[None]:
+    """Leave lingua's mode as found (the enricher sets the configured one)."""
     before = language._accuracy
-    language.configure("low")
-    language.warmup()
     yield
     language.configure(before)
+
+
+@pytest.fixture(params=language.ACCURACY_MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each of lingua's modes: the prior's margins are the mode's."""
+    language.configure(request.param)
+    language.warmup()
+    return str(request.param)
 
 
 def _prior(lang: str) -> Language:
@@ -63,7 +69,7 @@ def _prior(lang: str) -> Language:
 
 
 @pytest.mark.parametrize(("text", "langs"), AMBIGUOUS)
-def test_the_prior_decides_an_ambiguous_two_word_text(text: str, langs: tuple[str, str]) -> None:
+def test_the_prior_decides_an_ambiguous_two_word_text(text: str, langs: tuple[str, str], mode: str) -> None:
     # each language of the pair wins with its own body, so at least one answer differs from
     # the text's answer alone
     for lang in langs:
@@ -71,7 +77,7 @@ def test_the_prior_decides_an_ambiguous_two_word_text(text: str, langs: tuple[st
     assert language.detect(text).code in langs
 
 
-def test_the_prior_decides_within_a_close_group() -> None:
+def test_the_prior_decides_within_a_close_group(mode: str) -> None:
     alone = language.detect("Pad cijena").code
     assert alone in {"bs", "hr", "sr"}
     assert language.detect("Pad cijena", _prior("hr")).code == "hr"
@@ -79,23 +85,23 @@ def test_the_prior_decides_within_a_close_group() -> None:
 
 @pytest.mark.parametrize("text", ENGLISH)
 @pytest.mark.parametrize("body", ["de", "nl", "ru", "nb"])
-def test_a_short_english_title_keeps_its_language(text: str, body: str) -> None:
+def test_a_short_english_title_keeps_its_language(text: str, body: str, mode: str) -> None:
     assert language.detect(text, _prior(body)).code == "en"
 
 
-def test_a_prior_of_another_script_is_ignored() -> None:
+def test_a_prior_of_another_script_is_ignored(mode: str) -> None:
     # a Cyrillic prior cannot name a Latin-script text
     for text, langs in AMBIGUOUS:
         assert language.detect(text, _prior("ru")).code == language.detect(text).code
         assert language.detect(text, _prior("ru")).code in langs
 
 
-def test_a_long_text_ignores_the_prior() -> None:
+def test_a_long_text_ignores_the_prior(mode: str) -> None:
     # the Danish body with a Norwegian prior stays Danish: long texts decide by their words
     assert language.detect(BODIES["da"], Language("nb", 0.99)).code == "da"
 
 
-def test_no_prior_is_the_text_alone() -> None:
+def test_no_prior_is_the_text_alone(mode: str) -> None:
     texts = [text for text, _ in AMBIGUOUS] + ENGLISH + list(BODIES.values())
     alone = [language.detect(t) for t in texts]
     assert [language.detect(t, None) for t in texts] == alone
@@ -103,7 +109,7 @@ def test_no_prior_is_the_text_alone() -> None:
     assert language.detect_in_context(texts, [None] * len(texts)) == alone
 
 
-def test_detect_in_context_reads_the_context_first() -> None:
+def test_detect_in_context_reads_the_context_first(mode: str) -> None:
     texts = ["Harga minyak", BODIES["ms"], "Harga minyak", BODIES["id"], "Skolen lukker"]
     got = language.detect_in_context(texts, [1, None, 3, None, None])
     assert [g.code for g in got[:4]] == ["ms", "ms", "id", "id"]
