@@ -176,7 +176,9 @@ def mixed_bodies(
     groups = {c: g for g in language.CONFUSABLE for c in g}
     out: list[InContext] = []
     for n, (lang, head, k) in enumerate(heads):
-        others = [x for x in langs if script[x] != script[lang]]
+        others = [x for x in langs if script[x] != script[lang]] or [
+            x for x in langs if x != lang
+        ]
         if n % 2 == 0:
             close = sorted((groups.get(lang, frozenset()) - {lang}) & set(langs))
             same = [x for x in langs if x != lang and script[x] == script[lang]]
