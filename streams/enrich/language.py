@@ -14,10 +14,11 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
   :data:`FASTTEXT_WEIGHT`): the two were trained on different corpora and err differently.
 - A text is seldom alone: an article's title goes with its body. A short text fastText is not
   sure of takes the language of its context (the body, detected first: see ``prior`` of
-  :func:`detect`) when that language scores close to the best (:data:`PRIOR_MARGIN`), so a
-  two-word Croatian title over a Croatian body is not called Bosnian; a text fastText is sure
-  of, or the context's language of another script, leaves the answer alone, so an English
-  title over a Russian or German body stays English. Long texts ignore the prior.
+  :func:`detect`) when that language scores close to the best (:data:`PRIOR_MARGIN`) and
+  fastText does not rule it out (:data:`PRIOR_FASTTEXT_GAP`), so a two-word Croatian title
+  over a Croatian body is not called Bosnian; a context of another script, or one fastText
+  rules out, leaves the answer alone, so an English title over a Russian or German body stays
+  English. Long texts ignore the prior; no model is asked more because of it.
 - Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
   memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
   reads trigrams alone on texts of 120 characters or more
@@ -422,7 +423,7 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
 def detect_in_context(texts: Sequence[str], contexts: Sequence[int | None]) -> list[Language]:
     """The language of every text, ``contexts[i]`` naming the text whose language is text i's
     prior (:func:`detect`): the contexts are detected first, without a prior, so each text is
-    read once. A context must not have a context itself (it is then read without one)."""
+    read once. A text whose context has a context itself is read without a prior."""
     out: list[Language | None] = [
         detect(text) if ctx is None or contexts[ctx] is not None else None
         for text, ctx in zip(texts, contexts, strict=True)
