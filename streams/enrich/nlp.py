@@ -14,7 +14,8 @@ plain tuples.
   it holds the models of the languages its stream has (none with CoreNLP serving them).
   :meth:`NlpPool.start` can return at once (``wait=False``) so the worker starts consuming
   while the models load; the first batch then waits for them instead.
-- A batch is detected in the language process, then split across the NER processes by text
+- A batch is detected in the language process (each article's longest field first, its language
+  the prior of the article's short fields), then split across the NER processes by text
   length (longest first to the least loaded), so every process is busy; each process groups
   its share by language and calls ``nlp.pipe``.
 """
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 #: One field to analyse: (text, declared language or None). The declared language (a
 #: ``title_translations`` key) chooses the NER model; detection still runs and is reported.
 Job = tuple[str, str | None]
+#: Per job, the index (in the same batch) of the job whose detected language is its prior, e.g.
+#: the article's body for its title (see ``language.detect_in_context``); None: no context.
+Context = int | None
 #: (language code, confidence, NER status, entities) for one job.
 Outcome = tuple[str, float, str, list[Found]]
 #: A job with its detected language (code, confidence): what the NER processes get.
@@ -77,10 +81,13 @@ class Analyzer:
         Each NER model loads on the first text of its language (:class:`Extractor`)."""
         self.extractor.load_shared()
 
-    def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+    def analyze(
+        self, jobs: Sequence[Job], contexts: Sequence[Context] | None = None
+    ) -> list[Outcome]:
         """Detect the language of every job here, then run NER (the in-process path)."""
+        codes = _detect_many([text for text, _ in jobs], _contexts(jobs, contexts))
         return self.analyze_detected(
-            [(text, declared, *_detect_one(text)) for text, declared in jobs]
+            [(text, declared, *found) for (text, declared), found in zip(jobs, codes, strict=True)]
         )
 
     def analyze_detected(self, jobs: Sequence[DetectedJob]) -> list[Outcome]:
@@ -114,11 +121,12 @@ class Analyzer:
         ]
 
 
-def _detect_one(text: str) -> tuple[str, float]:
-    if not text or not text.strip():
-        return UNDETERMINED.code, UNDETERMINED.confidence
-    found = language.detect(text)
-    return found.code, found.confidence
+def _contexts(jobs: Sequence[Job], contexts: Sequence[Context] | None) -> list[Context]:
+    if contexts is None:
+        return [None] * len(jobs)
+    if len(contexts) != len(jobs):
+        raise ValueError(f"{len(contexts)} contexts for {len(jobs)} jobs")
+    return list(contexts)
 
 
 # --- worker side --------------------------------------------------------------------------------
@@ -147,9 +155,11 @@ def _init_langid(accuracy: str) -> None:
     language.warmup()
 
 
-def _detect_many(texts: list[str]) -> list[tuple[str, float]]:
-    """The language process's task: (code, confidence) of each text."""
-    return [_detect_one(t) for t in texts]
+def _detect_many(texts: list[str], contexts: list[Context]) -> list[tuple[str, float]]:
+    """The language process's task: (code, confidence) of each text, the contexts first and
+    each one the prior of the texts that name it."""
+    found = language.detect_in_context(texts, contexts)
+    return [(lang.code, lang.confidence) for lang in found]
 
 
 def assign_processes(
@@ -288,9 +298,11 @@ class NlpPool:
             await self.close()
             await self.start()
 
-    async def analyze(self, jobs: Sequence[Job]) -> list[Outcome]:
+    async def analyze(
+        self, jobs: Sequence[Job], contexts: Sequence[Context] | None = None
+    ) -> list[Outcome]:
         """Outcomes in the order of ``jobs``; the batch is spread over the NER processes by
-        :func:`assign_processes`.
+        :func:`assign_processes`. ``contexts``: see :data:`Context` (None: every job alone).
 
         An unreachable NER server (:class:`NerUnavailable`) is not the articles' fault: the
         batch is retried with backoff (restarting the local CoreNLP service when it is ours
@@ -301,7 +313,7 @@ class NlpPool:
         waited, delay = 0.0, 1.0
         while True:
             try:
-                return await self._analyze_once(jobs)
+                return await self._analyze_once(jobs, _contexts(jobs, contexts))
             except NerUnavailable as exc:
                 limit = self.config.unavailable_wait
                 if limit > 0 and waited >= limit:
@@ -313,7 +325,7 @@ class NlpPool:
                 waited += delay
                 delay = min(delay * 2, 30.0)
 
-    async def _analyze_once(self, jobs: Sequence[Job]) -> list[Outcome]:
+    async def _analyze_once(self, jobs: Sequence[Job], contexts: list[Context]) -> list[Outcome]:
         """One try. Raises ``BrokenProcessPool`` if a process died during the batch; the pool
         has been replaced by then, so the caller can retry on the new one."""
         if self._executors is None and self._restart_lock.locked():
@@ -327,7 +339,9 @@ class NlpPool:
         loop = asyncio.get_running_loop()
         try:
             await asyncio.shield(self._ready)
-            codes = await loop.run_in_executor(langid, _detect_many, [t for t, _ in jobs])
+            codes = await loop.run_in_executor(
+                langid, _detect_many, [t for t, _ in jobs], contexts
+            )
             detected: list[DetectedJob] = [
                 (t, d, code, conf) for (t, d), (code, conf) in zip(jobs, codes, strict=True)
             ]
