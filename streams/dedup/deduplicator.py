@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,8 @@ from streams.dedup.fingerprint import Prepared, band_keys, lsh_params, prepare, 
 from streams.dedup.store import DedupState, DocRecord, InMemoryState
 from streams.model import Article, DedupInfo
 
+#: Decoded records kept in memory (about 0.5 KB each; the store holds them all).
+RECORD_CACHE_SIZE = 20_000
 BUCKET_CAP = 32
 BUCKET_KEEP_FIRST = 8
 
@@ -135,6 +138,12 @@ class Deduplicator:
         self.horizon = float(horizon_days) * 86400.0
         self.bands, self.rows = lsh_params(self.threshold)
         self._sweep_iter: Iterator[str] | None = None
+        # Decoded records by handle, most recently used last: a new article reads every
+        # candidate its LSH bands name, and a store read (a Faust table: key encoding, RocksDB,
+        # JSON, sensors) costs more than the rest of the decision. Every write of ``docs``
+        # goes through this class, so the cache is never stale; :meth:`reindex` (after a
+        # recovery rewrote the store) starts it afresh.
+        self._records: OrderedDict[str, DocRecord] = OrderedDict()
 
     # -- helpers --
 
@@ -143,17 +152,27 @@ class Deduplicator:
 
     def _doc(self, h: str, now: float) -> DocRecord | None:
         """The live record under handle ``h``; an expired one is removed on the way."""
-        raw = self.state.docs.get(h)
-        if raw is None:
-            return None
-        rec = DocRecord.from_dict(raw)
-        if not self._live(raw, now):
+        rec = self._records.get(h)
+        if rec is None:
+            raw = self.state.docs.get(h)
+            if raw is None:
+                return None
+            rec = DocRecord.from_dict(raw)
+        if rec.last_seen < now - self.horizon:
             self._remove(h, rec)
             return None
+        self._remember(h, rec)
         return rec
+
+    def _remember(self, h: str, rec: DocRecord) -> None:
+        self._records[h] = rec
+        self._records.move_to_end(h)
+        if len(self._records) > RECORD_CACHE_SIZE:
+            self._records.popitem(last=False)
 
     def _put(self, h: str, rec: DocRecord) -> None:
         self.state.docs[h] = rec.to_dict()
+        self._remember(h, rec)
 
     def _index(self, h: str, rec: DocRecord, known: dict[str, Any] | None = None) -> None:
         """Register a doc's content hash and LSH buckets (idempotent: also repairs).
@@ -193,6 +212,7 @@ class Deduplicator:
     def _remove(self, h: str, rec: DocRecord) -> None:
         self._unindex(h, rec)
         _drop(self.state.docs, h)
+        self._records.pop(h, None)
 
     def _info(self, kind: str, rec: DocRecord, prepared: Prepared) -> DedupInfo:
         return DedupInfo(
@@ -337,6 +357,7 @@ class Deduplicator:
         loop. Expired docs are skipped (the sweep deletes them; only a stream may write a
         Faust table). Bucket order after a rebuild is key order, not arrival order.
         """
+        self._records.clear()
         n = 0
         for h in self.state.scan_docs():
             raw = self.state.docs.get(h)

@@ -311,3 +311,40 @@ def test_reindex_rebuilds_the_derived_index_from_the_docs(dd: dedup.Deduplicator
     words[10] = "edited"
     near = dd.decide(art("https://z.example/c", " ".join(words)), T0 + 2)
     assert near.info.kind == "near" and near.info.duplicate_of == orig.id
+
+
+class CountingMapping(JsonMapping):
+    """A :class:`JsonMapping` that counts the reads that find a record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def __getitem__(self, k: str) -> Any:
+        self.reads += k in self.data
+        return super().__getitem__(k)
+
+
+def test_records_are_read_from_the_store_once_and_forgotten_on_reindex() -> None:
+    docs = CountingMapping()
+    dd = dedup.Deduplicator(dedup.MappingState(docs, JsonMapping(), JsonMapping()))
+    words = text(300, 11).split()
+    orig = art("https://x.example/a", " ".join(words))
+    dd.decide(orig, T0)
+    docs.reads = 0
+    for i in range(5):  # five near duplicates: each reads the original as a candidate
+        words[20 + i] = f"changed{i}"
+        d = dd.decide(art(f"https://y.example/{i}", " ".join(words)), T0 + 1 + i)
+        assert d.info.kind == "near" and d.info.duplicate_of == orig.id
+    assert docs.reads == 0  # every candidate came from the records this instance wrote
+    # a recovery rewrites the store behind the decision (another worker's changelog): the
+    # original's record now says it was first seen later, and only reindex makes that visible
+    h = dedup.handle(orig.id)
+    raw = json.loads(docs.data[h])
+    docs.data[h] = json.dumps({**raw, "fs": T0 + 100})
+    stale = dd.decide(art("https://z.example/s", " ".join(words)), T0 + 10)
+    assert stale.info.kind == "exact"  # the same text as the last near duplicate
+    list(dd.reindex(T0 + 11, step=1))
+    orig_after = dd._doc(h, T0 + 11)
+    assert orig_after is not None and orig_after.first_seen == T0 + 100
+    assert docs.reads >= 1
