@@ -84,7 +84,7 @@ class Language:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"code": self.code, "confidence": self.confidence}
 
 
 UNDETERMINED = Language("und", 0.0)
@@ -106,7 +106,12 @@ class Entity:
     key: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # spelled out: ``asdict`` deep-copies every field, and an article has dozens of entities
+        return {
+            "text": self.text, "label": self.label, "start": self.start, "end": self.end,
+            "field": self.field, "normalized": self.normalized, "language": self.language,
+            "key": self.key,
+        }  # fmt: skip
 
 
 # --- The wire format of the internal topics ---------------------------------------------------
