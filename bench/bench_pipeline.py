@@ -722,6 +722,10 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
             f"published in {res.publish_seconds:.1f}s); CPU {res.cpu_pipeline}")
 
         if args.latency_seconds > 0:
+            # the throughput run leaves work behind (Elasticsearch merges and refreshes, commits):
+            # the latency run measures the pipeline at half load, not that tail
+            cores, waited = wait_quiet(min(SETTLE_WAIT, deadline.left() / 4))
+            log(f"latency: the machine settled to {cores:.2f} cores busy in {waited:.0f} s")
             run_latency(args, s, res, later, deadline, worker.check_alive)
         res.dlq = topic_messages(s, s.topic_dlq)
     finally:
@@ -994,6 +998,10 @@ def others_cores(seconds: float = 5.0) -> float:
     time.sleep(seconds)
     busy1, steal1 = procs.machine_cpu()
     return (busy1 - busy0 + steal1 - steal0) / seconds
+
+
+#: Seconds the latency run waits at most for the machine to settle after the throughput run.
+SETTLE_WAIT = 60.0
 
 
 def wait_quiet(max_wait: float) -> tuple[float, float]:
@@ -1405,7 +1413,9 @@ def main() -> int:
                 "once (kafka-python, "
                 "acks=all); the clock stops when `count` on the alias (no forced refresh) reaches "
                 "them all.",
-                "Latency: fresh articles published one by one on a fixed schedule; a thread "
+                "Latency: after the throughput run's tail (merges, refreshes, commits) has "
+                "settled (the machine below 0.2 cores busy, at most 60 s), fresh articles "
+                "published one by one on a fixed schedule; a thread "
                 "searches the outstanding ids every 0.1 s (`ids` query: only refreshed segments "
                 "answer, unlike `mget`), so each latency includes Kafka, the four stages, the bulk "
                 "flush and the index refresh; resolution 0.1 s.",
