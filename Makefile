@@ -56,7 +56,7 @@ worker: install
 
 # Starts the services that are not running, runs the tests, stops only what it started.
 test: install
-	$(VENV)/bin/ruff check streams tests bench
+	$(VENV)/bin/ruff check .
 	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: no chromium (install Debian's chromium as root): the browser tests will fail"
@@ -67,7 +67,7 @@ unit: install
 	$(PY) -m pytest -ra -m 'not models' tests/unit $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check streams tests bench
+	$(VENV)/bin/ruff check .
 
 demo: install
 	$(NS) services up
