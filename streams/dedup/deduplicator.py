@@ -50,7 +50,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,8 +147,8 @@ class Deduplicator:
 
     # -- helpers --
 
-    def _live(self, raw: Mapping[str, Any] | None, now: float) -> bool:
-        return raw is not None and float(raw["ls"]) >= now - self.horizon
+    def _live(self, last_seen: float, now: float) -> bool:
+        return last_seen >= now - self.horizon
 
     def _doc(self, h: str, now: float) -> DocRecord | None:
         """The live record under handle ``h``; an expired one is removed on the way."""
@@ -158,7 +158,7 @@ class Deduplicator:
             if raw is None:
                 return None
             rec = DocRecord.from_dict(raw)
-        if rec.last_seen < now - self.horizon:
+        if not self._live(rec.last_seen, now):
             self._remove(h, rec)
             return None
         self._remember(h, rec)
@@ -361,7 +361,7 @@ class Deduplicator:
         n = 0
         for h in self.state.scan_docs():
             raw = self.state.docs.get(h)
-            if raw is None or not self._live(raw, now):
+            if raw is None or not self._live(float(raw["ls"]), now):
                 continue
             self._index(h, DocRecord.from_dict(raw))
             n += 1
@@ -393,7 +393,7 @@ class Deduplicator:
                 break
             looked += 1
             raw = self.state.docs.get(h)
-            if raw is not None and not self._live(raw, now):
+            if raw is not None and not self._live(float(raw["ls"]), now):
                 self._remove(h, DocRecord.from_dict(raw))
                 removed += 1
         return removed

@@ -125,8 +125,6 @@ def utf16_to_codepoints(text: str) -> list[int] | None:
     return table
 
 
-#: One token of an answer: (NER tag, begin, end), offsets in UTF-16 code units of the request.
-Token = tuple[str, int, int]
 #: Between the texts of one request: a paragraph break ends a sentence (``ssplit``).
 SEPARATOR = "\n\n\n\n"
 
@@ -161,35 +159,6 @@ def conll_runs(body: str) -> list[Run]:
     if label is not None:
         out.append((label, begin, end))
     return out
-
-
-def token_runs(sentences: Sequence[Sequence[Token]]) -> list[Run]:
-    """The same mentions from tokens grouped in sentences (a JSON answer's shape)."""
-    out: list[Run] = []
-    for sentence in sentences:
-        current: list[Any] | None = None  # [label, begin, end]
-        for tag, begin, end in sentence:
-            label = TAGS.get(tag)
-            if label is not None and current is not None and current[0] == label:
-                current[2] = end
-                continue
-            if current is not None:
-                out.append((current[0], current[1], current[2]))
-                current = None
-            if label is not None:
-                current = [label, begin, end]
-        if current is not None:
-            out.append((current[0], current[1], current[2]))
-    return out
-
-
-def json_sentences(answer: dict[str, Any]) -> list[list[Token]]:
-    """The tokens of a JSON answer (``outputFormat=json``), grouped in sentences."""
-    return [
-        [(str(t.get("ner", "O")), int(t["characterOffsetBegin"]), int(t["characterOffsetEnd"]))
-         for t in sentence.get("tokens", [])]
-        for sentence in answer.get("sentences", [])
-    ]  # fmt: skip
 
 
 def utf16_len(text: str) -> int:

@@ -13,18 +13,50 @@ from streams.cli.services import OPTIONAL, SERVICES, selected
 from streams.enrich.corenlp import (
     LANGUAGES,
     SEPARATOR,
+    TAGS,
+    Run,
     conll_runs,
-    json_sentences,
     mentions,
     pack,
     request_properties,
     served_languages,
     split_runs,
-    token_runs,
     utf16_len,
     utf16_to_codepoints,
 )
 
+#: One token of an answer: (NER tag, begin, end), UTF-16 offsets.
+Token = tuple[str, int, int]
+
+
+def json_sentences(answer: dict[str, Any]) -> list[list[Token]]:
+    """The tokens of a JSON answer (``outputFormat=json``), grouped in sentences."""
+    return [
+        [(str(t.get("ner", "O")), int(t["characterOffsetBegin"]), int(t["characterOffsetEnd"]))
+         for t in sentence.get("tokens", [])]
+        for sentence in answer.get("sentences", [])
+    ]  # fmt: skip
+
+
+def token_runs(sentences: list[list[Token]]) -> list[Run]:
+    """The mention rule token by token (the reference the CoNLL reader must match): runs of
+    one label inside one sentence."""
+    out: list[Run] = []
+    for sentence in sentences:
+        current: list[Any] | None = None  # [label, begin, end]
+        for tag, begin, end in sentence:
+            label = TAGS.get(tag)
+            if label is not None and current is not None and current[0] == label:
+                current[2] = end
+                continue
+            if current is not None:
+                out.append((current[0], current[1], current[2]))
+                current = None
+            if label is not None:
+                current = [label, begin, end]
+        if current is not None:
+            out.append((current[0], current[1], current[2]))
+    return out
 
 def _utf16(text: str, start: int) -> int:
     return len(text[:start].encode("utf-16-le")) // 2
