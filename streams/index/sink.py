@@ -170,16 +170,19 @@ def backoff_delay(
     return max(0.0, rand() * ceiling)
 
 
-def refresh_option(n_docs: int, refresh_below: int) -> dict[str, Any]:
+def refresh_option(n_docs: int, refresh_below: int, upstream_behind: bool = False
+                   ) -> dict[str, Any]:
     """Whether a bulk of ``n_docs`` asks Elasticsearch to refresh at once (pure).
 
-    A small bulk means the pipeline has no backlog: refreshing right away makes its documents
-    searchable without waiting for the index's ``refresh_interval``, and costs little since
-    such bulks are few per second. A large bulk (a backlog being worked off) does not refresh:
-    segments are then paced by the interval. Refreshing is not acknowledgement: offsets still
-    advance only from the bulk's item results.
+    A small bulk while the stage before is not behind means the pipeline has no backlog:
+    refreshing right away makes its documents searchable without waiting for the index's
+    ``refresh_interval``. A large bulk, or a small one cut from a backlog the stage before is
+    still working off (``upstream_behind``), does not refresh: segments are then paced by the
+    interval, not by how many workers each send their own small bulks. Refreshing is not
+    acknowledgement: offsets still advance only from the bulk's item results.
     """
-    return {"refresh": "true"} if 0 < n_docs < refresh_below else {}
+    small = 0 < n_docs < refresh_below
+    return {"refresh": "true"} if small and not upstream_behind else {}
 
 
 def split_batches(sizes: Sequence[int], max_docs: int, max_bytes: int) -> list[range]:
@@ -531,6 +534,7 @@ class BulkSink:
         backoff_max: float = 30.0,
         request_timeout: float = 30.0,
         refresh_below: int = 0,
+        upstream_behind: Callable[[], bool] = lambda: False,
         pattern: str | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -546,6 +550,7 @@ class BulkSink:
         self.backoff_max = backoff_max
         self.request_timeout = request_timeout
         self.refresh_below = refresh_below
+        self.upstream_behind = upstream_behind
         self.sleep = sleep
         self.rand = rand
         self.tracker = OffsetTracker()
@@ -638,7 +643,7 @@ class BulkSink:
                 resp = await self._client.bulk(
                     operations=lines,
                     filter_path="errors,items.*.status,items.*.error",
-                    **refresh_option(len(pending), self.refresh_below),
+                    **refresh_option(len(pending), self.refresh_below, self.upstream_behind()),
                 )
                 metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             except Exception as exc:

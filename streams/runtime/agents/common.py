@@ -19,12 +19,16 @@ from typing import Any, NoReturn
 from streams import dlq, metrics
 from streams.model import encode_internal
 from streams.runtime.app import app, dlq_topic, settings
+from streams.runtime.batching import Backlog
 
 log = logging.getLogger("streams.dlq")
 
 #: Events handled but not yet acked (their sends still awaiting delivery) per agent. Sends
 #: are pipelined up to this many events, so waiting for delivery costs no throughput.
 ACK_WINDOW = 256
+#: Set by the enrich stage, read by the index stage of the same worker: while enrich takes full
+#: batches the index stage's small bulks are pauses in a backlog, not a lull.
+ENRICH_BACKLOG = Backlog()
 #: Seconds the worker gets to stop cleanly after a fatal error before the process exits.
 FATAL_GRACE_SECONDS = 30.0
 

@@ -3,12 +3,15 @@
 The dedup stage's ``counts`` messages (copies counted on an original) arrive here too, keyed
 like their original, and are passed on unchanged in input order, behind the original's document.
 
-Batches come from ``noack_take`` and go to the NER process pool, so the event loop only awaits
-(heartbeats keep flowing). Two batches are in flight: while one is being finished (documents
-built and sent, events acked), the next is already in the pool, so the NER processes do not
-sit idle waiting for the slowest chunk of the previous batch. Batches are finished strictly in
-the order they were taken, and a batch's events are acked only after every document (or dead
-letter) of the batch has its delivery result from Kafka. A batch that fails is retried article
+Batches come from :class:`streams.runtime.batching.Batches` and go to the NER process pool, so
+the event loop only awaits (heartbeats keep flowing). A batch leaves at once when the pool has a
+free slot, and fills up (to ``NEWSSTREAM_NLP_BATCH``, for at most ``NEWSSTREAM_NLP_BATCH_SECONDS``)
+only while both slots are taken: no article waits for company when the pipeline is idle.
+Two batches are in flight: while one is being finished (documents built and sent, events acked),
+the next is already in the pool, so the NER processes do not sit idle waiting for the slowest
+chunk of the previous batch. Batches are finished strictly in the order they were taken, and a
+batch's events are acked only after every document (or dead letter) of the batch has its
+delivery result from Kafka. A batch that fails is retried article
 by article, so one poison article is dead-lettered alone; a killed NER process fails its batch,
 the pool restarts once (see :class:`streams.enrich.nlp.NlpPool`) and the retries run on the new one.
 
@@ -37,6 +40,7 @@ from streams.enrich.enricher import EnrichPool
 from streams.index import documents
 from streams.model import Article, DedupInfo, encode_internal
 from streams.runtime.agents.common import (
+    ENRICH_BACKLOG,
     Delivery,
     SendRefused,
     confirm,
@@ -46,6 +50,7 @@ from streams.runtime.agents.common import (
     send,
 )
 from streams.runtime.app import app, enriched_topic, settings, unique_topic
+from streams.runtime.batching import Batches, Gate
 
 log = logging.getLogger(__name__)
 
@@ -93,28 +98,33 @@ class Batch:
 
 @app.agent(unique_topic, concurrency=1)
 async def enrich(stream: Any) -> None:
-    # noack + manual acks: ``take_events`` acks its buffer in a ``finally`` even when the worker
-    # is stopped mid-batch, which would commit articles whose documents were never sent.
+    # noack + manual acks: Faust's automatic ack would fire for events whose documents were
+    # never sent (an agent stopped mid-batch).
     manual = stream.noack()
     # wait=False: consume while the models load; the first batch waits for them
     async with EnrichPool(settings, wait=False) as pool:
         loading = asyncio.ensure_future(_log_ready(pool))
         queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
         finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
+        gate = Gate(IN_FLIGHT)
+        taken = 0
+
+        async def start(events: list[Any]) -> None:
+            nonlocal taken
+            taken += 1
+            if taken == 1:
+                log.info("enrich: first batch taken", extra={"size": len(events)})
+            ENRICH_BACKLOG.note(len(events), settings.nlp_batch_size)
+            batch = await _start(pool, events, gate)
+            put = asyncio.ensure_future(queue.put(batch))
+            await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
+            if finisher.done():  # it only ends by failing: surface that, do not hang
+                put.cancel()
+                finisher.result()
+
+        batches = Batches(settings.nlp_batch_size, settings.nlp_batch_seconds, gate, start)
         try:
-            first = True
-            async for events in manual.noack_take(
-                settings.nlp_batch_size, within=settings.nlp_batch_seconds
-            ):
-                if first:
-                    first = False
-                    log.info("enrich: first batch taken", extra={"size": len(events)})
-                batch = await _start(pool, events)
-                put = asyncio.ensure_future(queue.put(batch))
-                await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
-                if finisher.done():  # it only ends by failing: surface that, do not hang
-                    put.cancel()
-                    finisher.result()
+            await batches.run(manual.events())
         finally:
             loading.cancel()
             finisher.cancel()
@@ -137,8 +147,11 @@ async def _log_ready(pool: EnrichPool) -> None:
                                      "langid_pid": pool.langid_pid})
 
 
-async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
-    """Parse a batch (bad internal messages to the DLQ) and hand its articles to the pool."""
+async def _start(pool: EnrichPool, events: list[Any], gate: Gate | None = None) -> Batch:
+    """Parse a batch (bad internal messages to the DLQ) and hand its articles to the pool.
+
+    ``gate`` counts the batch as in flight until its NER results are in.
+    """
     parsed: list[tuple[Any, Article, DedupInfo]] = []
     deliveries: dict[int, list[Delivery]] = {}
     counts: dict[int, dict[str, Any]] = {}
@@ -157,6 +170,9 @@ async def _start(pool: EnrichPool, events: list[Any]) -> Batch:
     if parsed:
         # the batch keeps the reference until the finisher awaits it
         batch.results = asyncio.ensure_future(pool.enrich([a for _, a, _ in parsed]))  # noqa: RUF006
+        if gate is not None:
+            gate.enter()
+            batch.results.add_done_callback(lambda _: gate.leave())
     return batch
 
 

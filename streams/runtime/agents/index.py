@@ -3,10 +3,9 @@
 How "commit after acknowledgement" holds in Faust 0.15.3 (read in faust/streams.py and
 faust/transport/consumer.py):
 
-* ``stream.noack()`` disables Faust's automatic ack, and ``noack_take(n, within=s)`` yields
-  batches of *events* (count- or time-bounded) without acking them, even when the agent is
-  cancelled mid-batch (``take_events`` would ack its whole buffer in a ``finally``, so a worker
-  stopped during an Elasticsearch outage could commit documents ES never saw).
+* ``stream.noack()`` disables Faust's automatic ack; :class:`streams.runtime.batching.Batches`
+  groups the events into bulks without acking any of them, so a worker stopped during an
+  Elasticsearch outage commits nothing ES has not seen.
 * An offset becomes committable only through ``Consumer.ack``, which we reach via
   ``stream.ack(event)`` once :class:`streams.index.sink.BulkSink` releases it: ES acknowledged that
   document (or it went to the DLQ) *and* every earlier message of its partition. Faust then
@@ -14,14 +13,15 @@ faust/transport/consumer.py):
   flushing the producer, so DLQ envelopes are durable before the offsets behind them.
 * The sink releases strictly in order per partition because Faust's own gap check lets one
   missing offset right after the committed one through.
-* ``write`` returns only when the whole batch is done and ``noack_take`` refills its buffer
-  only after we return, so while ES is down nothing more is read: Faust's stream buffer
+* ``write`` returns only when the whole batch is done, and the batcher's queue holds at most
+  one bulk's worth of events, so while ES is down nothing more is read: Faust's stream buffer
   (``stream_buffer_maxsize``) fills and the fetcher pauses. Memory stays bounded.
-* Latency: a batch is written after at most ``NEWSSTREAM_BULK_MAX_SECONDS`` (short), and a
-  small batch (the stage has no backlog) asks Elasticsearch to refresh with it, so a document
-  is searchable when its bulk returns instead of after the next ``refresh_interval``; under a
-  backlog batches are large and the interval paces segments
-  (:func:`streams.index.sink.refresh_option`).
+* Latency: a bulk leaves as soon as the previous one returned, with every document that came
+  in meanwhile (at most ``NEWSSTREAM_BULK_MAX_DOCS``); with none in flight a document leaves at
+  once. A small bulk while the enrich stage is not behind (a lull, not a pause inside a
+  backlog) asks Elasticsearch to refresh with it, so a document is searchable when its bulk
+  returns instead of after the next ``refresh_interval``; under a backlog the interval paces
+  segments (:func:`streams.index.sink.refresh_option`).
 * concurrency=1: with more, Faust can commit past a message another actor still holds
   (faust-streaming#606).
 
@@ -47,8 +47,9 @@ from typing import Any
 
 from streams.index import es_client
 from streams.index.sink import BulkSink, PendingDoc, pending_doc
-from streams.runtime.agents.common import raw_of, send_dead_letter
+from streams.runtime.agents.common import ENRICH_BACKLOG, raw_of, send_dead_letter
 from streams.runtime.app import app, enriched_topic, settings
+from streams.runtime.batching import Batches, Gate
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ app.on_partitions_revoked.connect(forget_revoked)
 @app.agent(enriched_topic, concurrency=1)
 async def index(stream: Any) -> None:
     client = es_client.make_async_client(settings)
-    sink = BulkSink.from_settings(client, settings, _dead_letter)
+    sink = BulkSink.from_settings(client, settings, _dead_letter,
+                                  upstream_behind=lambda: ENRICH_BACKLOG.behind)
     _sinks.append(sink)
     manual = stream.noack()
 
@@ -91,11 +93,19 @@ async def index(stream: Any) -> None:
         for doc in done:
             await manual.ack(doc.token)
 
-    try:
-        async for events in manual.noack_take(
-            settings.bulk_max_docs, within=settings.bulk_max_seconds
-        ):
+    async def write(events: list[Any]) -> None:
+        gate.enter()
+        try:
             await sink.write([to_pending(e) for e in events], on_release=ack)
+        finally:
+            gate.leave()
+
+    # The bulk in flight is the only reason to wait: events that came in meanwhile leave
+    # together as soon as it returns, and with none in flight a document goes at once.
+    gate = Gate(1)
+    try:
+        await Batches(settings.bulk_max_docs, settings.bulk_max_seconds, gate, write).run(
+            manual.events())
     finally:
         _sinks.remove(sink)
         await client.close()

@@ -129,6 +129,8 @@ def test_only_a_small_bulk_asks_for_an_immediate_refresh() -> None:
     assert refresh_option(50, refresh_below=50) == {}  # a backlog: the interval paces refreshes
     assert refresh_option(0, refresh_below=50) == {}
     assert refresh_option(3, refresh_below=0) == {}  # disabled
+    # a small bulk cut from a backlog the stage before is still working off: no refresh
+    assert refresh_option(3, refresh_below=50, upstream_behind=True) == {}
 
 
 def test_split_by_count() -> None:
