@@ -624,6 +624,8 @@ class Results:
     naive_rss: str | None = None
     cpu_ceiling: list[str] = field(default_factory=list)
     cpu_pipeline: str | None = None
+    cpu_latency: str | None = None
+    refreshes: dict[str, int] = field(default_factory=dict)  # phase -> index refreshes
     cpu_others: list[float] = field(default_factory=list)  # cores used outside the benchmark
     ceiling_per_core: list[float] = field(default_factory=list)  # articles per NER CPU-second
     pipeline_per_core: float | None = None
@@ -692,18 +694,15 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
 
         log(f"throughput: publishing {len(measured)} articles at once ...")
         wpid = worker.proc.pid
-        meter = CpuMeter({
-            "NER processes": lambda: procs.tree_cpu_seconds(wpid) - procs.cpu_seconds(wpid),
-            "worker event loop": lambda: procs.cpu_seconds(wpid),
-            **service_groups(s),
-            "benchmark": lambda: procs.cpu_seconds(os.getpid()),
-        })
+        meter = pipeline_meter(s, wpid)
+        refreshed = refresh_total(es, s.es_alias)
         t0, t_pub = publish_all(s, measured)
         t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
                            "throughput", worker.check_alive, tail=worker.tail)
         cores = meter.cores()
         res.cpu_pipeline = CpuMeter.describe(cores)
         res.cpu_others.append(cores["everything else"] + cores["steal"])
+        res.refreshes["throughput"] = refresh_total(es, s.es_alias) - refreshed
         after = worker.metrics()
         res.pipeline_seconds = t_end - t0
         res.publish_seconds = t_pub - t0
@@ -726,7 +725,13 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
             # the latency run measures the pipeline at half load, not that tail
             cores, waited = wait_quiet(min(SETTLE_WAIT, deadline.left() / 4))
             log(f"latency: the machine settled to {cores:.2f} cores busy in {waited:.0f} s")
+            meter = pipeline_meter(s, wpid)
+            refreshed = refresh_total(es, s.es_alias)
             run_latency(args, s, res, later, deadline, worker.check_alive)
+            cores = meter.cores()
+            res.cpu_latency = CpuMeter.describe(cores)
+            res.cpu_others.append(cores["everything else"] + cores["steal"])
+            res.refreshes["latency"] = refresh_total(es, s.es_alias) - refreshed
         res.dlq = topic_messages(s, s.topic_dlq)
     finally:
         sampler.stop()
@@ -734,6 +739,22 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
     res.rss = sampler.summary()
     res.rss_total_gib = sampler.peak_total / 2**30
     log(f"peak RSS: {res.rss}")
+
+
+def pipeline_meter(s: Settings, wpid: int) -> CpuMeter:
+    """CPU of the worker (event loop and NER processes apart), the services and this process."""
+    return CpuMeter({
+        "NER processes": lambda: procs.tree_cpu_seconds(wpid) - procs.cpu_seconds(wpid),
+        "worker event loop": lambda: procs.cpu_seconds(wpid),
+        **service_groups(s),
+        "benchmark": lambda: procs.cpu_seconds(os.getpid()),
+    })
+
+
+def refresh_total(es: Any, alias: str) -> int:
+    """Refreshes of the alias's indices so far (scheduled, forced by a bulk, and internal)."""
+    stats = es.indices.stats(index=alias, metric="refresh")
+    return int(stats["_all"]["primaries"]["refresh"]["total"])
 
 
 def run_latency(args: argparse.Namespace, s: Settings, res: Results,
@@ -927,6 +948,11 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         rows.append((f"CPU during ceiling round {i + 1} (in cores)", cpu))
     if res.cpu_pipeline:
         rows.append(("CPU during the pipeline throughput run (in cores)", res.cpu_pipeline))
+    if res.cpu_latency:
+        rows.append(("CPU during the latency run (in cores)", res.cpu_latency))
+    if res.refreshes:
+        rows.append(("index refreshes during the throughput run; during the latency run",
+                     f"{res.refreshes.get('throughput', '-')}; {res.refreshes.get('latency', '-')}"))
     rows.append(("peak RSS, worker + NER processes (+ CoreNLP server)", res.rss or "n/a"))
     if res.naive_rate is not None:
         speed = "n/a"

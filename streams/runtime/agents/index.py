@@ -16,12 +16,14 @@ faust/transport/consumer.py):
 * ``write`` returns only when the whole batch is done, and the batcher's queue holds at most
   one bulk's worth of events, so while ES is down nothing more is read: Faust's stream buffer
   (``stream_buffer_maxsize``) fills and the fetcher pauses. Memory stays bounded.
-* Latency: a bulk leaves as soon as the previous one returned, with every document that came
-  in meanwhile (at most ``NEWSSTREAM_BULK_MAX_DOCS``); with none in flight a document leaves at
-  once. A small bulk while the enrich stage is not behind (a lull, not a pause inside a
-  backlog) asks Elasticsearch to refresh with it, so a document is searchable when its bulk
-  returns instead of after the next ``refresh_interval``; under a backlog the interval paces
-  segments (:func:`streams.index.sink.refresh_option`).
+* Latency: with no bulk in flight a document leaves at once; the documents that come in while
+  a bulk is in flight leave together when it returns (at most ``NEWSSTREAM_BULK_MAX_DOCS``). A
+  small bulk while the enrich stage is not behind (a lull, not a pause inside a backlog) asks
+  Elasticsearch to refresh with it, so a document is searchable when its bulk returns instead
+  of after the next ``refresh_interval``; after such a bulk the next one waits up to
+  ``NEWSSTREAM_BULK_MAX_SECONDS`` to fill, so forced refreshes (each a new segment to merge)
+  stay few per second at any input rate. Under a backlog the interval paces segments
+  (:func:`streams.index.sink.refresh_option`).
 * concurrency=1: with more, Faust can commit past a message another actor still holds
   (faust-streaming#606).
 
@@ -42,6 +44,7 @@ and the partition's new owner re-reads from the last commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -93,15 +96,23 @@ async def index(stream: Any) -> None:
         for doc in done:
             await manual.ack(doc.token)
 
+    loop = asyncio.get_running_loop()
+
     async def write(events: list[Any]) -> None:
         gate.enter()
+        refreshed = False
         try:
             await sink.write([to_pending(e) for e in events], on_release=ack)
+            refreshed = sink.refreshed
         finally:
-            gate.leave()
+            if refreshed:  # the next small bulk waits a little: refreshes stay few per second
+                loop.call_later(settings.bulk_max_seconds, gate.leave)
+            else:
+                gate.leave()
 
-    # The bulk in flight is the only reason to wait: events that came in meanwhile leave
-    # together as soon as it returns, and with none in flight a document goes at once.
+    # With no bulk in flight a document leaves at once; documents that come in while one is
+    # in flight, or within NEWSSTREAM_BULK_MAX_SECONDS of a bulk that refreshed the index,
+    # leave together.
     gate = Gate(1)
     try:
         await Batches(settings.bulk_max_docs, settings.bulk_max_seconds, gate, write).run(
