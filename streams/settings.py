@@ -231,6 +231,17 @@ class Settings(BaseSettings):
     replication_factor: Count = _field(
         1, "replication factor of topics", validation_alias="NEWSSTREAM_REPLICATION"
     )
+    # The worker's producer sends one request at a time per broker; every record sent while
+    # one is in flight shares the next. Each stage sends one record per article, so at NER
+    # speed a request carries a few records: a short linger and batches that hold several
+    # documents (one per partition per request) cut the requests, and their CPU on both ends,
+    # for a few milliseconds per stage. BENCHMARKS.md has the measured effect.
+    kafka_linger: Wait = _field(
+        0.005, "seconds the worker's producer waits for more records to share a request"
+    )
+    kafka_batch_bytes: Bytes = _field(
+        512 * 1024, "largest batch of records for one partition in a worker's produce request"
+    )
     max_message_bytes: Bytes = _field(
         2 * 1024 * 1024, "largest accepted article message (bytes)"
     )
