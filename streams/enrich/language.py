@@ -19,7 +19,8 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
   guesses on a few words are weak, only English keeps its veto), so a two-word Croatian title
   over a Croatian body is not called Bosnian; a context of another script, or one fastText
   rules out, leaves the answer alone, so an English title over a Russian or German body stays
-  English. Long texts ignore the prior; no model is asked more because of it.
+  English. Long texts ignore the prior; a prior costs at most one lingua call among a close
+  group's few languages (when it wins for a language of :data:`CONFUSABLE`).
 - Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
   memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
   reads trigrams alone on texts of 120 characters or more
@@ -402,7 +403,8 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
 
     ``prior``: the language of the text's context (the article's body, detected first). A text
     too short to be sure of takes it when it is plausible there (:data:`PRIOR_MARGIN`); a text
-    sure of its own language keeps it, and no model is asked more than without a prior.
+    sure of its own language keeps it. A prior adds at most one lingua call among a close
+    group's few languages, when it wins for one of them.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
