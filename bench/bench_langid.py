@@ -415,12 +415,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_MARGIN_GROUP) of the mode tuned, tried by
-#: ``--tune``: no prior (all zero), the values chosen for each mode, and each one moved.
+#: (PRIOR_MARGIN, PRIOR_FASTTEXT_GAP, PRIOR_FASTTEXT_GAP_ALPHABETS, PRIOR_MARGIN_GROUP) of the
+#: mode tuned, tried by ``--tune``: no prior (all zero), the values chosen for each mode, one
+#: gap for every script and language, no fastText veto (a Bayesian prior: the margin alone),
+#: and each value moved.
 TUNE_GRID = (
-    (0.0, 0.0, 0.0), (2.5, 1.0, 2.0), (0.5, 1.0, 1.0), (1.5, 1.0, 2.0), (3.5, 1.0, 2.0),
-    (2.5, 0.5, 2.0), (2.5, 2.5, 2.0), (2.5, math.inf, 2.0), (2.5, 1.0, 0.0), (2.5, 1.0, 1.0),
-    (1.0, 1.0, 1.0), (0.5, 0.5, 1.0), (0.5, 1.0, 0.5),
+    (0.0, 0.0, 0.0, 0.0), (2.5, 1.0, 6.0, 2.0), (0.5, 1.0, 1.0, 1.0), (2.5, 1.0, 1.0, 2.0),
+    (2.5, 6.0, 6.0, 2.0), (2.5, math.inf, math.inf, 2.0), (4.0, math.inf, math.inf, 3.0),
+    (1.5, 1.0, 6.0, 2.0), (3.5, 1.0, 6.0, 2.0), (2.5, 0.5, 6.0, 2.0), (2.5, 2.5, 6.0, 2.0),
+    (2.5, 1.0, 4.0, 2.0), (2.5, 1.0, 5.0, 2.0), (2.5, 1.0, 7.0, 2.0), (2.5, 1.0, 6.0, 1.0),
+    (2.5, 1.0, 6.0, 3.0),
 )
 
 
@@ -439,24 +443,28 @@ def tune(package: Path, per_lang: int, accuracy: str) -> int:
     heads = two_words_at(held)
     same, mixed = same_language_bodies(held, heads), mixed_bodies(held, heads)
     print(f"{len(heads)} two-word inputs from {len(held)} held-out sentences; lingua {accuracy}")
-    print("margin  fastText-gap  group-margin   (a) same   (b) same script   (b) other script")
+    print("margin  fastText-gap  (Latin, Cyrillic)  group-margin   (a) same   (b) same script"
+          "   (b) other script")
     saved = (
-        dict(language.PRIOR_MARGIN), language.PRIOR_FASTTEXT_GAP, dict(language.PRIOR_MARGIN_GROUP)
+        dict(language.PRIOR_MARGIN), language.PRIOR_FASTTEXT_GAP,
+        dict(language.PRIOR_FASTTEXT_GAP_ALPHABETS), dict(language.PRIOR_MARGIN_GROUP),
     )
     try:
         for grid in TUNE_GRID:
             language.PRIOR_MARGIN[accuracy] = grid[0]
             language.PRIOR_FASTTEXT_GAP = grid[1]
-            language.PRIOR_MARGIN_GROUP[accuracy] = grid[2]
+            language.PRIOR_FASTTEXT_GAP_ALPHABETS[accuracy] = grid[2]
+            language.PRIOR_MARGIN_GROUP[accuracy] = grid[3]
             acc_a = evaluate_in_context(same)[0]
             acc_bs = evaluate_in_context(mixed[::2])[0]
             acc_bo = evaluate_in_context(mixed[1::2])[0]
-            print(f"{grid[0]:6.1f}  {grid[1]:12.1f}  {grid[2]:12.1f}   {acc_a:8.3f}   "
-                  f"{acc_bs:15.3f}   {acc_bo:16.3f}")
+            print(f"{grid[0]:6.1f}  {grid[1]:12.1f}  {grid[2]:17.1f}  {grid[3]:12.1f}   "
+                  f"{acc_a:8.3f}   {acc_bs:15.3f}   {acc_bo:16.3f}")
     finally:
         language.PRIOR_MARGIN.update(saved[0])
         language.PRIOR_FASTTEXT_GAP = saved[1]
-        language.PRIOR_MARGIN_GROUP.update(saved[2])
+        language.PRIOR_FASTTEXT_GAP_ALPHABETS.update(saved[2])
+        language.PRIOR_MARGIN_GROUP.update(saved[3])
     return 0
 
 

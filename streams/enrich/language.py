@@ -15,10 +15,12 @@ How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md)
 - A text is seldom alone: an article's title goes with its body. A short text fastText is not
   sure of takes the language of its context (the body, detected first: see ``prior`` of
   :func:`detect`) when that language scores close to the best (:data:`PRIOR_MARGIN`) and
-  fastText does not rule it out (:data:`PRIOR_FASTTEXT_GAP`), so a two-word Croatian title
+  fastText does not rule it out (:data:`PRIOR_FASTTEXT_GAP`; in Latin and Cyrillic, where its
+  guesses on a few words are weak, only English keeps its veto), so a two-word Croatian title
   over a Croatian body is not called Bosnian; a context of another script, or one fastText
   rules out, leaves the answer alone, so an English title over a Russian or German body stays
-  English. Long texts ignore the prior; no model is asked more because of it.
+  English. Long texts ignore the prior; a prior costs at most one lingua call among a close
+  group's few languages (when it wins for a language of :data:`CONFUSABLE`).
 - Memory: lingua's high-accuracy models (1- to 5-grams) are most of the language process's
   memory, its low-accuracy ones (trigrams) a small part (sizes in BENCHMARKS.md), and lingua
   reads trigrams alone on texts of 120 characters or more
@@ -70,15 +72,31 @@ FASTTEXT_WEIGHT = {"high": 0.35, "low": 0.5}
 PRIOR_MARGIN = {"high": 0.5, "low": 2.5}
 #: ... and fastText does not rule it out: its log-probability is within this much of the best
 #: language's (lingua's low mode reads "Rail strike hits commuters" as German, fastText does
-#: not; the two disagree on close languages, where fastText's vote is then no veto).
+#: not; the two disagree on close languages, where fastText's vote is then no veto). This gap
+#: holds in the scripts of a few close languages (Arabic: ar/fa/ur, Devanagari: hi/mr), where
+#: fastText's first answer on two words is right more often than lingua's, and for a best
+#: language of :data:`PRIOR_RIVALS` ...
 PRIOR_FASTTEXT_GAP = 1.0
+#: ... and this one, by lingua's mode, in Latin and Cyrillic texts (:data:`LATIN`,
+#: :data:`CYRILLIC`: dozens of languages), where fastText's first answer on two words is wrong
+#: about half the time: there it rules the prior out only when it finds it next to impossible
+#: (e.g. missing from its top answers while fairly sure of another language), so a Vietnamese
+#: or Somali title over a body of its language is not answered Italian or Indonesian because
+#: fastText guessed so.
+PRIOR_FASTTEXT_GAP_ALPHABETS = {"high": 1.0, "low": 6.0}
+#: The languages a title most often has when it is not in its body's language: a Latin- or
+#: Cyrillic-script title read as one of them keeps :data:`PRIOR_FASTTEXT_GAP`, so a short
+#: English title over a German or Norwegian body stays English.
+PRIOR_RIVALS = frozenset({"en"})
 #: Within a group of close languages (:data:`CONFUSABLE`) the prior wins within this margin,
 #: also when fastText alone decided the group: their short texts differ by a few spellings
 #: they may not contain.
-#: All three were chosen on two-word inputs cut from UDHR sentences the benchmark does not
+#: These four were chosen on two-word inputs cut from UDHR sentences the benchmark does not
 #: read, over a body of the same language and, against it, of another language of the same
 #: script (``bench/bench_langid.py --tune``): wider margins gain little in context and turn
-#: more headlines into the language of a foreign body.
+#: more headlines into the language of a foreign body. (A Bayesian prior, the context's
+#: log-odds added to its score, is the margin rule without fastText's veto: there it turned
+#: too many headlines into the language of a foreign body of the same script.)
 PRIOR_MARGIN_GROUP = {"high": 1.0, "low": 2.0}
 #: fastText probabilities read per text (the rest are negligible).
 FASTTEXT_TOP_K = 10
@@ -311,15 +329,17 @@ def _combine(
     prior: str | None = None,
     margin: float = 0.0,
     ft_margin: float = math.inf,
+    ft_margin_rivals: float | None = None,
 ) -> Language:
     """The language of ``among`` with the best combined score, its share of the scores as the
     confidence; ``und`` when ``among`` is empty.
 
     ``prior`` (the context's language) wins instead when lingua finds it possible (a language
     of another script has no lingua probability), its score is within ``margin`` of the best
-    and fastText's log-probability within ``ft_margin`` of the best's: the text cannot tell
-    the two apart, the context can. For a language fastText does not know, lingua alone
-    compares (fastText's silence on it is no evidence).
+    and fastText's log-probability within ``ft_margin`` of the best's (``ft_margin_rivals``
+    when the best is one of :data:`PRIOR_RIVALS`): the text cannot tell the two apart, the
+    context can. For a language fastText does not know, lingua alone compares (fastText's
+    silence on it is no evidence).
     """
     weight = FASTTEXT_WEIGHT[_accuracy]
     scores = {
@@ -337,10 +357,22 @@ def _combine(
             # fastText cannot name the prior (lingua-only languages): its vote is no evidence
             gap = math.log(lingua.get(best, 0.0) + _EPS) - math.log(lingua[prior] + _EPS)
             ft_gap = 0.0
+        if best in PRIOR_RIVALS and ft_margin_rivals is not None:
+            ft_margin = ft_margin_rivals
         if gap <= margin and ft_gap <= ft_margin:
             best = prior
     share = 1.0 / sum(math.exp(s - scores[best]) for s in scores.values())
     return Language(best, round(share, 4))
+
+
+def _prior_fasttext_gap(text: str) -> float:
+    """How far below its best fastText may put a short text's prior and not rule it out: far
+    in Latin and Cyrillic, where its guesses on a few words are weak (see
+    :data:`PRIOR_FASTTEXT_GAP_ALPHABETS`), little in the other scripts (and for a best
+    language of :data:`PRIOR_RIVALS`, which :func:`_combine` handles)."""
+    if _script_codes(text[:MAX_CHARS_LINGUA_ALL]) is None:
+        return PRIOR_FASTTEXT_GAP
+    return PRIOR_FASTTEXT_GAP_ALPHABETS[_accuracy]
 
 
 def detect_fasttext(text: str) -> Language:
@@ -371,7 +403,8 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
 
     ``prior``: the language of the text's context (the article's body, detected first). A text
     too short to be sure of takes it when it is plausible there (:data:`PRIOR_MARGIN`); a text
-    sure of its own language keeps it, and no model is asked more than without a prior.
+    sure of its own language keeps it. A prior adds at most one lingua call among a close
+    group's few languages, when it wins for one of them.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
     if not text:
@@ -410,6 +443,7 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
             lingua.keys() | fasttext.keys(),
             hint,
             PRIOR_MARGIN[_accuracy],
+            _prior_fasttext_gap(text) if hint is not None else PRIOR_FASTTEXT_GAP,
             PRIOR_FASTTEXT_GAP,
         )
     group = _GROUP_OF.get(found.code)

@@ -38,6 +38,17 @@ BODIES = {
     "hogere lonen waren eerder mislukt.",
     "ru": "Профсоюз железнодорожников объявил забастовку в понедельник. Пассажиры в Москве и "
     "Петербурге должны готовиться к отменам поездов, сообщила компания в воскресенье.",
+    "vi": "Chính phủ thông báo rằng giá xăng dầu sẽ tăng từ tuần sau. Bộ trưởng Bộ Tài chính cho "
+    "biết quyết định được đưa ra sau nhiều cuộc thảo luận với các doanh nghiệp, và người dân "
+    "được khuyên nên tiết kiệm.",
+    "so": "Dowladda ayaa ku dhawaaqday in qiimaha shidaalka la kordhin doono bisha soo socota. "
+    "Wasiirka maaliyadda ayaa sheegay in go'aankan la gaaray kadib wadahadal dheer oo lala "
+    "yeeshay ganacsatada.",
+    "hi": "सरकार ने घोषणा की है कि अगले महीने से पेट्रोल की कीमतें बढ़ेंगी। वित्त मंत्री ने कहा कि यह "
+    "फैसला व्यापारियों के साथ लंबी बातचीत के बाद लिया गया है, और लोगों को बचत करने की सलाह दी गई है।",
+    "mr": "सरकारने जाहीर केले आहे की पुढील महिन्यापासून पेट्रोलचे दर वाढणार आहेत. अर्थमंत्र्यांनी "
+    "सांगितले की हा निर्णय व्यापाऱ्यांशी दीर्घ चर्चेनंतर घेण्यात आला आणि नागरिकांना बचत करण्याचा "
+    "सल्ला देण्यात आला आहे.",
 }
 
 #: Two-word titles each of two close languages could have written.
@@ -87,6 +98,32 @@ def test_the_prior_decides_within_a_close_group(mode: str) -> None:
 @pytest.mark.parametrize("body", ["de", "nl", "ru", "nb"])
 def test_a_short_english_title_keeps_its_language(text: str, body: str, mode: str) -> None:
     assert language.detect(text, _prior(body)).code == "en"
+
+
+#: Two-word titles of a Latin-script language whose body's language fastText's guess on the
+#: title alone (Italian, Indonesian) ranks far below its best: lingua finds the body's
+#: language close, so the title takes it.
+MISREAD = [("tham gia", "vi"), ("ka dib", "so")]
+
+
+@pytest.mark.parametrize(("text", "lang"), MISREAD)
+def test_fasttexts_guess_on_two_latin_words_does_not_veto_the_prior(text: str, lang: str) -> None:
+    language.configure("low")
+    language.warmup()
+    assert language.detect(text, _prior(lang)).code == lang
+
+
+#: Two-word Hindi and Marathi titles (one script, two close languages) whose language fastText
+#: tells apart from the other's body: there its vote rules the prior out.
+DEVANAGARI = [("पेट्रोल महंगा", "hi", "mr"), ("सरकार का फैसला", "hi", "mr"), ("निर्णय घेतला", "mr", "hi")]
+
+
+@pytest.mark.parametrize(("text", "lang", "body"), DEVANAGARI)
+def test_a_close_body_of_a_few_language_script_keeps_the_title(
+    text: str, lang: str, body: str, mode: str
+) -> None:
+    assert language.detect(text).code == lang
+    assert language.detect(text, _prior(body)).code == lang
 
 
 def test_a_prior_of_another_script_is_ignored(mode: str) -> None:
