@@ -139,6 +139,7 @@ class SinkRun:
 
     async def _write(self, messages: Sequence[Any]) -> None:
         async with self.sink() as sink:
+            self.refreshed = False
             docs = []
             for m in messages:
                 docs.append(
@@ -146,12 +147,38 @@ class SinkRun:
                 )
                 self.next_offset += 1
             await sink.write(docs, on_release=self.released.extend)
+            self.refreshed = sink.refreshed
 
     def write(self, messages: Sequence[Any]) -> None:
         asyncio.run(self._write(messages))
 
 
 # --- the sink against the real Elasticsearch ---------------------------------------------------
+
+
+def searchable(s: Settings, ids: Sequence[str]) -> int:
+    """How many of ``ids`` a search finds now (only refreshed segments answer; no refresh here)."""
+    es = es_client.make_client(s)
+    resp = es.search(index=f"{s.es_alias}-*", query={"ids": {"values": list(ids)}}, size=0)
+    return int(resp["hits"]["total"]["value"])
+
+
+def test_a_small_bulk_refreshes_unless_the_stage_before_is_behind(es_ns: Settings) -> None:
+    s = es_ns
+    es = es_client.make_client(s)
+    es.indices.put_settings(index=f"{s.es_alias}-*", settings={"refresh_interval": "-1"})
+    lull = SinkRun(s, refresh_below=50)
+    lull.write([doc_message(i) for i in range(3)])
+    assert lull.refreshed
+    assert searchable(s, [f"art-{i:05d}" for i in range(3)]) == 3  # at once, no interval
+
+    behind = SinkRun(s, refresh_below=50, upstream_behind=lambda: True)
+    behind.next_offset = 3
+    behind.write([doc_message(i) for i in range(3, 6)])
+    assert not behind.refreshed
+    assert searchable(s, [f"art-{i:05d}" for i in range(3, 6)]) == 0  # waits for a refresh
+    assert len(behind.released) == 3  # acknowledged all the same: refresh is not durability
+
 
 
 def test_replay_rewrites_revision_updates_counts_are_absolute(es_ns: Settings) -> None:
