@@ -19,9 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterable, Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+async def put_watching(queue: asyncio.Queue[Any], item: Any, consumer: asyncio.Future[Any]
+                       ) -> None:
+    """Put ``item`` on a bounded queue; if ``consumer`` (the task that empties it, which only
+    ends by failing) ends first, raise its error instead of waiting forever."""
+    if consumer.done():
+        consumer.result()
+    if not queue.full():  # the common case: no task and no wait per item
+        queue.put_nowait(item)
+        return
+    put = asyncio.ensure_future(queue.put(item))
+    await asyncio.wait({put, consumer}, return_when=asyncio.FIRST_COMPLETED)
+    if consumer.done():
+        put.cancel()
+        consumer.result()
 
 
 class Gate:
@@ -72,16 +88,7 @@ class Batches(Generic[T]):
         worker = asyncio.ensure_future(self._work())
         try:
             async for event in events:
-                if worker.done():
-                    worker.result()
-                if not self.queue.full():
-                    self.queue.put_nowait(event)
-                    continue
-                put = asyncio.ensure_future(self.queue.put(event))
-                await asyncio.wait({put, worker}, return_when=asyncio.FIRST_COMPLETED)
-                if worker.done():
-                    put.cancel()
-                    worker.result()
+                await put_watching(self.queue, event, worker)
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

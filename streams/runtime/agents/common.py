@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from streams import dlq, metrics
 from streams.model import encode_internal
 from streams.runtime.app import app, dlq_topic, settings
-from streams.runtime.batching import Backlog
+from streams.runtime.batching import Backlog, put_watching
 
 log = logging.getLogger("streams.dlq")
 
@@ -210,16 +210,7 @@ async def handle_then_ack(stream: Any, stage: str, handle: Handler,
             except Exception as exc:
                 log.exception("%s: handler failed", stage)
                 deliveries = [await dead_letter_event(event, stage, "internal_error", exc)]
-            if task.done():  # the acker only ends by failing: surface that, do not hang
-                task.result()
-            if not queue.full():  # the common case: no task and no wait per event
-                queue.put_nowait((event, deliveries))
-                continue
-            put = asyncio.ensure_future(queue.put((event, deliveries)))
-            await asyncio.wait({put, task}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                put.cancel()
-                task.result()
+            await put_watching(queue, (event, deliveries), task)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -50,7 +50,7 @@ from streams.runtime.agents.common import (
     send,
 )
 from streams.runtime.app import app, enriched_topic, settings, unique_topic
-from streams.runtime.batching import Batches, Gate
+from streams.runtime.batching import Batches, Gate, put_watching
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,7 @@ async def enrich(stream: Any) -> None:
             if taken == 1:
                 log.info("enrich: first batch taken", extra={"size": len(events)})
             ENRICH_BACKLOG.note(len(events), settings.nlp_batch_size)
-            batch = await _start(pool, events, gate)
-            put = asyncio.ensure_future(queue.put(batch))
-            await asyncio.wait({put, finisher}, return_when=asyncio.FIRST_COMPLETED)
-            if finisher.done():  # it only ends by failing: surface that, do not hang
-                put.cancel()
-                finisher.result()
+            await put_watching(queue, await _start(pool, events, gate), finisher)
 
         batches = Batches(settings.nlp_batch_size, settings.nlp_batch_seconds, gate, start)
         try:
