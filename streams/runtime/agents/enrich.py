@@ -107,12 +107,12 @@ async def enrich(stream: Any) -> None:
         queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
         finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
         gate = Gate(IN_FLIGHT)
-        taken = 0
+        first = True
 
         async def start(events: list[Any]) -> None:
-            nonlocal taken
-            taken += 1
-            if taken == 1:
+            nonlocal first
+            if first:
+                first = False
                 log.info("enrich: first batch taken", extra={"size": len(events)})
             ENRICH_BACKLOG.note(len(events), settings.nlp_batch_size)
             await put_watching(queue, await _start(pool, events, gate), finisher)

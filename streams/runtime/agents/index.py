@@ -97,6 +97,10 @@ async def index(stream: Any) -> None:
             await manual.ack(doc.token)
 
     loop = asyncio.get_running_loop()
+    # With no bulk in flight a document leaves at once; documents that come in while one is
+    # in flight, or within NEWSSTREAM_BULK_MAX_SECONDS of a bulk that refreshed the index,
+    # leave together.
+    gate = Gate(1)
 
     async def write(events: list[Any]) -> None:
         gate.enter()
@@ -110,10 +114,6 @@ async def index(stream: Any) -> None:
             else:
                 gate.leave()
 
-    # With no bulk in flight a document leaves at once; documents that come in while one is
-    # in flight, or within NEWSSTREAM_BULK_MAX_SECONDS of a bulk that refreshed the index,
-    # leave together.
-    gate = Gate(1)
     try:
         await Batches(settings.bulk_max_docs, settings.bulk_max_seconds, gate, write).run(
             manual.events())
