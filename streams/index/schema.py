@@ -198,12 +198,29 @@ def refresh_mappings(
         es.indices.put_mapping(index=alias, write_index_only=True, body=mappings)
         return Change(f"mappings of {alias}", "updated")
     except ApiError as exc:
-        return Change(
-            f"mappings of {alias}",
-            "kept",
-            f"{es_client.describe_error(exc, s)}; run `newsstream setup --rollover` "
-            "to start a new index with the new template",
-        )
+        why = es_client.describe_error(exc, s)
+    # A changed field stays as it is, but new fields must still be added: the mapping is
+    # strict, so a document carrying a field its index lacks would be rejected.
+    added = new_fields(es, alias, mappings)
+    if added:
+        es.indices.put_mapping(index=alias, write_index_only=True,
+                               properties={k: mappings["properties"][k] for k in added})
+    return Change(
+        f"mappings of {alias}",
+        "kept",
+        (f"new fields added ({', '.join(added)}); " if added else "")
+        + f"{why}; run `newsstream setup --rollover` to start a new index with the new template",
+    )
+
+
+def new_fields(es: Elasticsearch, alias: str, mappings: dict[str, Any]) -> list[str]:
+    """Top-level fields of ``mappings`` that the alias's write index does not map yet."""
+    found = es.indices.get_mapping(index=alias)
+    for name, spec in es.indices.get_alias(name=alias).items():
+        if spec["aliases"][alias].get("is_write_index", True):
+            have = found[name]["mappings"].get("properties", {})
+            return sorted(set(mappings.get("properties", {})) - set(have))
+    return []
 
 
 def rollover(es: Elasticsearch, alias: str) -> Change:

@@ -126,7 +126,10 @@ def entity_filter(name: str, key_fields: tuple[str, ...] = ()) -> dict[str, Any]
         {"term": {"persons": name}},
         {"term": {"organizations": name}},
         {"term": {"locations": name}},
-        {"nested": {"path": "entities", "query": {"bool": {"should": [
+        {"term": {"entity_names": name}},  # any mention's text or normalized name, folded
+        # an index made by an older template holds the mentions as nested documents instead;
+        # ignore_unmapped: the same query runs on indices without them
+        {"nested": {"path": "entities", "ignore_unmapped": True, "query": {"bool": {"should": [
             {"term": {"entities.normalized": name}},
             {"term": {"entities.text": {"value": name, "case_insensitive": True}}},
         ]}}}},

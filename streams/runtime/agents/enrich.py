@@ -56,8 +56,8 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 2  # batches in the pool at once: one being finished, one being computed
 STAGE = "enrich"
-# Each entity mention is one nested document in Elasticsearch, whose default limit is 10,000
-# per indexed document: a longer list would get the whole article rejected at the index stage.
+# An index made by an older template holds each mention as a nested document, 10,000 at most
+# per indexed document by default: a longer list would get the whole article rejected there.
 MAX_ENTITIES = 5_000
 
 

@@ -143,7 +143,12 @@ def test_a_template_change_applies_in_place_or_after_rollover(namespace: Namespa
     es = es_client.make_client(s)
     old = setup.template_body(s.es_alias)
     old["_meta"]["checksum"] = old["template"]["mappings"]["_meta"]["template_checksum"] = "old"
-    old["template"]["mappings"]["properties"]["title_en"]["analyzer"] = "german"
+    props = old["template"]["mappings"]["properties"]
+    props["title_en"]["analyzer"] = "german"
+    # the earlier shape of the mentions: nested documents, and no entity_names field
+    del props["entity_names"]
+    props["entities"] = {"type": "nested", "properties": {
+        "text": {"type": "keyword"}, "normalized": {"type": "keyword"}}}
     es.indices.put_index_template(name=s.es_alias, body=old)
     es.indices.create(index=setup.first_index(s.es_alias), body=setup.bootstrap_body(s.es_alias))
     try:
@@ -151,6 +156,12 @@ def test_a_template_change_applies_in_place_or_after_rollover(namespace: Namespa
             out = run_cli(namespace, "setup", "--skip-kafka")
             assert out.returncode == 0, out.stderr
             assert f"mappings of {s.es_alias}: kept" in out.stdout and "--rollover" in out.stdout
+        # the new field was added in place all the same: documents carrying it are accepted
+        first = setup.first_index(s.es_alias)
+        assert "entity_names" in es.indices.get_mapping(index=first)[first]["mappings"]["properties"]
+        es.index(index=s.es_alias, id="old-shape", refresh=True, document={
+            "id": "old-shape", "title": "Old shape",
+            "entities": [{"text": "Lena Ostrova", "normalized": "lena ostrova"}]})
         out = run_cli(namespace, "setup", "--skip-kafka", "--rollover")
         assert f"({s.es_alias}-000001 -> {s.es_alias}-000002)" in out.stdout
         out = run_cli(namespace, "setup", "--skip-kafka")
@@ -158,6 +169,10 @@ def test_a_template_change_applies_in_place_or_after_rollover(namespace: Namespa
         new = es.indices.get_mapping(index=f"{s.es_alias}-000002")[f"{s.es_alias}-000002"]
         assert new["mappings"]["properties"]["title_en"]["analyzer"] == "english"
         assert ids(s, "running") == []  # both indices still searched through the alias
+        # an entity filter runs on both mention shapes (nested in the old index only)
+        es.index(index=s.es_alias, id="new-shape", refresh=True, document={
+            "id": "new-shape", "title": "New shape", "entity_names": ["Lena Ostrova"]})
+        assert sorted(ids(s, "", entities=["LENA OSTROVA"])) == ["new-shape", "old-shape"]
     finally:
         _drop(es, s)
 
