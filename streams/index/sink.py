@@ -4,7 +4,11 @@ Why it is shaped this way (the indexing guarantees):
 
 * Every document message becomes a partial-update upsert keyed by the article id
   (:func:`streams.index.documents.bulk_lines`), so a replay rewrites the same document and a revision
-  overwrites it; no scripts (the embedded node has no painless). A counts message is a partial
+  overwrites it; no scripts (the embedded node has no painless). It is first sent as a
+  ``create`` of the whole document, which Elasticsearch indexes from the bytes as they are;
+  only an id that exists already (a replay, a revision) answers 409 and is sent again at once
+  as the upsert. An upsert costs a read of the stored document, a parse and a re-serialization
+  of both, which a new article does not need. A counts message is a partial
   update that never creates a document: when its original is missing (it was dead-lettered)
   Elasticsearch answers ``document_missing_exception`` and the copy is dead-lettered as
   ``original_not_indexed``, so no document ever holds counts without an article.
@@ -39,6 +43,7 @@ from typing import Any
 
 from streams import metrics
 from streams.index import documents
+from streams.model import encode_internal
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +334,8 @@ class PendingDoc:
     doc_id: str = ""
     body: bytes = b""
     invalid: str | None = None
+    #: A document not yet known to exist: sent as a ``create`` of ``body`` (the document).
+    create: bool = False
     attempts: int = field(default=0, compare=False)
 
     @property
@@ -344,6 +351,9 @@ def pending_doc(tp: Hashable, offset: int, value: Any, raw: bytes, token: Any = 
         if not isinstance(value, Mapping):
             raise ValueError(f"message is {type(value).__name__}, not an object")
         _, body = documents.bulk_lines(value, "-")
+        if body.get("doc_as_upsert"):  # a document: created whole unless its id exists
+            item.create = True
+            body = body["doc"]
         doc_id = str(value["id"])
         if not doc_id:
             raise ValueError("empty id")
@@ -351,16 +361,32 @@ def pending_doc(tp: Hashable, offset: int, value: Any, raw: bytes, token: Any = 
             raise ValueError(f"id over Elasticsearch's {MAX_ID_BYTES}-byte _id limit")
         item.message = value
         item.doc_id = doc_id
-        item.body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        item.body = encode_internal(body)
     except Exception as exc:
         item.invalid = f"{type(exc).__name__}: {exc}"
     return item
 
 
-def action_line(doc_id: str, index: str) -> bytes:
-    """The bulk action line: a partial update of ``doc_id`` in the concrete ``index``."""
-    action = {"update": {"_id": doc_id, "_index": index, "retry_on_conflict": RETRY_ON_CONFLICT}}
+def action_line(doc_id: str, index: str, create: bool = False) -> bytes:
+    """The bulk action line: a create, or a partial update, of ``doc_id`` in ``index``."""
+    spec: dict[str, Any] = {"_id": doc_id, "_index": index}
+    if not create:
+        spec["retry_on_conflict"] = RETRY_ON_CONFLICT
+    action = {"create" if create else "update": spec}
     return json.dumps(action, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def exists_already(doc: PendingDoc, status: int, error: Mapping[str, Any] | None) -> bool:
+    """Whether a ``create`` failed only because the id is taken (pure): send the upsert."""
+    return (doc.create and status == 409
+            and str((error or {}).get("type", "")) == "version_conflict_engine_exception")
+
+
+def as_upsert(doc: PendingDoc) -> None:
+    """Turn a document's ``create`` into the partial-update upsert of the same document."""
+    if doc.create:
+        doc.body = b'{"doc":' + doc.body + b',"doc_as_upsert":true}'
+        doc.create = False
 
 
 def items_to_resend(docs: Sequence[PendingDoc], outcomes: Sequence[Outcome]) -> list[int]:
@@ -640,7 +666,8 @@ class BulkSink:
                 write_index, found = await self.resolver.resolve([d.doc_id for d in pending])
                 lines: list[bytes] = []
                 for d in pending:
-                    lines.append(action_line(d.doc_id, found.get(d.doc_id, write_index)))
+                    lines.append(action_line(d.doc_id, found.get(d.doc_id, write_index),
+                                             d.create))
                     lines.append(d.body)
                 started = time.perf_counter()
                 in_bulk = True
@@ -667,6 +694,8 @@ class BulkSink:
                 raise RuntimeError(f"bulk answered {len(items)} items for {len(pending)} sent")
             results = [next(iter(it.values())) for it in items]
             outcomes = [classify_item(int(r.get("status", 0)), r.get("error")) for r in results]
+            taken = {i for i, (d, r) in enumerate(zip(pending, results, strict=True))
+                     if exists_already(d, int(r.get("status", 0)), r.get("error"))}
             resend = set(items_to_resend(pending, outcomes))
             ok = 0
             for i, (d, outcome, r) in enumerate(zip(pending, outcomes, results, strict=True)):
@@ -685,9 +714,12 @@ class BulkSink:
             retry_errors = [
                 results[i].get("error") or {"status": results[i].get("status")}
                 for i in sorted(resend)
+                if outcomes[i] is Outcome.RETRY and i not in taken
             ]
+            for i in taken:
+                as_upsert(pending[i])
             pending = [pending[i] for i in sorted(resend)]
-            if pending:
+            if retry_errors:  # ids that only exist already are sent again without a pause
                 attempt += 1
                 await self._backoff(attempt, pending, _short_error(retry_errors[0]))
 

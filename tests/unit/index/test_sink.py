@@ -18,8 +18,10 @@ from streams.index.sink import (
     OffsetTracker,
     Outcome,
     action_line,
+    as_upsert,
     backoff_delay,
     classify_item,
+    exists_already,
     is_retryable_exception,
     items_to_resend,
     pending_doc,
@@ -281,6 +283,26 @@ def test_pending_doc_builds_a_partial_update_counts_never_upsert() -> None:
     action = json.loads(action_line("abc", "articles-000002"))
     assert action == {"update": {"_id": "abc", "_index": "articles-000002", "retry_on_conflict": 3}}
     assert d.size > len(d.body)
+
+
+def test_a_document_is_created_whole_and_upserted_only_when_its_id_exists() -> None:
+    msg = documents.document_message({"id": "abc", "title": "Ferry vote", "body": "Körper"})
+    d = pending_doc("p", 8, msg, b"raw")
+    assert d.create and json.loads(d.body) == msg["doc"]
+    assert json.loads(action_line("abc", "articles-000001", d.create)) == {
+        "create": {"_id": "abc", "_index": "articles-000001"}}
+    conflict = {"type": "version_conflict_engine_exception", "reason": "document already exists"}
+    assert exists_already(d, 409, conflict)
+    assert not exists_already(d, 409, {"type": "other"})
+    assert not exists_already(d, 429, conflict)
+    as_upsert(d)
+    # the upsert is exactly what documents.bulk_lines describes for this message
+    assert json.loads(d.body) == documents.bulk_lines(msg, "-")[1]
+    assert not d.create and not exists_already(d, 409, conflict)
+    as_upsert(d)  # once only
+    assert json.loads(d.body) == documents.bulk_lines(msg, "-")[1]
+    counts = pending_doc("p", 9, documents.counts_message("abc", 1, ["x.example"]), b"raw")
+    assert not counts.create
 
 
 @pytest.mark.parametrize(
