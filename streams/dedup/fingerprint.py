@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
 from array import array
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,7 @@ def similarity(a: bytes, b: bytes) -> float:
     sb.frombytes(b)
     if len(sa) != len(sb) or not sa:
         return 0.0
-    equal = sum(1 for x, y in zip(sa, sb, strict=True) if x == y) / len(sa)
+    equal = sum(map(operator.eq, sa, sb)) / len(sa)  # the lanes that agree
     est = (equal - _BBIT_MATCH) / (1.0 - _BBIT_MATCH)
     return min(1.0, max(0.0, est))
 

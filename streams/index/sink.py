@@ -433,9 +433,21 @@ class TargetResolver:
         self.client = client
         self.alias = alias
         self.pattern = pattern or f"{alias}-*"
+        #: index name -> creation date: immutable, so read again only when the alias's indices
+        #: change or a request failed (an index may have been deleted), not once per bulk
+        self._created: dict[str, int] = {}
+        self._holders: frozenset[str] = frozenset()
+
+    def forget(self) -> None:
+        """Read the creation dates again before the next bulk (after any failed request)."""
+        self._created.clear()
 
     async def layout(self) -> Layout:
-        """The write index and the other backing indices (two cheap cluster-state reads)."""
+        """The write index and the other backing indices (one or two cluster-state reads).
+
+        The alias is read for every bulk (a rollover may have moved it); the creation dates
+        that order the older indices only when the alias's indices changed since the last read.
+        """
         from elasticsearch import NotFoundError
 
         try:
@@ -461,20 +473,23 @@ class TargetResolver:
             raise NoWriteIndexError(
                 f"alias {self.alias!r} has no single write index: {sorted(holders)}"
             )
-        settings = (
-            await self.client.indices.get_settings(
-                index=f"{self.pattern},{','.join(holders)}",
-                name="index.creation_date",
-                flat_settings=True,
-                expand_wildcards="open",
-                allow_no_indices=True,
-                ignore_unavailable=True,
-            )
-        ).body
-        created = {
-            name: int(v.get("settings", {}).get("index.creation_date", 0))
-            for name, v in settings.items()
-        }
+        if frozenset(holders) != self._holders or not self._created:
+            settings = (
+                await self.client.indices.get_settings(
+                    index=f"{self.pattern},{','.join(holders)}",
+                    name="index.creation_date",
+                    flat_settings=True,
+                    expand_wildcards="open",
+                    allow_no_indices=True,
+                    ignore_unavailable=True,
+                )
+            ).body
+            self._created = {
+                name: int(v.get("settings", {}).get("index.creation_date", 0))
+                for name, v in settings.items()
+            }
+            self._holders = frozenset(holders)
+        created = self._created
         others = sorted(
             (n for n in created if n != write), key=lambda n: (created[n], n), reverse=True
         )
@@ -680,6 +695,7 @@ class BulkSink:
                 )
                 metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             except Exception as exc:
+                self.resolver.forget()
                 if in_bulk and is_request_rejection(exc):
                     await self._split_rejected(pending, release, exc)
                     return
