@@ -22,7 +22,18 @@ with the load average; rounds whose ES CPU per document differs by more than 15 
 repetitions of the same layout are flagged. Writes a ``bench-index`` section into
 BENCHMARKS.md with ``--write``.
 
+``--writes`` compares instead how a document is written, on documents carrying entity
+mentions (16 per article, what the pipeline benchmark's English articles get from NER; made
+here from the body's capitalized words), in bulks of ``--bulk`` documents (about one NER batch)
+with a 1 s refresh interval:
+
+* ``before``: the mentions as nested documents (one Lucene document per mention) and each
+  document written as a partial-update upsert;
+* ``after`` (the current template and sink): the mentions stored unindexed with their names in
+  one keyword field, and each document written by the index sink's ``create``.
+
     NEWSSTREAM_ES_PORT=... .venv/bin/python bench/bench_index.py [--docs 2000] [--rounds 3]
+    NEWSSTREAM_ES_PORT=... .venv/bin/python bench/bench_index.py --writes [--bulk 28]
 """
 
 from __future__ import annotations
@@ -30,17 +41,20 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import random
 import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from streams import procs
 from streams.index import documents, es_client
 from streams.index import schema as setup
-from streams.model import Article, DedupInfo, Language
+from streams.index.sink import action_line, pending_doc
+from streams.model import Article, DedupInfo, Entity, Language, encode_internal
 from streams.settings import REPO_ROOT, Settings, load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -102,6 +116,47 @@ def every_language_template(body: dict[str, Any]) -> dict[str, Any]:
     return legacy
 
 
+MENTIONS = 16  # per article: the pipeline benchmark's English articles (32252 for 2000)
+LABELS = ("PERSON", "ORG", "LOCATION", "MISC")
+
+
+def with_mentions(docs: list[dict[str, Any]], seed: int = 5) -> list[dict[str, Any]]:
+    """The documents with ``MENTIONS`` entity mentions each, taken from their capitalized words."""
+    rnd = random.Random(seed)
+    out = []
+    for d in docs:
+        body = d.get("body") or ""
+        words = [w.strip(".,;:\"'()") for w in body.split()]
+        caps = [w for w in words if w[:1].isupper() and len(w) > 3] or ["Harbour"]
+        ents = []
+        for _ in range(MENTIONS):
+            w = rnd.choice(caps)
+            start = max(0, body.find(w))
+            ents.append(Entity(w, rnd.choice(LABELS), start, start + len(w), "body", w.lower(),
+                               "en"))
+        out.append({**d, "entities": [e.to_dict() for e in ents],
+                    "entity_names": documents.entity_names(ents)})
+    return out
+
+
+def nested_template(body: dict[str, Any]) -> dict[str, Any]:
+    """The former mapping: each mention a nested document, no entity_names field."""
+    legacy = copy.deepcopy(body)
+    props = legacy["template"]["mappings"]["properties"]
+    props.pop("entity_names")
+    keyword = {"type": "keyword", "ignore_above": 512}
+    props["entities"] = {"type": "nested", "properties": {
+        "text": keyword, "label": {"type": "keyword"}, "start": {"type": "integer"},
+        "end": {"type": "integer"}, "field": {"type": "keyword"},
+        "normalized": {**keyword, "normalizer": "folded"}, "language": {"type": "keyword"},
+        "key": keyword}}
+    return legacy
+
+
+def without_entity_names(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "entity_names"}
+
+
 def strip_language_fields(doc: dict[str, Any]) -> dict[str, Any]:
     names = set(documents.language_field_names())
     return {k: v for k, v in doc.items() if k not in names}
@@ -114,8 +169,22 @@ def es_cpu_seconds(s: Settings) -> float:
     return procs.tree_cpu_seconds(pid)
 
 
+def upsert_lines(doc: dict[str, Any], index: str) -> list[bytes]:
+    """A document as a partial-update upsert (:func:`streams.index.documents.bulk_lines`)."""
+    action, source = documents.bulk_lines(documents.document_message(doc), index)
+    return [json.dumps(action).encode(), encode_internal(source)]
+
+
+def create_lines(doc: dict[str, Any], index: str) -> list[bytes]:
+    """A document as the index sink writes a new one: ``create`` of the whole document."""
+    item = pending_doc("p", 0, documents.document_message(doc), b"")
+    return [action_line(item.doc_id, index, item.create), item.body]
+
+
 def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
-                docs: list[dict[str, Any]]) -> dict[str, float]:
+                docs: list[dict[str, Any]], bulk: int = BULK_DOCS,
+                lines: Callable[[dict[str, Any], str], list[bytes]] = upsert_lines,
+                ) -> dict[str, float]:
     """Index ``docs`` into a fresh index ``name`` built from ``body``; CPU and size."""
     tpl = body["template"]
     settings = copy.deepcopy(tpl["settings"])
@@ -124,11 +193,10 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
     es.indices.create(index=name, settings=settings, mappings=tpl["mappings"])
     es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
     t0 = time.monotonic()
-    for start in range(0, len(docs), BULK_DOCS):
-        ops: list[dict[str, Any]] = []
-        for doc in docs[start:start + BULK_DOCS]:
-            action, source = documents.bulk_lines(documents.document_message(doc), name)
-            ops += [action, source]
+    for start in range(0, len(docs), bulk):
+        ops: list[bytes] = []
+        for doc in docs[start:start + bulk]:
+            ops += lines(doc, name)
         resp = es.bulk(operations=ops)
         if resp["errors"]:
             bad = next(i for i in resp["items"] if "error" in next(iter(i.values())))
@@ -140,7 +208,7 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
     es1, (busy1, steal1) = es_cpu_seconds(s), procs.machine_cpu()
     stats = es.indices.stats(index=name, metric="store,docs")["indices"][name]["primaries"]
     es.indices.delete(index=name)
-    n = stats["docs"]["count"]
+    n = len(docs)
     es_cpu = es1 - es0
     others = max(0.0, busy1 - busy0 + steal1 - steal0 - es_cpu)
     return {
@@ -149,93 +217,136 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
     }
 
 
+Variant = tuple[dict[str, Any], list[dict[str, Any]], Callable[[dict[str, Any], str], list[bytes]]]
+
+
+def run_rounds(es: Any, s: Settings, variants: dict[str, Variant], rounds: int,
+               bulk: int) -> dict[str, list[dict[str, float]]]:
+    """Alternate the variants round by round (drift hits all); a warm-up round first."""
+    for body, docs, lines in variants.values():  # warm-up (JIT, caches), not counted
+        index_round(es, s, f"bench-index-{uuid.uuid4().hex[:8]}", body, docs[:BULK_DOCS],
+                    bulk, lines)
+    results: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
+    for r in range(rounds):
+        for label, (body, docs, lines) in variants.items():
+            res = index_round(es, s, f"bench-index-{uuid.uuid4().hex[:8]}", body, docs, bulk,
+                              lines)
+            results[label].append(res)
+            print(f"round {r + 1} {label:15s} ES CPU {res['es_cpu_ms']:.2f} ms/doc, "
+                  f"{res['bytes'] / 1024:.2f} KiB/doc, {res['wall']:.1f} s, "
+                  f"others {res['others_cores']:.2f} cores", flush=True)
+    return results
+
+
+def result_rows(results: dict[str, list[dict[str, float]]], ratio_label: str) -> tuple[list[str], bool]:
+    """The table rows (one per variant, then last / first) and whether a spread was noisy."""
+    lines, rows, noisy = [], [], False
+    for label, rs in results.items():
+        cpu = [x["es_cpu_ms"] for x in rs]
+        spread = (max(cpu) - min(cpu)) / min(cpu) if min(cpu) > 0 else 0.0
+        noisy = noisy or spread > 0.15
+        size = statistics.median(x["bytes"] for x in rs)
+        rows.append((statistics.median(cpu), size))
+        lines.append(
+            f"| {label} | {rows[-1][0]:.2f} ms ({', '.join(f'{c:.2f}' for c in cpu)}; spread "
+            f"{spread:.0%}{', NOISY' if spread > 0.15 else ''}) | {size / 1024:.2f} KiB | "
+            f"{statistics.mean(x['others_cores'] for x in rs):.2f} cores |"
+        )
+    first, last = rows[0], rows[-1]
+    lines.append(f"| {ratio_label} | {last[0] / first[0]:.2f} | {last[1] / first[1]:.2f} | |")
+    return lines, noisy
+
+
+HEADER = ("| {what} | ES CPU per document (median; rounds) | index size per document | "
+          "other processes during the rounds |")
+FOOTER = ("ES CPU is utime+stime of the Elasticsearch process over indexing, refresh, flush and "
+          "merge, divided by the documents; 'other processes' is the rest of the machine's busy "
+          "time meanwhile (a quiet machine shows about 0). A spread above 15 % between rounds of "
+          "the same variant is marked NOISY: the ratio is then uncertain by about as much.")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--corpus", choices=("samples", "generated"), default="samples",
                     help="the multilingual samples, or generated English news-length articles")
+    ap.add_argument("--writes", action="store_true",
+                    help="compare how documents with entity mentions are written instead")
+    ap.add_argument("--bulk", type=int, default=None,
+                    help=f"documents per bulk request (default {BULK_DOCS}, with --writes 28)")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
     args = ap.parse_args()
     s = load()
     es = es_client.make_client(s)
     es_client.quiet_client_logs()
     current = setup.template_body("bench-index")
-    layouts = {"every language": (every_language_template(current), strip_language_fields),
-               "own language": (current, lambda d: d)}
-    docs = sample_documents(args.docs, args.corpus)
+    docs = sample_documents(args.docs, "generated" if args.writes else args.corpus)
+    corpus_name = "generated" if args.writes else args.corpus
+    bulk = args.bulk or (28 if args.writes else BULK_DOCS)
+    if args.writes:
+        section, title, what, ratio = (
+            "bench-writes", "Index writes: mentions stored, documents created "
+            "(`bench/bench_index.py --writes`)", "writing", "after / before")
+        mentioned = with_mentions(docs)
+        variants: dict[str, Variant] = {
+            "before: nested mentions, upsert": (
+                nested_template(current), [without_entity_names(d) for d in mentioned],
+                upsert_lines),
+            "after: stored mentions, create": (current, mentioned, create_lines),
+        }
+    else:
+        section, title, what, ratio = (
+            SECTION, "Index layout: each text analyzed in its own language "
+            "(`bench/bench_index.py`)", "layout", "own / every language")
+        variants = {
+            "every language": (every_language_template(current),
+                               [strip_language_fields(d) for d in docs], upsert_lines),
+            "own language": (current, docs, upsert_lines),
+        }
     langs = sorted({d["language"] for d in docs})
     words = statistics.mean(len((d["body"] or "").split()) for d in docs)
     load_start = loadavg()
-    results: dict[str, list[dict[str, float]]] = {k: [] for k in layouts}
-    for body, shape in layouts.values():  # warm-up (JIT, caches), not counted
-        index_round(es, s, f"bench-index-{uuid.uuid4().hex[:8]}", body,
-                    [shape(d) for d in docs[:BULK_DOCS]])
-    for r in range(args.rounds):
-        for label, (body, shape) in layouts.items():
-            name = f"bench-index-{uuid.uuid4().hex[:8]}"
-            res = index_round(es, s, name, body, [shape(d) for d in docs])
-            results[label].append(res)
-            print(f"round {r + 1} {label:15s} ES CPU {res['es_cpu_ms']:.2f} ms/doc, "
-                  f"{res['bytes'] / 1024:.2f} KiB/doc, {res['wall']:.1f} s, "
-                  f"others {res['others_cores']:.2f} cores", flush=True)
+    results = run_rounds(es, s, variants, args.rounds, bulk)
     load_end = loadavg()
-    rows = []
-    verdicts = []
-    for label, rs in results.items():
-        cpu = [x["es_cpu_ms"] for x in rs]
-        spread = (max(cpu) - min(cpu)) / min(cpu) if min(cpu) > 0 else 0.0
-        noisy = spread > 0.15
-        verdicts.append(noisy)
-        rows.append((label, statistics.median(cpu), statistics.median(x["bytes"] for x in rs),
-                     cpu, spread, statistics.mean(x["others_cores"] for x in rs)))
-    before, after = rows[0], rows[1]
+    rows, noisy = result_rows(results, ratio)
+    flags = (" --writes" if args.writes else f" --corpus {args.corpus}") + (
+        f" --bulk {bulk}" if args.bulk else "")
+    mentions = (f"; {MENTIONS} entity mentions each" if args.writes else "")
     lines = [
-        f"<!-- {SECTION}:start -->",
-        "## Index layout: each text analyzed in its own language (`bench/bench_index.py`)",
+        f"<!-- {section}:start -->",
+        f"## {title}",
         "",
         f"- **Command**: `.venv/bin/python bench/bench_index.py --docs {args.docs} "
-        f"--rounds {args.rounds} --corpus {args.corpus} --write`",
+        f"--rounds {args.rounds}{flags} --write`",
         f"- **Date**: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
         f"{load_start} at the start, {load_end} at the end",
         f"- **Documents**: {len(docs)} built by the document builder from "
-        f"{len(set(d['title'] for d in docs))} distinct {args.corpus} articles (languages: "
-        f"{', '.join(langs)}; {words:.0f} words of body on average), bulk requests of 500, "
-        "then refresh, flush and force-merge to one segment",
+        f"{len(set(d['title'] for d in docs))} distinct {corpus_name} articles (languages: "
+        f"{', '.join(langs)}; {words:.0f} words of body on average{mentions}), bulk requests "
+        f"of {bulk}, then refresh, flush and force-merge to one segment",
         "",
-        "| layout | ES CPU per document (median; rounds) | index size per document | "
-        "other processes during the rounds |",
+        HEADER.format(what=what),
         "|---|---|---|---|",
-    ]
-    for label, cpu, size, cpus, spread, others in rows:
-        lines.append(
-            f"| {label} | {cpu:.2f} ms ({', '.join(f'{c:.2f}' for c in cpus)}; spread "
-            f"{spread:.0%}{', NOISY' if spread > 0.15 else ''}) | {size / 1024:.2f} KiB | "
-            f"{others:.2f} cores |"
-        )
-    lines += [
-        f"| own / every language | {after[1] / before[1]:.2f} | {after[2] / before[2]:.2f} | |",
+        *rows,
         "",
-        "ES CPU is utime+stime of the Elasticsearch process over indexing, refresh, flush and "
-        "merge, divided by the documents; 'other processes' is the rest of the machine's busy "
-        "time meanwhile (a quiet machine shows about 0). A spread above 15 % between rounds of "
-        "the same layout is marked NOISY: the ratio is then uncertain by about as much.",
-        f"<!-- {SECTION}:end -->",
+        FOOTER,
+        f"<!-- {section}:end -->",
     ]
     text = "\n".join(lines)
     print(text)
-    if any(verdicts):
+    if noisy:
         print("warning: the machine was noisy (see spread): treat the ratio as approximate",
               file=sys.stderr)
     if args.write:
-        write_section(text)
+        write_section(text, section)
     return 0
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, section: str = SECTION) -> None:
     """Replace (or append) this benchmark's section of BENCHMARKS.md."""
     old = BENCHMARKS.read_text() if BENCHMARKS.exists() else ""
-    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     if start in old and end in old:
         new = old[:old.index(start)] + text + old[old.index(end) + len(end):]
     else:
