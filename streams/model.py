@@ -140,6 +140,16 @@ def encode_internal(value: Any) -> bytes:
         return b" " + text.encode("utf-8")
 
 
+def parse_internal(raw: bytes) -> Any:
+    """:func:`encode_internal`'s bytes back to the value (raises ``ValueError`` if not JSON)."""
+    if raw[:1] != b" ":
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # NaN, an escaped lone surrogate: the standard library decides
+    return json.loads(raw.decode("utf-8"))
+
+
 def decode_internal(raw: bytes | str | None) -> Any:
     """Never raises: a message that is not UTF-8 JSON becomes ``{UNDECODABLE: why}``.
 
@@ -147,14 +157,10 @@ def decode_internal(raw: bytes | str | None) -> Any:
     agent; this stand-in instead fails the agent's field access and goes to the DLQ with the
     message's bytes like any other bad internal message.
     """
-    if isinstance(raw, bytes | bytearray) and raw[:1] != b" ":
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # NaN, an escaped lone surrogate: the standard library decides
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else str(raw)
-        return json.loads(text)
+        if isinstance(raw, bytes | bytearray):
+            return parse_internal(bytes(raw))
+        return json.loads(str(raw))
     except Exception as exc:
         return {UNDECODABLE: f"{type(exc).__name__}: {exc}"[:500]}
 

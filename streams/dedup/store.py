@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streams.model import encode_internal, parse_internal
+
 
 @dataclass(frozen=True, slots=True)
 class DocRecord:
@@ -159,17 +161,17 @@ class JsonRocksMapping(MutableMapping[str, Any]):
         raw = self.db.get(k.encode())
         if raw is None:
             raise KeyError(k)
-        return json.loads(raw)
+        return parse_internal(raw)
 
     def get(self, k: str, default: Any = None) -> Any:
         raw = self.db.get(k.encode())
-        return default if raw is None else json.loads(raw)
+        return default if raw is None else parse_internal(raw)
 
     def __contains__(self, k: object) -> bool:
         return isinstance(k, str) and self.db.get(k.encode()) is not None
 
     def __setitem__(self, k: str, v: Any) -> None:
-        self.db[k.encode()] = json.dumps(v, separators=(",", ":")).encode()
+        self.db[k.encode()] = encode_internal(v)
 
     def __delitem__(self, k: str) -> None:
         del self.db[k.encode()]
