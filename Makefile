@@ -81,6 +81,7 @@ bench: install
 	$(NS) setup
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_index.py --corpus generated --docs 2000 --rounds 3 --write
+	$(PY) bench/bench_index.py --writes --docs 2000 --rounds 3 --write
 	$(PY) bench/bench_pipeline.py --scale-out 2,3 --n 600
 
 # The fault matrix kills and restarts its OWN Kafka and Elasticsearch (ports 19492-19501, a
