@@ -173,15 +173,20 @@ def ensure_alias(es: Elasticsearch, alias: str) -> Change:
     return Change(what, "created")
 
 
+def write_index_mapping(es: Elasticsearch, alias: str) -> dict[str, Any] | None:
+    """The mappings of the alias's write index (None if it has none)."""
+    for name, spec in es.indices.get_alias(name=alias).items():
+        if spec["aliases"][alias].get("is_write_index", True):
+            mapping: dict[str, Any] = es.indices.get_mapping(index=name)[name]["mappings"]
+            return mapping
+    return None
+
+
 def write_index_checksum(es: Elasticsearch, alias: str) -> str | None:
     """The template checksum the alias's write index was built (or last updated) from."""
-    for name, spec in es.indices.get_alias(name=alias).items():
-        alias_spec = spec["aliases"][alias]
-        if alias_spec.get("is_write_index", True):
-            mapping = es.indices.get_mapping(index=name)[name]["mappings"]
-            found: str | None = mapping.get("_meta", {}).get("template_checksum")
-            return found
-    return None
+    found: str | None = (write_index_mapping(es, alias) or {}).get("_meta", {}).get(
+        "template_checksum")
+    return found
 
 
 def refresh_mappings(
@@ -215,12 +220,10 @@ def refresh_mappings(
 
 def new_fields(es: Elasticsearch, alias: str, mappings: dict[str, Any]) -> list[str]:
     """Top-level fields of ``mappings`` that the alias's write index does not map yet."""
-    found = es.indices.get_mapping(index=alias)
-    for name, spec in es.indices.get_alias(name=alias).items():
-        if spec["aliases"][alias].get("is_write_index", True):
-            have = found[name]["mappings"].get("properties", {})
-            return sorted(set(mappings.get("properties", {})) - set(have))
-    return []
+    current = write_index_mapping(es, alias)
+    if current is None:
+        return []
+    return sorted(set(mappings.get("properties", {})) - set(current.get("properties", {})))
 
 
 def rollover(es: Elasticsearch, alias: str) -> Change:
