@@ -484,7 +484,7 @@ class Ledger:
         from streams import kafka_io
 
         s = self.s
-        topics = [s.topic_articles, s.topic("valid"), s.topic("dedup"), s.topic("unique"),
+        topics = [s.topic_articles, s.topic("dedup"), s.topic("unique"),
                   s.topic("enriched"), s.topic_dlq]
         wanted = {m.encode(): m for m in markers}
         out: dict[str, list[str]] = {m: [] for m in markers}

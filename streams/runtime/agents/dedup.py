@@ -1,14 +1,17 @@
-"""Dedup stage: ``articles.valid`` -> ``articles.unique`` (articles and ``counts`` messages).
+"""Dedup stage: fingerprinted articles -> ``articles.unique`` (articles and ``counts`` messages).
 
 Design: how candidates meet
 ---------------------------
-``articles.valid`` is keyed by article id, so revisions and replays of one URL meet on one
+``articles`` is keyed by canonical URL, so revisions and replays of one URL meet on one
 partition, but a copy under another URL, or a near duplicate, can be on any partition. The
-stage therefore has two agents:
+stage therefore has two halves:
 
-1. ``dedup_prepare`` on ``articles.valid`` (``NEWSSTREAM_PARTITIONS`` partitions, stateless):
-   the CPU work (normalization, xxhash content hash, MinHash signature) runs on every
-   partition, so it scales with workers. It forwards the article plus its 256-byte signature.
+1. The stateless half runs on every partition of ``articles``, inside the validate agent
+   (``streams.runtime.agents.validate``): the CPU work (normalization, xxhash content hash,
+   MinHash signature) scales with workers, and the article crosses Kafka once on its way to
+   the decision, with its 256-byte signature (:func:`decide_value`). ``dedup_prepare`` does
+   the same for ``articles.valid``, the topic earlier versions validated into: an upgrade
+   finishes what they left there, and their dedup letters replay to it.
 2. ``dedup_decide`` on ``<prefix>.dedup`` (ONE partition): every article meets every other
    here, in one total order, so "first seen" is well defined and the decision is deterministic
    under replay. Durable state is ONE Faust table, ``dedup-docs`` (changelog topic, RocksDB by
@@ -28,7 +31,7 @@ per-partition ceiling (docs/dedup.md).
 Capacity limit (stated): the decide partition is one Faust consumer, so the whole dedup stage
 is bounded by one consumer's message rate, several times what NER does (see docs/dedup.md).
 Beyond that, shard the decide topic by a key near duplicates share (language,
-region) or move to band fan-out. The prepare agents and every other stage scale with
+region) or move to band fan-out. The fingerprinting and every other stage scale with
 partitions. A second worker holds a standby replica of the docs table (Faust
 ``table_standby_replicas``), so a failover resumes without replaying the whole changelog.
 
@@ -132,9 +135,18 @@ async def rebuild_index() -> None:
              extra={"documents": done, "seconds": round(time.perf_counter() - started, 2)})
 
 
+def decide_value(article: dict[str, Any], source_offset: dict[str, Any] | None,
+                 prepared: dedup.Prepared, seen_at: float) -> dict[str, Any]:
+    """The decide topic's value: the article, where it entered, its fingerprint and the time
+    it entered the pipeline (carried, so every redelivery decides with the same time)."""
+    return {"article": article, "source_offset": source_offset, "prep": prepared.to_dict(),
+            "seen_at": seen_at}
+
+
 @app.agent(valid_topic, concurrency=1)
 async def dedup_prepare(stream: Any) -> None:
-    """Fingerprint each valid article and route it to the single decide partition."""
+    """Fingerprint what earlier versions left on ``articles.valid`` and route it to the decide
+    partition (the validate agent does this itself for ``articles``)."""
     await handle_then_ack(stream, STAGE, _prepare_one)
 
 
@@ -146,12 +158,10 @@ async def _prepare_one(event: Any) -> list[Delivery]:
     except Exception as exc:
         return [await dead_letter_event(event, STAGE, "bad_internal_message", exc)]
     try:
-        return [await send(decide_topic, article.id.encode("utf-8"), {
-            **value,
-            "prep": prepared.to_dict(),
-            # the time the article entered the pipeline: identical on every redelivery
-            "seen_at": float(event.message.timestamp or time.time()),
-        })]
+        seen_at = float(event.message.timestamp or time.time())
+        return [await send(decide_topic, article.id.encode("utf-8"),
+                           decide_value(value["article"], value.get("source_offset"), prepared,
+                                        seen_at))]
     except Exception as exc:
         return [await dead_letter_event(event, STAGE, failure_reason(exc), exc)]
 

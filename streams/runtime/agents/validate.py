@@ -1,31 +1,30 @@
-"""Validate stage: raw bytes from ``articles`` -> ``articles.valid`` keyed by article id.
+"""Validate stage: raw bytes from ``articles`` -> fingerprinted articles on the decide topic.
 
-Anything that fails the contract goes to the dead-letter topic with its reason; so does a
-message whose valid form cannot be sent (too large, a producer error). The agent never crashes
-on input, and acks a message only once its output or dead letter has a delivery result.
+One agent validates an article and fingerprints it for the dedup decision (the stateless half
+of the dedup stage, :func:`streams.dedup.prepare`), so a message crosses Kafka once between the
+input topic and the single decide partition: every hop costs the worker, the broker and the
+latency more than the fingerprint does. Anything that fails the contract goes to the
+dead-letter topic with its reason; so does an article that cannot be fingerprinted or whose
+output cannot be sent (too large, a producer error). Each letter keeps the raw bytes, so a
+replay sends it back to ``articles``. The agent never crashes on input, and acks a message
+only once its output or dead letter has a delivery result.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from streams import metrics
+from streams import dedup, metrics
 from streams.ingest import contract
+from streams.runtime.agents import dedup as dedup_agent
 from streams.runtime.agents.common import Delivery, dead_letter, failure_reason, handle_then_ack, send
-from streams.runtime.app import app, articles_topic, settings, valid_topic
+from streams.runtime.app import app, articles_topic, settings
 
 log = logging.getLogger(__name__)
 
 STAGE = "validate"
-
-
-def valid_message(article: Any, topic: str, partition: int, offset: int) -> dict[str, Any]:
-    """The ``articles.valid`` value: the article plus where it came from (for DLQ envelopes)."""
-    return {
-        "article": article.to_dict(),
-        "source_offset": {"topic": topic, "partition": partition, "offset": offset},
-    }
 
 
 @app.agent(articles_topic, concurrency=1)
@@ -34,7 +33,7 @@ async def validate(stream: Any) -> None:
 
 
 async def handle(event: Any) -> list[Delivery]:
-    """Validate one raw message: on to ``articles.valid``, or to the DLQ with its reason."""
+    """Validate and fingerprint one raw message: on to the decide topic, or to the DLQ."""
     msg = event.message
     metrics.ARTICLES_IN.inc()
     raw = event.value if isinstance(event.value, bytes | bytearray) else None
@@ -49,8 +48,17 @@ async def handle(event: Any) -> list[Delivery]:
         return [await dead_letter(raw, STAGE, "internal_error", repr(exc), msg)]
     metrics.ARTICLES_VALID.inc()
     try:
-        value = valid_message(article, msg.topic, msg.partition, msg.offset)
-        return [await send(valid_topic, article.id.encode("utf-8"), value)]
+        prepared = dedup.prepare(article)
+    except Exception as exc:
+        log.exception("fingerprint failed", extra={"offset": msg.offset})
+        return [await dead_letter(raw, dedup_agent.STAGE, "dedup_error",
+                                  f"{type(exc).__name__}: {exc}", msg)]
+    source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+    try:
+        # the time the article entered the pipeline; carried in the value, so a redelivered
+        # decide message (or a replayed dedup letter) keeps it
+        value = dedup_agent.decide_value(article.to_dict(), source, prepared, time.time())
+        return [await send(dedup_agent.decide_topic, article.id.encode("utf-8"), value)]
     except Exception as exc:
         return [await dead_letter(raw, STAGE, failure_reason(exc), f"{type(exc).__name__}: {exc}",
                                   msg)]

@@ -210,21 +210,22 @@ def test_restart_recovers_tables_and_still_catches_duplicates(
 def test_two_workers_catch_a_near_duplicate_from_the_other_workers_partition(
     ns: Namespace, start: Callable[..., Worker], outputs: Outputs
 ) -> None:
-    valid = ns.settings().topic("valid")
+    source = ns.settings().topic_articles
     a, b = start("a"), start("b")
 
     def split() -> bool:
         sa, sb = assigned(a), assigned(b)
-        va = {p for p in sa if p.startswith(valid + ":")}
-        vb = {p for p in sb if p.startswith(valid + ":")}
+        va = {p for p in sa if p.startswith(source + ":")}
+        vb = {p for p in sb if p.startswith(source + ":")}
         return len(va) == 1 and len(vb) == 1 and va != vb and decide_partition(ns) in sa | sb
 
-    wait_for(split, 180, "the two workers splitting articles.valid")
+    wait_for(split, 180, "the two workers splitting articles")
     text = body(3)
     orig = record("https://x.example/story-3", text, "Bridge closed", "X")
 
     def part(rec: dict[str, Any]) -> int:
-        return (murmur2(aid(rec).encode()) & 0x7FFFFFFF) % 2
+        key = contract.message_key(contract.validate_record(rec))
+        return (murmur2(key) & 0x7FFFFFFF) % 2
 
     near = next(
         r for i in range(100)
@@ -232,7 +233,7 @@ def test_two_workers_catch_a_near_duplicate_from_the_other_workers_partition(
         != part(orig)
     )
     owner = {p: w for w in (a, b) for p in assigned(w)}
-    assert owner[f"{valid}:{part(orig)}"] is not owner[f"{valid}:{part(near)}"]
+    assert owner[f"{source}:{part(orig)}"] is not owner[f"{source}:{part(near)}"]
 
     publish(ns, [orig])
     wait_for(lambda: outputs.poll().decisions(aid(orig)), 120, "the original on articles.unique")
@@ -433,15 +434,13 @@ def test_a_backlog_read_while_the_streams_are_sought_is_not_lost(
     """The post-recovery stall, made deterministic (docs/reliability.md).
 
     A worker that must replay its table's changelog (a new data dir) starts on a backlog of
-    ``articles.valid``, one of whose partitions was never committed, and its post-recovery seek
+    ``articles``, one of whose partitions was never committed, and its post-recovery seek
     is slowed as on a busy machine. With Faust's own order the fetcher (running since the
-    replay) hands the backlog to the prepare agent while the seek runs, the queue is cleared
+    replay) hands the backlog to the validate agent while the seek runs, the queue is cleared
     right after, and the records the agent had not reached are never read again (run with
     DEDUP_HARNESS_UPSTREAM_RECOVERY=1 to see this test time out). With ``streams.runtime.recovery``
     every article is passed on.
     """
-    from streams.runtime.agents.validate import valid_message
-
     w = start("a")
     wait_for(lambda: decide_partition(ns) in assigned(w), 120, "the decide partition assigned")
     first = record("https://x.example/b/first", body(899), "First", "X")
@@ -450,16 +449,10 @@ def test_a_backlog_read_while_the_streams_are_sought_is_not_lost(
     w.kill(signal.SIGTERM)  # its table now has a changelog a new data dir must replay
 
     n = 2000
-    s = ns.settings()
-    arts = [contract.validate_record(record(f"https://x.example/b/{i}", body(900 + i, 30),
-                                            f"Backlog {i}", "X")) for i in range(n)]
-    producer = kafka_io.producer(s)
-    for i, a in enumerate(arts):
-        producer.send(s.topic("valid"), key=a.id.encode(),
-                      value=json.dumps(valid_message(a, s.topic_articles, 0, i)).encode())
-    producer.flush()
-    producer.close()
-    want = {a.id for a in arts}
+    recs = [record(f"https://x.example/b/{i}", body(900 + i, 30), f"Backlog {i}", "X")
+            for i in range(n)]
+    publish(ns, recs)
+    want = {aid(r) for r in recs}
     extra = {"DEDUP_HARNESS_SLOW_SEEK": "1"}
     if os.environ.get("DEDUP_HARNESS_UPSTREAM_RECOVERY"):
         extra["DEDUP_HARNESS_UPSTREAM_RECOVERY"] = "1"
