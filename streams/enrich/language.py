@@ -268,11 +268,16 @@ def _decidable(letters: int, ideographic: bool) -> bool:
 def _fasttext_probs(text: str) -> dict[str, float]:
     """fastText's top probabilities by ISO 639-1 code (an ambiguous label's shared by its codes)
     of a :func:`clean` text (one line: no newline left to check)."""
-    codes = _label_codes()
+    one, codes = _label_code(), _label_codes()
     out: dict[str, float] = {}
     for prob, label in _fasttext_predict()(
         text[:MAX_CHARS_FASTTEXT] + "\n", FASTTEXT_TOP_K, 0.0, "strict"
     ):
+        code = one.get(label)
+        if code is not None:  # most labels: one code, the whole probability
+            prob = min(prob, 1.0)
+            out[code] = out[code] + prob if code in out else prob
+            continue
         shared = codes.get(label, ())
         for code in shared:
             out[code] = out.get(code, 0.0) + min(prob, 1.0) / len(shared)
@@ -295,6 +300,12 @@ def _label_codes() -> dict[str, tuple[str, ...]]:
         code = _iso(label.removeprefix("__label__"))
         out[label] = tuple(c for c in _FASTTEXT_AMBIGUOUS.get(code, (code,)) if c != "und")
     return out
+
+
+@cache
+def _label_code() -> dict[str, str]:
+    """fastText label -> its ISO 639-1 code, for the labels that stand for exactly one."""
+    return {label: codes[0] for label, codes in _label_codes().items() if len(codes) == 1}
 
 
 def _script_codes(text: str) -> frozenset[str] | None:
