@@ -8,6 +8,13 @@ The corpus is synthetic news-length text (485 words average) with a realistic mi
 reprints (exact copies, tracking-parameter variants, edited near duplicates), some revisions, the rest unique.
 
     .venv/bin/python bench/bench_dedup.py [--articles 20000] [--store rocksdb|memory] [--kafka]
+    .venv/bin/python bench/bench_dedup.py --stages [--baseline DIR] [--rounds 3] [--articles 3000]
+
+``--stages`` publishes raw articles (the pipeline benchmark's generated news) and lets a worker
+with the validate and dedup agents only carry them onto ``articles.unique``: the worker's and
+the Kafka broker's CPU per article, what those stages cost before NER. With ``--baseline DIR``
+(a checkout of other code, e.g. ``git worktree add /tmp/before <commit>``) the rounds alternate
+between DIR and this tree on the same articles and print their ratios.
 
 Prints ratios measured in this one run (no timings are asserted anywhere).
 """
@@ -156,14 +163,114 @@ def kafka_bench(n: int) -> None:
                   f"({86400 / cpu / 1e6:.1f}M articles/day)")
 
 
+def stages_run(code: Path, n: int) -> tuple[float, float, float]:
+    """(articles/s, worker CPU ms per article, broker CPU ms per article) of a worker running
+    ``code``'s validate and dedup agents over ``n`` raw articles, first output to last."""
+    import sys
+    import uuid
+
+    import corpus as news
+    import psutil
+
+    from streams import kafka_io, procs, settings
+
+    tag = "bench" + uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
+        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
+        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
+        "NEWSSTREAM_LOG_FORMAT": "text",
+        "NEWSSTREAM_WEB_PORT": str(free_port()),
+        "PYTHONPATH": str(code),
+    }
+    os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
+    s = settings.load()
+    broker = procs.read_pid(Path(s.services_dir).expanduser() / "kafka" / "kafka.pid")
+    if broker is None:
+        raise SystemExit("--stages measures the local Kafka of `newsstream services up`")
+    kafka_io.ensure_topics(s, s.pipeline_topics())
+    producer = kafka_io.producer(s)
+    for rec in news.Generator(seed=11).records(0, n):
+        a = news.parse(rec)
+        producer.send(s.topic_articles, key=(a.canonical_url or a.id).encode(),
+                      value=news.encode(rec))
+    producer.flush()
+    producer.close()
+    consumer = kafka_io.consumer(s, s.topic("unique"))
+    tmp = tempfile.mkdtemp(prefix="bench-dedup-stages-")
+    env["NEWSSTREAM_DATA_DIR"] = tmp
+    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup.dedup_harness", "worker"],
+                       Path(tmp) / "worker.log", cwd=code, env=env)
+
+    def broker_cpu() -> float:
+        t = psutil.Process(broker).cpu_times()
+        return t.user + t.system
+
+    seen = 0
+    first = last = cpu0 = cpu1 = k0 = k1 = 0.0
+    deadline = time.monotonic() + 600
+    try:
+        while seen < n and time.monotonic() < deadline and proc.poll() is None:
+            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
+                if records and not first:
+                    first, cpu0, k0 = time.monotonic(), procs.cpu_seconds(proc.pid), broker_cpu()
+                seen += len(records)
+                last, cpu1, k1 = time.monotonic(), procs.cpu_seconds(proc.pid), broker_cpu()
+    finally:
+        procs.stop_process(proc, timeout=60)
+        consumer.close()
+        if seen < n:
+            print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if seen < n:
+        raise SystemExit(f"{code}: only {seen}/{n} outputs")
+    m = seen - 1
+    return m / (last - first), 1000 * (cpu1 - cpu0) / m, 1000 * (k1 - k0) / m
+
+
+def stages_bench(n: int, rounds: int, baseline: Path | None) -> None:
+    here = Path(__file__).resolve().parents[1]
+    print(f"validate + dedup through Kafka: {n} raw generated articles per run, one worker, "
+          f"{os.environ.get('NEWSSTREAM_PARTITIONS', 'default')} partitions of articles")
+    ratios: list[tuple[float, float, float]] = []
+    for r in range(1, rounds + 1):
+        new = stages_run(here, n)
+        line = (f"  round {r}: this tree {new[0]:,.0f} articles/s, worker {new[1]:.2f} ms, "
+                f"broker {new[2]:.2f} ms of CPU per article")
+        if baseline is not None:
+            old = stages_run(baseline, n)
+            ratios.append((new[0] / old[0], new[1] / old[1], new[2] / old[2]))
+            line += (f"; baseline {old[0]:,.0f} articles/s, worker {old[1]:.2f} ms, broker "
+                     f"{old[2]:.2f} ms; ratios (this / baseline) rate {ratios[-1][0]:.2f}, "
+                     f"worker CPU {ratios[-1][1]:.2f}, broker CPU {ratios[-1][2]:.2f}")
+        print(line, flush=True)
+    if ratios:
+        med = [sorted(x)[len(x) // 2] for x in zip(*ratios, strict=True)]
+        print(f"  median over {len(ratios)} rounds (this / baseline): rate {med[0]:.2f}, "
+              f"worker CPU per article {med[1]:.2f}, broker CPU per article {med[2]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--articles", type=int, default=20000)
+    ap.add_argument("--articles", type=int, default=None,
+                    help="articles per run (20000; 3000 with --stages)")
     ap.add_argument("--store", choices=["rocksdb", "memory"], default="rocksdb")
     ap.add_argument("--threshold", type=float, default=0.7)
     ap.add_argument("--kafka", action="store_true",
                     help="also time the decide partition through the real Kafka and Faust")
+    ap.add_argument("--stages", action="store_true",
+                    help="worker and broker CPU per article of the validate and dedup agents "
+                         "through the real Kafka, from raw articles")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="with --stages: a checkout of other code, measured in alternate rounds")
+    ap.add_argument("--rounds", type=int, default=3, help="with --stages: rounds per tree")
     args = ap.parse_args()
+    if args.stages:
+        stages_bench(min(args.articles or 3000, 20000), args.rounds, args.baseline)
+        return
+    args.articles = args.articles or 20000
     if args.kafka:
         kafka_bench(min(args.articles, 20000))
         return
