@@ -34,6 +34,15 @@ with a 1 s refresh interval:
 
     NEWSSTREAM_ES_PORT=... .venv/bin/python bench/bench_index.py [--docs 2000] [--rounds 3]
     NEWSSTREAM_ES_PORT=... .venv/bin/python bench/bench_index.py --writes [--bulk 28]
+
+``--paced RATE`` instead measures the index's ``refresh_interval`` at a worker's pace: the
+current template's documents (with mentions, as ``--writes``) created in bulks of ``--bulk``
+(28) at RATE documents/s, one fresh index per ``--intervals`` value in turn each round; ES CPU
+per document over the paced indexing plus one final refresh (no force-merge: segments are left
+as a running index has them), with the refreshes and segments counted.
+
+    NEWSSTREAM_ES_PORT=... .venv/bin/python bench/bench_index.py --paced 30 --docs 900 \
+        --intervals 1s,2s,5s [--rounds 2]
 """
 
 from __future__ import annotations
@@ -270,6 +279,57 @@ FOOTER = ("ES CPU is utime+stime of the Elasticsearch process over indexing, ref
           "the same variant is marked NOISY: the ratio is then uncertain by about as much.")
 
 
+def paced_round(es: Any, s: Settings, body: dict[str, Any], docs: list[dict[str, Any]],
+                interval: str, rate: float, bulk: int) -> dict[str, float]:
+    """Create ``docs`` at ``rate`` per second into a fresh index refreshed every ``interval``."""
+    name = f"bench-index-{uuid.uuid4().hex[:8]}"
+    settings = copy.deepcopy(body["template"]["settings"])
+    settings["index"].pop("lifecycle", None)
+    settings["index"]["refresh_interval"] = interval
+    es.indices.create(index=name, settings=settings, mappings=body["template"]["mappings"])
+    es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
+    t0 = time.monotonic()
+    for start in range(0, len(docs), bulk):
+        ops: list[bytes] = []
+        for doc in docs[start:start + bulk]:
+            ops += create_lines(doc, name)
+        if es.bulk(operations=ops)["errors"]:
+            raise RuntimeError("a bulk item failed")
+        time.sleep(max(0.0, t0 + (start + bulk) / rate - time.monotonic()))
+    es.indices.refresh(index=name)
+    wall = time.monotonic() - t0
+    es1, (busy1, steal1) = es_cpu_seconds(s), procs.machine_cpu()
+    stats = es.indices.stats(index=name, metric="segments,refresh")["indices"][name]["primaries"]
+    es.indices.delete(index=name)
+    es_cpu = es1 - es0
+    return {"es_cpu_ms": 1000 * es_cpu / len(docs), "wall": wall,
+            "refreshes": stats["refresh"]["total"], "segments": stats["segments"]["count"],
+            "others_cores": max(0.0, busy1 - busy0 + steal1 - steal0 - es_cpu) / wall}
+
+
+def paced(es: Any, s: Settings, docs: list[dict[str, Any]], rate: float, intervals: list[str],
+          rounds: int, bulk: int) -> int:
+    """Alternate the intervals round by round; print ES CPU per document and the ratios."""
+    body = setup.template_body("bench-index")
+    mentioned = with_mentions(docs)
+    paced_round(es, s, body, mentioned[: 2 * bulk], intervals[0], rate, bulk)  # warm-up
+    per: dict[str, list[float]] = {iv: [] for iv in intervals}
+    for r in range(1, rounds + 1):
+        for iv in intervals:
+            res = paced_round(es, s, body, mentioned, iv, rate, bulk)
+            per[iv].append(res["es_cpu_ms"])
+            print(f"round {r} refresh_interval {iv}: ES CPU {res['es_cpu_ms']:.2f} ms/doc "
+                  f"({len(mentioned)} docs in {res['wall']:.0f} s), {res['refreshes']:.0f} "
+                  f"refreshes, {res['segments']:.0f} segments, others "
+                  f"{res['others_cores']:.2f} cores; / {intervals[0]}: "
+                  f"{res['es_cpu_ms'] / per[intervals[0]][-1]:.2f}", flush=True)
+    for iv in intervals[1:]:
+        ratios = [b / a for a, b in zip(per[intervals[0]], per[iv], strict=True)]
+        print(f"{iv} / {intervals[0]}: ES CPU per document {statistics.median(ratios):.2f} "
+              f"(median of rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=2000)
@@ -281,10 +341,17 @@ def main() -> int:
     ap.add_argument("--bulk", type=int, default=None,
                     help=f"documents per bulk request (default {BULK_DOCS}, with --writes 28)")
     ap.add_argument("--write", action="store_true", help="write the section into BENCHMARKS.md")
+    ap.add_argument("--paced", type=float, default=None, metavar="RATE",
+                    help="documents/s: compare refresh intervals at this pace (see above)")
+    ap.add_argument("--intervals", default="1s,2s,5s",
+                    help="with --paced: the refresh_interval values to compare, first = base")
     args = ap.parse_args()
     s = load()
     es = es_client.make_client(s)
     es_client.quiet_client_logs()
+    if args.paced:
+        return paced(es, s, sample_documents(args.docs, "generated"), args.paced,
+                     args.intervals.split(","), args.rounds, args.bulk or 28)
     current = setup.template_body("bench-index")
     docs = sample_documents(args.docs, "generated" if args.writes else args.corpus)
     corpus_name = "generated" if args.writes else args.corpus

@@ -145,11 +145,11 @@ def test_shards_replicas_and_refresh_come_from_settings(monkeypatch: pytest.Monk
     assert "number_of_replicas" not in default
     monkeypatch.setenv("NEWSSTREAM_ES_SHARDS", "3")
     monkeypatch.setenv("NEWSSTREAM_ES_REPLICAS", "1")
-    monkeypatch.setenv("NEWSSTREAM_ES_REFRESH_INTERVAL", "5s")
+    monkeypatch.setenv("NEWSSTREAM_ES_REFRESH_INTERVAL", "10s")
     cluster = load()
     index = setup.template_body("t1-articles", s=cluster)["template"]["settings"]["index"]
     assert (index["number_of_shards"], index["number_of_replicas"], index["refresh_interval"]) == (
-        3, 1, "5s")
+        3, 1, "10s")
     assert "auto_expand_replicas" not in index
 
 
