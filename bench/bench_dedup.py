@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from streams import dedup
@@ -81,15 +82,9 @@ def corpus(n: int, seed: int = 1) -> list[Article]:
     return out
 
 
-def kafka_run(n: int, mode: str) -> float:
-    """Articles/s of one worker draining a backlog of ``n`` prepared articles on the decide
-    topic (first output to last), in a private namespace on the Kafka from the settings.
-    ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
-    """
-    import sys
+def private_env(partitions: str | None = None, **extra: str) -> dict[str, str]:
+    """A private namespace (topics, app id, web port) in os.environ and the returned env."""
     import uuid
-
-    from streams import kafka_io, procs, settings
 
     tag = "bench" + uuid.uuid4().hex[:8]
     env = {
@@ -98,11 +93,61 @@ def kafka_run(n: int, mode: str) -> float:
         "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
         "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
         "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
-        "NEWSSTREAM_PARTITIONS": "1",
         "NEWSSTREAM_LOG_FORMAT": "text",
         "NEWSSTREAM_WEB_PORT": str(free_port()),
+        **({"NEWSSTREAM_PARTITIONS": partitions} if partitions else {}),
+        **extra,
     }
     os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
+    return env
+
+
+def drain(code: Path, env: dict[str, str], args: list[str], topics: list[str], n: int,
+          counters: Callable[[int], tuple[float, ...]]) -> tuple[float, tuple[float, ...]]:
+    """Run the dedup harness of ``code`` until ``n`` records reached ``topics``: (records/s,
+    the growth of ``counters(worker pid)`` per record), both from the first output to the last."""
+    import sys
+
+    from streams import kafka_io, procs, settings
+
+    consumer = kafka_io.consumer(settings.load(), *topics)
+    tmp = tempfile.mkdtemp(prefix="bench-dedup-kafka-")
+    env = {**env, "NEWSSTREAM_DATA_DIR": tmp}
+    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup.dedup_harness", *args,
+                        "worker"], Path(tmp) / "worker.log", cwd=code, env=env)
+    seen = 0
+    first = last = 0.0
+    c0: tuple[float, ...] = ()
+    c1: tuple[float, ...] = ()
+    deadline = time.monotonic() + 600
+    try:
+        while seen < n and time.monotonic() < deadline and proc.poll() is None:
+            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
+                if records and not first:
+                    first, c0 = time.monotonic(), counters(proc.pid)
+                seen += len(records)
+                last, c1 = time.monotonic(), counters(proc.pid)
+    finally:
+        procs.stop_process(proc, timeout=60)
+        consumer.close()
+        if seen < n:
+            print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    if seen < n:
+        raise SystemExit(f"{code} {' '.join(args)}: only {seen}/{n} outputs")
+    m = max(1, seen - 1)
+    rate = m / (last - first) if last > first else 0.0
+    return rate, tuple((b - a) / m for a, b in zip(c0, c1, strict=True))
+
+
+def kafka_run(n: int, mode: str) -> float:
+    """Articles/s of one worker draining a backlog of ``n`` prepared articles on the decide
+    topic (first output to last), in a private namespace on the Kafka from the settings.
+    ``mode`` = "dedup" (the real decide agent, RocksDB tables) or "passthrough" (a bare agent).
+    """
+    from streams import kafka_io, procs, settings
+
+    env = private_env("1")
     s = settings.load()
     kafka_io.ensure_topics(s, [*s.pipeline_topics(), s.topic("dedup")])
     producer = kafka_io.producer(s)
@@ -112,34 +157,12 @@ def kafka_run(n: int, mode: str) -> float:
         producer.send(s.topic("dedup"), key=a.id.encode(), value=json.dumps(value).encode())
     producer.flush()
     producer.close()
-    consumer = kafka_io.consumer(s, s.topic("unique"), s.topic("enriched"))
-    tmp = tempfile.mkdtemp(prefix="bench-dedup-kafka-")
-    env["NEWSSTREAM_DATA_DIR"] = tmp
-    root = Path(__file__).resolve().parents[1]
-    extra = ["passthrough"] if mode == "passthrough" else []
-    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup.dedup_harness", *extra, "worker"],
-                       Path(tmp) / "worker.log", cwd=root, env=env)
-    seen = 0
-    first = last = 0.0
-    cpu_first = cpu_last = 0.0
-    deadline = time.monotonic() + 600
-    try:
-        while seen < n and time.monotonic() < deadline and proc.poll() is None:
-            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
-                if records and not first:
-                    first, cpu_first = time.monotonic(), procs.cpu_seconds(proc.pid)
-                seen += len(records)
-                last, cpu_last = time.monotonic(), procs.cpu_seconds(proc.pid)
-    finally:
-        procs.stop_process(proc, timeout=60)
-        consumer.close()
-        if seen < n:
-            print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
-        shutil.rmtree(tmp, ignore_errors=True)
-    if seen < n:
-        raise SystemExit(f"{mode}: only {seen}/{n} outputs")
-    CPU_PER_ARTICLE[mode] = (cpu_last - cpu_first) / max(1, seen - 1)
-    return (seen - 1) / (last - first) if last > first else 0.0
+    rate, (cpu,) = drain(Path(__file__).resolve().parents[1], env,
+                         ["passthrough"] if mode == "passthrough" else [],
+                         [s.topic("unique"), s.topic("enriched")], n,
+                         lambda pid: (procs.cpu_seconds(pid),))
+    CPU_PER_ARTICLE[mode] = cpu
+    return rate
 
 
 CPU_PER_ARTICLE: dict[str, float] = {}  # mode -> worker CPU seconds per article
@@ -166,26 +189,12 @@ def kafka_bench(n: int) -> None:
 def stages_run(code: Path, n: int) -> tuple[float, float, float]:
     """(articles/s, worker CPU ms per article, broker CPU ms per article) of a worker running
     ``code``'s validate and dedup agents over ``n`` raw articles, first output to last."""
-    import sys
-    import uuid
-
     import corpus as news
     import psutil
 
     from streams import kafka_io, procs, settings
 
-    tag = "bench" + uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "NEWSSTREAM_TOPIC_ARTICLES": f"{tag}.articles",
-        "NEWSSTREAM_TOPIC_PREFIX": f"{tag}.articles",
-        "NEWSSTREAM_TOPIC_DLQ": f"{tag}.articles.dlq",
-        "NEWSSTREAM_APP_ID": f"newsstream-{tag}",
-        "NEWSSTREAM_LOG_FORMAT": "text",
-        "NEWSSTREAM_WEB_PORT": str(free_port()),
-        "PYTHONPATH": str(code),
-    }
-    os.environ.update({k: v for k, v in env.items() if k.startswith("NEWSSTREAM_")})
+    env = private_env(PYTHONPATH=str(code))
     s = settings.load()
     broker = procs.read_pid(Path(s.services_dir).expanduser() / "kafka" / "kafka.pid")
     if broker is None:
@@ -198,36 +207,13 @@ def stages_run(code: Path, n: int) -> tuple[float, float, float]:
                       value=news.encode(rec))
     producer.flush()
     producer.close()
-    consumer = kafka_io.consumer(s, s.topic("unique"))
-    tmp = tempfile.mkdtemp(prefix="bench-dedup-stages-")
-    env["NEWSSTREAM_DATA_DIR"] = tmp
-    proc = procs.spawn([sys.executable, "-m", "tests.integration.dedup.dedup_harness", "worker"],
-                       Path(tmp) / "worker.log", cwd=code, env=env)
 
-    def broker_cpu() -> float:
+    def counters(pid: int) -> tuple[float, float]:
         t = psutil.Process(broker).cpu_times()
-        return t.user + t.system
+        return procs.cpu_seconds(pid), t.user + t.system
 
-    seen = 0
-    first = last = cpu0 = cpu1 = k0 = k1 = 0.0
-    deadline = time.monotonic() + 600
-    try:
-        while seen < n and time.monotonic() < deadline and proc.poll() is None:
-            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
-                if records and not first:
-                    first, cpu0, k0 = time.monotonic(), procs.cpu_seconds(proc.pid), broker_cpu()
-                seen += len(records)
-                last, cpu1, k1 = time.monotonic(), procs.cpu_seconds(proc.pid), broker_cpu()
-    finally:
-        procs.stop_process(proc, timeout=60)
-        consumer.close()
-        if seen < n:
-            print(Path(f"{tmp}/worker.log").read_text(errors="replace")[-3000:])
-        shutil.rmtree(tmp, ignore_errors=True)
-    if seen < n:
-        raise SystemExit(f"{code}: only {seen}/{n} outputs")
-    m = seen - 1
-    return m / (last - first), 1000 * (cpu1 - cpu0) / m, 1000 * (k1 - k0) / m
+    rate, (worker, kafka) = drain(code, env, [], [s.topic("unique")], n, counters)
+    return rate, 1000 * worker, 1000 * kafka
 
 
 def stages_bench(n: int, rounds: int, baseline: Path | None) -> None:

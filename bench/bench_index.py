@@ -190,17 +190,18 @@ def create_lines(doc: dict[str, Any], index: str) -> list[bytes]:
     return [action_line(item.doc_id, index, item.create), item.body]
 
 
-def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
-                docs: list[dict[str, Any]], bulk: int = BULK_DOCS,
-                lines: Callable[[dict[str, Any], str], list[bytes]] = upsert_lines,
-                ) -> dict[str, float]:
-    """Index ``docs`` into a fresh index ``name`` built from ``body``; CPU and size."""
-    tpl = body["template"]
-    settings = copy.deepcopy(tpl["settings"])
+def fresh_index(es: Any, body: dict[str, Any], name: str, refresh_interval: str) -> None:
+    """Create ``name`` from a template body (no lifecycle policy: nothing rolls it over)."""
+    settings = copy.deepcopy(body["template"]["settings"])
     settings["index"].pop("lifecycle", None)
-    settings["index"]["refresh_interval"] = "1s"
-    es.indices.create(index=name, settings=settings, mappings=tpl["mappings"])
-    es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
+    settings["index"]["refresh_interval"] = refresh_interval
+    es.indices.create(index=name, settings=settings, mappings=body["template"]["mappings"])
+
+
+def bulk_write(es: Any, name: str, docs: list[dict[str, Any]], bulk: int,
+               lines: Callable[[dict[str, Any], str], list[bytes]],
+               rate: float | None = None) -> None:
+    """``docs`` in bulks of ``bulk`` (at ``rate`` documents/s when given); any failed item raises."""
     t0 = time.monotonic()
     for start in range(0, len(docs), bulk):
         ops: list[bytes] = []
@@ -210,6 +211,19 @@ def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
         if resp["errors"]:
             bad = next(i for i in resp["items"] if "error" in next(iter(i.values())))
             raise RuntimeError(f"bulk item failed: {bad}")
+        if rate:
+            time.sleep(max(0.0, t0 + (start + bulk) / rate - time.monotonic()))
+
+
+def index_round(es: Any, s: Settings, name: str, body: dict[str, Any],
+                docs: list[dict[str, Any]], bulk: int = BULK_DOCS,
+                lines: Callable[[dict[str, Any], str], list[bytes]] = upsert_lines,
+                ) -> dict[str, float]:
+    """Index ``docs`` into a fresh index ``name`` built from ``body``; CPU and size."""
+    fresh_index(es, body, name, "1s")
+    es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
+    t0 = time.monotonic()
+    bulk_write(es, name, docs, bulk, lines)
     es.indices.refresh(index=name)
     es.indices.flush(index=name)
     es.indices.forcemerge(index=name, max_num_segments=1)
@@ -283,19 +297,10 @@ def paced_round(es: Any, s: Settings, body: dict[str, Any], docs: list[dict[str,
                 interval: str, rate: float, bulk: int) -> dict[str, float]:
     """Create ``docs`` at ``rate`` per second into a fresh index refreshed every ``interval``."""
     name = f"bench-index-{uuid.uuid4().hex[:8]}"
-    settings = copy.deepcopy(body["template"]["settings"])
-    settings["index"].pop("lifecycle", None)
-    settings["index"]["refresh_interval"] = interval
-    es.indices.create(index=name, settings=settings, mappings=body["template"]["mappings"])
+    fresh_index(es, body, name, interval)
     es0, (busy0, steal0) = es_cpu_seconds(s), procs.machine_cpu()
     t0 = time.monotonic()
-    for start in range(0, len(docs), bulk):
-        ops: list[bytes] = []
-        for doc in docs[start:start + bulk]:
-            ops += create_lines(doc, name)
-        if es.bulk(operations=ops)["errors"]:
-            raise RuntimeError("a bulk item failed")
-        time.sleep(max(0.0, t0 + (start + bulk) / rate - time.monotonic()))
+    bulk_write(es, name, docs, bulk, create_lines, rate)
     es.indices.refresh(index=name)
     wall = time.monotonic() - t0
     es1, (busy1, steal1) = es_cpu_seconds(s), procs.machine_cpu()
