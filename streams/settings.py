@@ -264,11 +264,11 @@ class Settings(BaseSettings):
         "0-1", "replicas of each new backing index: a number, or a range like 0-1 (auto-expand)"
     )
     # paces segments under a backlog only: a bulk without backlog refreshes at once
-    # (NEWSSTREAM_BULK_REFRESH_BELOW). Each refresh writes a segment to be merged later:
-    # bench/bench_index.py --paced measures Elasticsearch's CPU per document by interval at a
-    # worker's pace (BENCHMARKS.md, "Refresh interval").
+    # (NEWSSTREAM_BULK_REFRESH_BELOW). A longer interval saves Elasticsearch CPU per document
+    # but keeps the documents of bulks cut while enrich is behind waiting for it
+    # (BENCHMARKS.md, "Refresh interval": bench/bench_index.py --paced and the pipeline run).
     es_refresh_interval: str = _field(
-        "5s", "refresh_interval of each new backing index (template)"
+        "1s", "refresh_interval of each new backing index (template)"
     )
     # bench/bench_bulk.py on the local node (5 KB news docs, full template): docs/s is flat
     # from 100 to 1000 per request and drops at 50; 500 keeps one request far below
