@@ -19,7 +19,14 @@ from typing import Any
 from streams import dedup, metrics
 from streams.ingest import contract
 from streams.runtime.agents import dedup as dedup_agent
-from streams.runtime.agents.common import Delivery, dead_letter, failure_reason, handle_then_ack, send
+from streams.runtime.agents.common import (
+    Delivery,
+    dead_letter,
+    failure_reason,
+    handle_then_ack,
+    send,
+    source_of,
+)
 from streams.runtime.app import app, articles_topic, settings
 
 log = logging.getLogger(__name__)
@@ -53,11 +60,10 @@ async def handle(event: Any) -> list[Delivery]:
         log.exception("fingerprint failed", extra={"offset": msg.offset})
         return [await dead_letter(raw, dedup_agent.STAGE, "dedup_error",
                                   f"{type(exc).__name__}: {exc}", msg)]
-    source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
     try:
         # the time the article entered the pipeline; carried in the value, so a redelivered
         # decide message (or a replayed dedup letter) keeps it
-        value = dedup_agent.decide_value(article.to_dict(), source, prepared, time.time())
+        value = dedup_agent.decide_value(article.to_dict(), source_of(msg), prepared, time.time())
         return [await send(dedup_agent.decide_topic, article.id.encode("utf-8"), value)]
     except Exception as exc:
         return [await dead_letter(raw, STAGE, failure_reason(exc), f"{type(exc).__name__}: {exc}",
