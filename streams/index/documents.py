@@ -18,7 +18,7 @@ message becomes a partial update that never creates a document: a document holdi
 would be a hit without an article. It travels behind its original on the same partition
 (through the enrich stage), so when it is applied the original is either indexed or was
 dead-lettered; in the second case Elasticsearch answers ``document_missing_exception`` and the
-index stage dead-letters the copy (``original_not_indexed``).
+bulk writer dead-letters the copy (``original_not_indexed``).
 Known edge of partial updates: object fields (``title_translations``, ``extra``) are merged key
 by key, so a key that a revision drops stays until the document is reindexed.
 """

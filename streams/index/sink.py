@@ -1,4 +1,4 @@
-"""The Elasticsearch bulk writer of the index stage: batching, retries, offsets, dead letters.
+"""The Elasticsearch bulk writer (enrich and index agents): batching, retries, offsets, letters.
 
 Why it is shaped this way (the indexing guarantees):
 

@@ -5,12 +5,12 @@ Flow (each arrow is a Kafka topic, so each stage scales and restarts on its own)
     articles (raw bytes, key = canonical URL)
         --validate + fingerprint--> <prefix>.dedup        (one partition, internal)
         --dedup decide (tables)--> articles.unique       (key = article id; exact dups stop here)
-        --enrich (process pool, batches)--> articles.enriched
-        --index (bulk, commit after ack)--> Elasticsearch
+        --enrich (process pool, batches) + index (bulk, commit after ack)--> Elasticsearch
     any stage --> articles.dlq (the dead-letter envelope of streams.dlq)
 
-``articles.valid`` is only read: earlier versions validated into it (see
-``streams.runtime.agents.dedup``).
+``articles.valid`` and ``articles.enriched`` are only read: earlier versions validated into the
+first (see ``streams.runtime.agents.dedup``) and enriched into the second (see
+``streams.runtime.agents.index``).
 
 Agents live in ``streams.runtime.agents.*``; ``streams.runtime.worker`` imports them all.
 """

@@ -1,4 +1,4 @@
-"""What every agent shares: dead letters, delivery-confirmed sends, ordered acks.
+"""What every agent shares: dead letters, delivery-confirmed sends, ordered acks, the ES sink.
 
 The accounting rule: an input event is acked (its offset may be committed) only once every
 record it produced (outputs or its dead letter) has a delivery result from Kafka. Faust's
@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 from streams import dlq, metrics
+from streams.index import es_client
+from streams.index.sink import BulkSink, PendingDoc
 from streams.model import encode_internal
 from streams.runtime.app import app, dlq_topic, settings
 from streams.runtime.batching import Backlog, put_watching
@@ -26,8 +28,8 @@ log = logging.getLogger("streams.dlq")
 #: Events handled but not yet acked (their sends still awaiting delivery) per agent. Sends
 #: are pipelined up to this many events, so waiting for delivery costs no throughput.
 ACK_WINDOW = 256
-#: Set by the enrich stage, read by the index stage of the same worker: while enrich takes full
-#: batches the index stage's small bulks are pauses in a backlog, not a lull.
+#: Set by the enrich stage, read by the Elasticsearch sinks of the same worker: while enrich
+#: takes full batches a small bulk is a pause in a backlog, not a lull.
 ENRICH_BACKLOG = Backlog()
 #: Seconds the worker gets to stop cleanly after a fatal error before the process exits.
 FATAL_GRACE_SECONDS = 30.0
@@ -215,3 +217,41 @@ async def handle_then_ack(stream: Any, stage: str, handle: Handler,
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def sink_dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
+    """Dead-letter one sink item and wait until Kafka has the envelope (raises if it failed).
+
+    The envelope carries the bytes the stage read, so a replay sends them back to that topic.
+    """
+    value = doc.token.value if doc.token is not None else None
+    carried = value.get("source_offset") if isinstance(value, dict) else None
+    fut = await send_dead_letter(doc.raw, "index", reason, error, doc.token.message,
+                                 carried if isinstance(carried, dict) else None)
+    await fut
+
+
+_sinks: list[BulkSink] = []
+
+
+async def forget_revoked(sender: Any, revoked: Any = (), **kwargs: Any) -> None:
+    """Faust seeks an assigned partition to its committed offset: drop the sinks' bookkeeping."""
+    for sink in _sinks:
+        sink.forget(revoked)
+
+
+app.on_partitions_revoked.connect(forget_revoked)
+
+
+@contextlib.asynccontextmanager
+async def es_sink() -> AsyncIterator[BulkSink]:
+    """A bulk sink on its own Elasticsearch client, told about revoked partitions while open."""
+    client = es_client.make_async_client(settings)
+    sink = BulkSink.from_settings(client, settings, sink_dead_letter,
+                                  upstream_behind=lambda: ENRICH_BACKLOG.behind)
+    _sinks.append(sink)
+    try:
+        yield sink
+    finally:
+        _sinks.remove(sink)
+        await client.close()

@@ -195,7 +195,7 @@ async def _decide_one(event: Any) -> list[Delivery]:
             }))
         if decision.counts is not None:
             # keyed by the original's id onto articles.unique: behind the original on its
-            # partition, so the index stage applies it after the original's document
+            # partition, so the enrich stage writes it after the original's document
             c = decision.counts
             deliveries.append(await send(
                 unique_topic, c.id.encode("utf-8"),

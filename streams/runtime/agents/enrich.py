@@ -1,26 +1,40 @@
-"""Enrich stage: ``articles.unique`` -> language + entities -> ``articles.enriched``.
+"""Enrich stage: ``articles.unique`` -> language + entities -> Elasticsearch.
+
+The stage writes its documents to Elasticsearch itself (:class:`streams.index.sink.BulkSink`,
+one bulk per finished batch) and acks its input only once Elasticsearch acknowledged them: a
+document never crosses Kafka a second time (it is the largest message of the pipeline), and
+the offsets of ``articles.unique`` commit only after Elasticsearch has the documents.
+``articles.enriched`` is only read now, by the index agent (what earlier versions left there).
 
 The dedup stage's ``counts`` messages (copies counted on an original) arrive here too, keyed
-like their original, and are passed on unchanged in input order, behind the original's document.
+like their original, and go into the same bulk in input order, behind the original's document.
 
 Batches come from :class:`streams.runtime.batching.Batches` and go to the NER process pool, so
 the event loop only awaits (heartbeats keep flowing). A batch leaves at once when the pool has a
 free slot, and fills up (to ``NEWSSTREAM_NLP_BATCH``, for at most ``NEWSSTREAM_NLP_BATCH_SECONDS``)
 only while both slots are taken: no article waits for company when the pipeline is idle.
-Two batches are in flight: while one is being finished (documents built and sent, events acked),
-the next is already in the pool, so the NER processes do not sit idle waiting for the slowest
-chunk of the previous batch. Batches are finished strictly in the order they were taken, and a
-batch's events are acked only after every document (or dead letter) of the batch has its
-delivery result from Kafka. A batch that fails is retried article
-by article, so one poison article is dead-lettered alone; a killed NER process fails its batch,
-the pool restarts once (see :class:`streams.enrich.nlp.NlpPool`) and the retries run on the new one.
+Two batches are in flight: while one is being finished (documents built and written), the next
+is already in the pool, so the NER processes do not sit idle while Elasticsearch answers.
+Batches are finished strictly in the order they were taken, and a batch's events are acked only
+after every document of the batch is acknowledged by Elasticsearch and every dead letter has its
+delivery result from Kafka. While Elasticsearch is down the sink retries and nothing more is
+finished: the queue of finished batches stays full, reading stops, and Faust pauses the fetcher.
+A batch that fails in the pool is retried article by article, so one poison article is
+dead-lettered alone; a killed NER process fails its batch, the pool restarts once (see
+:class:`streams.enrich.nlp.NlpPool`) and the retries run on the new one.
 
 Every article is accounted for: a message that is not an article, an NER error, a document
 that cannot be built, one whose entities push it over the record limit (the entity list is
-cut until it fits; the facets stay whole), or a failed send each end as a dead letter.
+cut until it fits; the facets stay whole), or one Elasticsearch rejects each end as a dead
+letter.
 
-Rebalance: a batch taken before a partition was revoked is still finished and acked; its acks
-are truthful (the documents are in Kafka), and the new owner's copies are idempotent upserts.
+Forced refreshes: a small bulk while the stage is not behind asks Elasticsearch to refresh
+(:func:`streams.index.sink.refresh_option`), so an idle pipeline's document is searchable when
+its bulk returns; the next such bulk waits until ``NEWSSTREAM_BULK_MAX_SECONDS`` after it, so
+refreshes (each a new segment to merge) stay few per second at any input rate.
+
+Rebalance: a batch taken before a partition was revoked is still finished and acked; its
+documents are in Elasticsearch, and the new owner's copies are idempotent writes.
 """
 
 from __future__ import annotations
@@ -38,6 +52,7 @@ from streams.clock import rfc3339
 from streams.enrich.corenlp import NerUnavailable
 from streams.enrich.enricher import EnrichPool
 from streams.index import documents
+from streams.index.sink import BulkSink, PendingDoc, pending_doc, refresh_option
 from streams.model import Article, DedupInfo, encode_internal
 from streams.runtime.agents.common import (
     ENRICH_BACKLOG,
@@ -45,27 +60,28 @@ from streams.runtime.agents.common import (
     SendRefused,
     confirm,
     dead_letter_event,
-    failure_reason,
+    es_sink,
+    raw_of,
     record_limit,
-    send,
 )
-from streams.runtime.app import app, enriched_topic, settings, unique_topic
+from streams.runtime.app import app, settings, unique_topic
 from streams.runtime.batching import Batches, Gate, put_watching
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = 2  # batches in the pool at once: one being finished, one being computed
+WRITE_QUEUE = 4  # finished batches waiting for Elasticsearch; then finishing (and reading) waits
 STAGE = "enrich"
 # An index made by an older template holds each mention as a nested document, 10,000 at most
 # per indexed document by default: a longer list would get the whole article rejected there.
 MAX_ENTITIES = 5_000
 
 
-def fit_message(message: dict[str, Any], limit: int) -> tuple[bytes, int]:
-    """Serialize a document message within ``limit`` bytes (pure).
+def fit_message(message: dict[str, Any], limit: int) -> tuple[dict[str, Any], int]:
+    """Cap a document message's entities so it serializes within ``limit`` bytes (pure).
 
-    Returns the bytes and how many entities were dropped: the entity list is cut to
-    ``MAX_ENTITIES`` and then halved until the record fits (the persons/organizations/locations
+    Returns the message and how many entities were dropped: the entity list is cut to
+    ``MAX_ENTITIES`` and then halved until the document fits (the persons/organizations/locations
     facets are kept whole). Raises
     :class:`~streams.runtime.agents.common.SendRefused` if even no entities do not fit.
     """
@@ -74,13 +90,34 @@ def fit_message(message: dict[str, Any], limit: int) -> tuple[bytes, int]:
     keep = min(len(entities), MAX_ENTITIES)
     if keep < len(entities):
         message = {**message, "doc": {**doc, "entities": entities[:keep]}}
-    data = encode_internal(message)
-    while len(data) > limit and keep > 0:
+    size = len(encode_internal(message))
+    while size > limit and keep > 0:
         keep //= 2
-        data = encode_internal({**message, "doc": {**doc, "entities": entities[:keep]}})
-    if len(data) > limit:
-        raise SendRefused(f"document is {len(data)} bytes without entities, over {limit}")
-    return data, len(entities) - keep
+        message = {**message, "doc": {**doc, "entities": entities[:keep]}}
+        size = len(encode_internal(message))
+    if size > limit:
+        raise SendRefused(f"document is {size} bytes without entities, over {limit}")
+    return message, len(entities) - keep
+
+
+class RefreshPacer:
+    """Spaces the bulks that force a refresh at least ``spacing`` seconds apart.
+
+    Each forced refresh writes a new segment; without a floor, an idle pipeline fed one article
+    at a time would refresh once per article.
+    """
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self.last = float("-inf")
+
+    def wait_for(self, would_refresh: bool, now: float) -> float:
+        """Seconds a bulk must wait before it is sent (0 unless it refreshes too soon)."""
+        return max(0.0, self.last + self.spacing - now) if would_refresh else 0.0
+
+    def note(self, refreshed: bool, now: float) -> None:
+        if refreshed:
+            self.last = now
 
 
 @dataclass
@@ -92,8 +129,9 @@ class Batch:
     parsed: list[tuple[Any, Article, DedupInfo]]
     started: float
     results: asyncio.Future[list[Any]] | None = None
-    deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its sends
+    deliveries: dict[int, list[Delivery]] | None = None  # id(event) -> its dead letter
     counts: dict[int, dict[str, Any]] | None = None  # id(event) -> a counts message to pass on
+    items: list[PendingDoc] | None = None  # what goes to Elasticsearch, in input order
 
 
 @app.agent(unique_topic, concurrency=1)
@@ -102,10 +140,12 @@ async def enrich(stream: Any) -> None:
     # never sent (an agent stopped mid-batch).
     manual = stream.noack()
     # wait=False: consume while the models load; the first batch waits for them
-    async with EnrichPool(settings, wait=False) as pool:
+    async with EnrichPool(settings, wait=False) as pool, es_sink() as sink:
         loading = asyncio.ensure_future(_log_ready(pool))
         queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
-        finisher = asyncio.ensure_future(_finish_in_order(queue, manual))
+        written: asyncio.Queue[Batch] = asyncio.Queue(maxsize=WRITE_QUEUE)
+        writer = asyncio.ensure_future(_write_in_order(written, manual, sink))
+        finisher = asyncio.ensure_future(_finish_in_order(queue, written, writer))
         gate = Gate(IN_FLIGHT)
         first = True
 
@@ -122,9 +162,10 @@ async def enrich(stream: Any) -> None:
             await batches.run(manual.events())
         finally:
             loading.cancel()
-            finisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await finisher
+            for task in (finisher, writer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 async def _log_ready(pool: EnrichPool) -> None:
@@ -171,18 +212,60 @@ async def _start(pool: EnrichPool, events: list[Any], gate: Gate | None = None) 
     return batch
 
 
-async def _finish_in_order(queue: asyncio.Queue[Batch], manual: Any) -> None:
+async def _finish_in_order(queue: asyncio.Queue[Batch], written: asyncio.Queue[Batch],
+                           writer: asyncio.Future[None]) -> None:
     while True:
         batch = await queue.get()
         await finish_batch(batch)
-        await ack_batch(batch, manual)
+        await put_watching(written, batch, writer)
+
+
+def _take_ready(queue: asyncio.Queue[Batch], into: list[Batch]) -> None:
+    while not queue.empty():
+        into.append(queue.get_nowait())
+
+
+async def _write_in_order(written: asyncio.Queue[Batch], manual: Any, sink: BulkSink) -> None:
+    """Write finished batches to Elasticsearch in order, then ack their events.
+
+    Batches finished while a bulk is in flight (or while a refreshing bulk waits out the
+    pacer) go together in the next one, as the index agent's bulks do.
+    """
+    pacer = RefreshPacer(settings.bulk_max_seconds)
+    loop = asyncio.get_running_loop()
+    while True:
+        batches = [await written.get()]
+        _take_ready(written, batches)
+        items = sum(len(b.items or ()) for b in batches)
+        refresh = refresh_option(items, sink.refresh_below, sink.upstream_behind())
+        delay = pacer.wait_for(bool(refresh), loop.time())
+        if delay:
+            await asyncio.sleep(delay)
+            _take_ready(written, batches)
+        await write_batches(batches, sink)
+        pacer.note(sink.refreshed, loop.time())
+        for batch in batches:
+            await ack_batch(batch, manual)
+
+
+async def write_batches(batches: list[Batch], sink: BulkSink) -> None:
+    """Write finished batches' documents and counts; returns once Elasticsearch has them all.
+
+    The sink retries an outage forever (backpressure) and dead-letters what Elasticsearch
+    rejects, awaiting each letter's delivery.
+    """
+    items = [item for batch in batches for item in batch.items or ()]
+    sink.refreshed = False
+    if items:
+        await sink.write(items)
 
 
 async def ack_batch(batch: Batch, manual: Any) -> None:
-    """Ack a batch's events in order, each once its documents or dead letter are delivered.
+    """Ack a batch's events in order, each once its dead letter (if any) is delivered.
 
-    The sends of the whole batch are already in flight, so awaiting them one event after the
-    other costs about one round trip per batch, not one per event.
+    Called after :func:`write_batches`: the documents are in Elasticsearch by then. The letters
+    of the whole batch are already in flight, so awaiting them one event after the other costs
+    about one round trip per batch, not one per event.
     """
     deliveries = batch.deliveries or {}
     for event in batch.events:
@@ -191,14 +274,14 @@ async def ack_batch(batch: Batch, manual: Any) -> None:
 
 
 async def finish_batch(batch: Batch) -> None:
-    """Await a batch's NER results, then send its documents and counts in input order.
+    """Await a batch's NER results, then build its documents and counts in input order.
 
-    A counts message is passed on unchanged, after every document taken before it: it follows
-    its original onto ``articles.enriched`` (same key, same partition), so the index stage never
-    sees the counts of an original it has not handled yet.
+    A counts message is written after every document taken before it (in the same bulk, or a
+    later one), so it never updates an original that is still on its way.
     """
     if batch.deliveries is None:
         batch.deliveries = {}
+    batch.items = []
     results: list[Any] = []
     if batch.results is not None:
         try:
@@ -221,22 +304,24 @@ async def finish_batch(batch: Batch) -> None:
     for event in batch.events:
         key = id(event)
         if key in counts:
-            batch.deliveries[key] = [await _pass_counts(event, counts[key])]
+            batch.items.append(_item(event, counts[key]))
         elif key in done:
-            batch.deliveries[key] = [await _finish_one(*done[key], ingested_at, limit)]
+            out = await _finish_one(*done[key], ingested_at, limit)
+            if isinstance(out, PendingDoc):
+                batch.items.append(out)
+            else:
+                batch.deliveries[key] = [out]
 
 
-async def _pass_counts(event: Any, message: dict[str, Any]) -> Delivery:
-    """Forward a counts message to the index stage (keyed by its original's id)."""
-    try:
-        return await send(enriched_topic, str(message["id"]).encode("utf-8"), message)
-    except Exception as exc:
-        return await _dead(event, failure_reason(exc), exc)
+def _item(event: Any, message: dict[str, Any]) -> PendingDoc:
+    """One sink item for an event (a document or counts message), acked through the event."""
+    msg = event.message
+    return pending_doc(msg.tp, msg.offset, message, raw_of(event), token=event)
 
 
 async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,
-                      ingested_at: str, limit: int) -> Delivery:
-    """Build, fit and send one document; any failure dead-letters the message instead."""
+                      ingested_at: str, limit: int) -> PendingDoc | Delivery:
+    """Build and fit one document; any failure dead-letters the message instead."""
     if isinstance(result, NerUnavailable):
         # Only after NEWSSTREAM_NER_UNAVAILABLE_WAIT (0: never): the server, not the article,
         # failed, so the reason says so and `newsstream dlq replay` sends it through again.
@@ -245,21 +330,18 @@ async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: An
         return await _dead(event, "nlp_error", result)
     try:
         doc = documents.build_document(article, dedup, result, ingested_at)
-        data, dropped = fit_message(documents.document_message(doc), limit)
+        message, dropped = fit_message(documents.document_message(doc), limit)
     except SendRefused as exc:
         return await _dead(event, "too_large", exc)
     except Exception as exc:
         return await _dead(event, "document_error", exc)
     if dropped:
         log.warning("entities capped to fit the record limit",
-                    extra={"id": article.id, "dropped": dropped, "bytes": len(data)})
+                    extra={"id": article.id, "dropped": dropped})
     metrics.ENRICHED.inc()
     for label, n in Counter(ent.label for ent in result.entities).items():
         metrics.ENTITIES.labels(label).inc(n)  # one labelled look-up per label, not per entity
-    try:
-        return await send(enriched_topic, article.id.encode("utf-8"), data)
-    except Exception as exc:
-        return await _dead(event, failure_reason(exc), exc)
+    return _item(event, message)
 
 
 async def _dead(event: Any, reason: str, exc: BaseException) -> Delivery:

@@ -1,5 +1,9 @@
 """Index stage: ``articles.enriched`` -> Elasticsearch, offsets committed after acknowledgement.
 
+The enrich agent writes its documents to Elasticsearch itself with the same sink and the same
+rules (:mod:`streams.runtime.agents.enrich`); this agent finishes what earlier versions sent to
+``articles.enriched`` (and anything a user publishes there), so an upgrade loses nothing.
+
 How "commit after acknowledgement" holds in Faust 0.15.3 (read in faust/streams.py and
 faust/transport/consumer.py):
 
@@ -48,9 +52,8 @@ import asyncio
 import logging
 from typing import Any
 
-from streams.index import es_client
 from streams.index.sink import BulkSink, PendingDoc, pending_doc
-from streams.runtime.agents.common import ENRICH_BACKLOG, raw_of, send_dead_letter
+from streams.runtime.agents.common import es_sink, raw_of
 from streams.runtime.app import app, enriched_topic, settings
 from streams.runtime.batching import Batches, Gate
 
@@ -63,34 +66,14 @@ def to_pending(event: Any) -> PendingDoc:
     return pending_doc(msg.tp, msg.offset, event.value, raw_of(event), token=event)
 
 
-async def _dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
-    """Dead-letter one document and wait until Kafka has the envelope (raises if it failed)."""
-    value = doc.token.value if doc.token is not None else None
-    carried = value.get("source_offset") if isinstance(value, dict) else None
-    fut = await send_dead_letter(doc.raw, "index", reason, error, doc.token.message,
-                                 carried if isinstance(carried, dict) else None)
-    await fut
-
-
-_sinks: list[BulkSink] = []
-
-
-async def forget_revoked(sender: Any, revoked: Any = (), **kwargs: Any) -> None:
-    """Faust seeks an assigned partition to its committed offset: drop our bookkeeping of it."""
-    for sink in _sinks:
-        sink.forget(revoked)
-
-
-app.on_partitions_revoked.connect(forget_revoked)
-
-
 @app.agent(enriched_topic, concurrency=1)
 async def index(stream: Any) -> None:
-    client = es_client.make_async_client(settings)
-    sink = BulkSink.from_settings(client, settings, _dead_letter,
-                                  upstream_behind=lambda: ENRICH_BACKLOG.behind)
-    _sinks.append(sink)
-    manual = stream.noack()
+    async with es_sink() as sink:
+        await _run(sink, stream.noack())
+
+
+async def _run(sink: BulkSink, manual: Any) -> None:
+    """Bulk what arrives, acking each message once the sink released it (in partition order)."""
 
     async def ack(done: list[PendingDoc]) -> None:
         for doc in done:
@@ -114,9 +97,5 @@ async def index(stream: Any) -> None:
             else:
                 gate.leave()
 
-    try:
-        await Batches(settings.bulk_max_docs, settings.bulk_max_seconds, gate, write).run(
-            manual.events())
-    finally:
-        _sinks.remove(sink)
-        await client.close()
+    await Batches(settings.bulk_max_docs, settings.bulk_max_seconds, gate, write).run(
+        manual.events())

@@ -116,12 +116,12 @@ def assigned(w: Worker) -> set[str]:
 
 
 class Outputs:
-    """Everything that arrived on ``articles.unique`` and ``articles.enriched`` so far."""
+    """Everything that arrived on ``articles.unique`` so far."""
 
     def __init__(self, ns: Namespace) -> None:
         s = ns.settings()
-        self.unique_topic, self.enriched_topic = s.topic("unique"), s.topic("enriched")
-        self.consumer = kafka_io.consumer(s, self.unique_topic, self.enriched_topic)
+        self.unique_topic = s.topic("unique")
+        self.consumer = kafka_io.consumer(s, self.unique_topic)
         self.unique: list[dict[str, Any]] = []
         self.counts: list[dict[str, Any]] = []
 
@@ -130,9 +130,8 @@ class Outputs:
             for rec in records:
                 value = json.loads(rec.value)
                 if value.get("kind") == "counts":
-                    if rec.topic == self.unique_topic:  # the enrich stage passes them on
-                        self.counts.append(value)
-                elif rec.topic == self.unique_topic:
+                    self.counts.append(value)
+                else:
                     self.unique.append(value)
         return self
 

@@ -7,7 +7,6 @@ the worker tests); the futures are resolved by hand, so the order is determinist
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from streams import dlq
+from streams.model import encode_internal
 from streams.runtime.agents import common
 from streams.runtime.agents import enrich as enrich_agent
 
@@ -212,10 +212,13 @@ def test_enrich_batch_is_acked_only_after_its_documents_are_delivered() -> None:
 def test_fit_message_caps_entities_to_the_record_limit() -> None:
     ents = [{"text": f"Entity {i}", "label": "ORG"} for i in range(1000)]
     msg = {"kind": "document", "id": "a", "doc": {"body": "б" * 1000, "entities": ents}}
-    data, dropped = enrich_agent.fit_message(msg, 10_000)
-    assert len(data) <= 10_000 and 0 < dropped < 1000
+    capped, dropped = enrich_agent.fit_message(msg, 10_000)
+    assert len(encode_internal(capped)) <= 10_000 and 0 < dropped < 1000
+    assert len(capped["doc"]["entities"]) == 1000 - dropped
     full, none = enrich_agent.fit_message(msg, 10**7)
-    assert none == 0 and "б".encode() in full  # UTF-8, not \\u escapes
+    assert none == 0 and full == msg
+    cyrillic = {"kind": "document", "id": "b", "doc": {"body": "б" * 3000, "entities": []}}
+    assert enrich_agent.fit_message(cyrillic, 8_000)[0] == cyrillic  # UTF-8, not \\u escapes
     with pytest.raises(common.SendRefused):
         enrich_agent.fit_message(msg, 500)
 
@@ -224,8 +227,19 @@ def test_fit_message_keeps_at_most_the_nested_document_limit_of_entities() -> No
     entities = [{"text": "Москва", "label": "LOCATION", "start": i, "end": i + 6}
                 for i in range(enrich_agent.MAX_ENTITIES + 7)]
     msg = {"doc": {"id": "a", "entities": entities, "locations": ["Moscow"]}}
-    data, dropped = enrich_agent.fit_message(msg, 10**9)
+    capped, dropped = enrich_agent.fit_message(msg, 10**9)
     assert dropped == 7
-    doc = json.loads(data)["doc"]
+    doc = capped["doc"]
     assert len(doc["entities"]) == enrich_agent.MAX_ENTITIES
     assert doc["locations"] == ["Moscow"]
+
+
+def test_refresh_pacer_spaces_forced_refreshes() -> None:
+    pacer = enrich_agent.RefreshPacer(0.25)
+    assert pacer.wait_for(True, 10.0) == 0.0  # nothing refreshed yet
+    pacer.note(True, 10.0)
+    assert pacer.wait_for(True, 10.1) == pytest.approx(0.15)
+    assert pacer.wait_for(False, 10.1) == 0.0  # a bulk that does not refresh never waits
+    assert pacer.wait_for(True, 10.3) == 0.0
+    pacer.note(False, 10.3)  # a bulk that did not refresh does not move the floor
+    assert pacer.wait_for(True, 10.2) == pytest.approx(0.05)
