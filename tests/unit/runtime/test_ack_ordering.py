@@ -243,3 +243,53 @@ def test_refresh_pacer_spaces_forced_refreshes() -> None:
     assert pacer.wait_for(True, 10.3) == 0.0
     pacer.note(False, 10.3)  # a bulk that did not refresh does not move the floor
     assert pacer.wait_for(True, 10.2) == pytest.approx(0.05)
+
+
+class BlockingSink:
+    """A bulk sink whose writes return only when the test releases them, one by one."""
+
+    refresh_below = 0  # never forces a refresh: no pacing
+
+    def __init__(self) -> None:
+        self.writes: list[list[Any]] = []
+        self.release = asyncio.Semaphore(0)
+        self.refreshed = False
+
+    def upstream_behind(self) -> bool:
+        return False
+
+    async def write(self, items: list[Any]) -> None:
+        self.writes.append(list(items))
+        await self.release.acquire()
+
+
+def test_enrich_acks_a_batch_only_after_elasticsearch_has_its_documents() -> None:
+    async def go() -> None:
+        stream = FakeStream([])
+        sink = BlockingSink()
+        written: asyncio.Queue[enrich_agent.Batch] = asyncio.Queue(maxsize=4)
+        events = _events(5)
+
+        def batch(evs: list[Ev]) -> enrich_agent.Batch:
+            return enrich_agent.Batch(pool=None, events=evs, parsed=[], started=0.0,  # type: ignore[arg-type]
+                                      deliveries={}, items=[e.message.offset for e in evs])
+
+        writer = asyncio.ensure_future(
+            enrich_agent._write_in_order(written, stream, sink))  # type: ignore[arg-type]
+        written.put_nowait(batch(events[:2]))
+        await _settle()
+        assert sink.writes == [[0, 1]] and stream.acked == []  # in Elasticsearch's hands
+        # batches finished while a bulk is in flight leave together in the next one
+        written.put_nowait(batch(events[2:3]))
+        written.put_nowait(batch(events[3:]))
+        await _settle()
+        assert stream.acked == []
+        sink.release.release()
+        await _settle()
+        assert stream.acked == [0, 1] and sink.writes[1:] == [[2, 3, 4]]
+        sink.release.release()
+        await _settle()
+        assert stream.acked == [0, 1, 2, 3, 4]
+        writer.cancel()
+
+    asyncio.run(go())
