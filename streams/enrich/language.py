@@ -102,9 +102,6 @@ PRIOR_MARGIN_GROUP = {"high": 1.0, "low": 2.0}
 FASTTEXT_TOP_K = 10
 #: Texts are cut to this many characters for detection (enough to decide; keeps time bounded).
 MAX_CHARS_FASTTEXT = 2000
-#: fastText reads this many first (its time grows with the text) and reads on, up to
-#: :data:`MAX_CHARS_FASTTEXT`, only when it is not sure of that prefix.
-FASTTEXT_FIRST_CHARS = 600
 MAX_CHARS_LINGUA = 400
 #: ... and to this many when lingua scores every language (its time grows with both).
 MAX_CHARS_LINGUA_ALL = 80
@@ -268,13 +265,13 @@ def _decidable(letters: int, ideographic: bool) -> bool:
     return letters >= (MIN_LETTERS_IDEOGRAPHIC if ideographic else MIN_LETTERS)
 
 
-def _fasttext_probs(text: str, chars: int = MAX_CHARS_FASTTEXT) -> dict[str, float]:
+def _fasttext_probs(text: str) -> dict[str, float]:
     """fastText's top probabilities by ISO 639-1 code (an ambiguous label's shared by its codes)
-    of a :func:`clean` text's first ``chars`` characters (one line: no newline to check)."""
+    of a :func:`clean` text (one line: no newline left to check)."""
     one, codes = _label_code(), _label_codes()
     out: dict[str, float] = {}
     for prob, label in _fasttext_predict()(
-        text[:chars] + "\n", FASTTEXT_TOP_K, 0.0, "strict"
+        text[:MAX_CHARS_FASTTEXT] + "\n", FASTTEXT_TOP_K, 0.0, "strict"
     ):
         code = one.get(label)
         if code is not None:  # most labels: one code, the whole probability
@@ -445,11 +442,7 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
     letters, ideographic = _letters(text)
     if not _decidable(letters, ideographic):
         return UNDETERMINED
-    fasttext = _fasttext_probs(text, FASTTEXT_FIRST_CHARS)
-    if len(text) > FASTTEXT_FIRST_CHARS and max(fasttext.values(), default=0.0) < (
-        FASTTEXT_TRUST_BY_LENGTH[0][1]
-    ):
-        fasttext = _fasttext_probs(text)  # not sure of the prefix: read on
+    fasttext = _fasttext_probs(text)
     code = max(fasttext, key=fasttext.__getitem__) if fasttext else "und"
     prob = fasttext.get(code, 0.0)
     known = lingua_codes()
