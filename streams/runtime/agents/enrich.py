@@ -1,7 +1,8 @@
 """Enrich stage: ``articles.unique`` -> language + entities -> Elasticsearch.
 
-The stage writes its documents to Elasticsearch itself (:class:`streams.index.sink.BulkSink`,
-one bulk per finished batch) and acks its input only once Elasticsearch acknowledged them: a
+The stage writes its documents to Elasticsearch itself (:class:`streams.index.sink.BulkSink`:
+a finished batch is one bulk, together with the batches finished while the bulk before it was
+in flight) and acks its input only once Elasticsearch acknowledged them: a
 document never crosses Kafka a second time (it is the largest message of the pipeline), and
 the offsets of ``articles.unique`` commit only after Elasticsearch has the documents.
 ``articles.enriched`` is only read now, by the index agent (what earlier versions left there).
@@ -255,7 +256,7 @@ async def write_batches(batches: list[Batch], sink: BulkSink) -> None:
     rejects, awaiting each letter's delivery.
     """
     items = [item for batch in batches for item in batch.items or ()]
-    sink.refreshed = False
+    sink.refreshed = False  # no bulk, no refresh (``write`` resets it too)
     if items:
         await sink.write(items)
 
