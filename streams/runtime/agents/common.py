@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from streams import dlq, metrics
 from streams.index import es_client
-from streams.index.sink import BulkSink, PendingDoc
+from streams.index.sink import BulkSink, PendingDoc, pending_doc
 from streams.model import encode_internal
 from streams.runtime.app import app, dlq_topic, settings
 from streams.runtime.batching import Backlog, put_watching
@@ -229,6 +229,12 @@ async def sink_dead_letter(doc: PendingDoc, reason: str, error: str) -> None:
     fut = await send_dead_letter(doc.raw, "index", reason, error, doc.token.message,
                                  carried if isinstance(carried, dict) else None)
     await fut
+
+
+def sink_item(event: Any, value: Any) -> PendingDoc:
+    """One sink item for an event (a document or counts message), acked through the event."""
+    msg = event.message
+    return pending_doc(msg.tp, msg.offset, value, raw_of(event), token=event)
 
 
 _sinks: list[BulkSink] = []

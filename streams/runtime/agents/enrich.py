@@ -53,7 +53,7 @@ from streams.clock import rfc3339
 from streams.enrich.corenlp import NerUnavailable
 from streams.enrich.enricher import EnrichPool
 from streams.index import documents
-from streams.index.sink import BulkSink, PendingDoc, pending_doc, refresh_option
+from streams.index.sink import BulkSink, PendingDoc, refresh_option
 from streams.model import Article, DedupInfo, encode_internal
 from streams.runtime.agents.common import (
     ENRICH_BACKLOG,
@@ -62,8 +62,8 @@ from streams.runtime.agents.common import (
     confirm,
     dead_letter_event,
     es_sink,
-    raw_of,
     record_limit,
+    sink_item,
 )
 from streams.runtime.app import app, settings, unique_topic
 from streams.runtime.batching import Batches, Gate, put_watching
@@ -305,19 +305,13 @@ async def finish_batch(batch: Batch) -> None:
     for event in batch.events:
         key = id(event)
         if key in counts:
-            batch.items.append(_item(event, counts[key]))
+            batch.items.append(sink_item(event, counts[key]))
         elif key in done:
             out = await _finish_one(*done[key], ingested_at, limit)
             if isinstance(out, PendingDoc):
                 batch.items.append(out)
             else:
                 batch.deliveries[key] = [out]
-
-
-def _item(event: Any, message: dict[str, Any]) -> PendingDoc:
-    """One sink item for an event (a document or counts message), acked through the event."""
-    msg = event.message
-    return pending_doc(msg.tp, msg.offset, message, raw_of(event), token=event)
 
 
 async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: Any,
@@ -342,7 +336,7 @@ async def _finish_one(event: Any, article: Article, dedup: DedupInfo, result: An
     metrics.ENRICHED.inc()
     for label, n in Counter(ent.label for ent in result.entities).items():
         metrics.ENTITIES.labels(label).inc(n)  # one labelled look-up per label, not per entity
-    return _item(event, message)
+    return sink_item(event, message)
 
 
 async def _dead(event: Any, reason: str, exc: BaseException) -> Delivery:

@@ -52,18 +52,12 @@ import asyncio
 import logging
 from typing import Any
 
-from streams.index.sink import BulkSink, PendingDoc, pending_doc
-from streams.runtime.agents.common import es_sink, raw_of
+from streams.index.sink import BulkSink, PendingDoc
+from streams.runtime.agents.common import es_sink, sink_item
 from streams.runtime.app import app, enriched_topic, settings
 from streams.runtime.batching import Batches, Gate
 
 log = logging.getLogger(__name__)
-
-
-def to_pending(event: Any) -> PendingDoc:
-    """One Faust event -> one sink item, carrying the event as the ack token."""
-    msg = event.message
-    return pending_doc(msg.tp, msg.offset, event.value, raw_of(event), token=event)
 
 
 @app.agent(enriched_topic, concurrency=1)
@@ -89,7 +83,7 @@ async def _run(sink: BulkSink, manual: Any) -> None:
         gate.enter()
         refreshed = False
         try:
-            await sink.write([to_pending(e) for e in events], on_release=ack)
+            await sink.write([sink_item(e, e.value) for e in events], on_release=ack)
             refreshed = sink.refreshed
         finally:
             if refreshed:  # the next small bulk waits a little: refreshes stay few per second
