@@ -342,7 +342,10 @@ def person_word_key(word: str) -> str:
 
 
 def _latin_script(word: str) -> bool:
-    return all(not c.isalpha() or "LATIN" in unicodedata.name(c, "") for c in word)
+    # ASCII letters are Latin: most names need no look-up of their characters' Unicode names
+    return word.isascii() or all(
+        not c.isalpha() or "LATIN" in unicodedata.name(c, "") for c in word
+    )
 
 
 def person_name(name: str) -> tuple[str, str]:
@@ -767,14 +770,16 @@ def merge_across_scripts(names: Sequence[str]) -> dict[str, str]:
     "Nikolay Patrushev") only closely. Only a single best Latin name is taken: with two at
     the same distance the mention stays as it is.
     """
-    latin_names = [n for n in dict.fromkeys(names) if n and all(_latin_script(w) for w in n.split())]
-    if not latin_names:
+    latin_names: list[str] = []
+    others: list[str] = []
+    for n in dict.fromkeys(names):
+        if n:
+            (latin_names if all(_latin_script(w) for w in n.split()) else others).append(n)
+    if not latin_names or not others:  # most documents: one script, nothing to compare
         return {}
     latin_keys = {n: [sound_key(w) for w in n.split()] for n in latin_names}
     out: dict[str, str] = {}
-    for name in dict.fromkeys(names):
-        if not name or all(_latin_script(w) for w in name.split()):
-            continue
+    for name in others:
         words = [sound_key(w) for w in name.split()]
         scored: list[tuple[float, str]] = []
         for candidate, keys in latin_keys.items():
