@@ -34,6 +34,12 @@ NOT_LOOPBACK = (
     "128.0.0.0/1",
 )
 GROUP_ARTIFACT = "edu.stanford.nlp:stanford-corenlp"
+#: G1 with a fixed marking threshold. The CRFs of three languages are most of a 512 MB heap
+#: (about 300 MB live); G1's adaptive threshold then starts a concurrent marking cycle after
+#: almost every young collection, which cost 15 % of the server's CPU per article in NER runs
+#: (BENCHMARKS.md, "CoreNLP's garbage collector"). Marking from 75 % on leaves room for a
+#: request's garbage; the parallel collector was no cheaper and paused for up to a second.
+GC_FLAGS = ("-XX:+UseG1GC", "-XX:-G1UseAdaptiveIHOP", "-XX:InitiatingHeapOccupancyPercent=75")
 
 
 def model_classifiers(langs: list[str]) -> list[str]:
@@ -98,7 +104,7 @@ class CoreNlpService(JvmService):
         tmp = self.dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         return [
-            str(java), f"-Xmx{self.s.corenlp_heap}", "-Xms128m", "-XX:+UseG1GC",
+            str(java), f"-Xmx{self.s.corenlp_heap}", "-Xms128m", *GC_FLAGS,
             "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
             "-Djava.net.preferIPv4Stack=true",
             f"-Djava.io.tmpdir={tmp}",
