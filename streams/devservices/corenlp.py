@@ -36,9 +36,9 @@ NOT_LOOPBACK = (
 GROUP_ARTIFACT = "edu.stanford.nlp:stanford-corenlp"
 #: G1 with a fixed marking threshold. The CRFs of three languages are most of a 512 MB heap
 #: (about 300 MB live); G1's adaptive threshold then starts a concurrent marking cycle after
-#: almost every young collection, which cost 15 % of the server's CPU per article in NER runs
-#: (BENCHMARKS.md, "CoreNLP's garbage collector"). Marking from 75 % on leaves room for a
-#: request's garbage; the parallel collector was no cheaper and paused for up to a second.
+#: almost every young collection, CPU taken from NER (BENCHMARKS.md, "CoreNLP's garbage
+#: collector"). Marking from 75 % of the heap on leaves room for the requests' garbage; the
+#: parallel collector was no cheaper and paused the server for up to a second.
 GC_FLAGS = ("-XX:+UseG1GC", "-XX:-G1UseAdaptiveIHOP", "-XX:InitiatingHeapOccupancyPercent=75")
 
 
