@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import corpus
@@ -95,14 +94,10 @@ def run_variant(name: str, args: argparse.Namespace, texts: list[str], age_texts
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{name}: the server did not start") from None
-                time.sleep(0.5)
+        while not svc.healthy():  # the service's own readiness check, on this port
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{name}: the server did not start")
+            time.sleep(0.5)
         for lang in args.langs.split(","):
             backend = CoreNlpBackend(s.corenlp_url, lang, 300, threads=1)
             backend.pipe([LOAD_TEXTS.get(lang, LOAD_TEXTS["en"])])
