@@ -157,3 +157,59 @@ def test_low_accuracy_mode_still_detects() -> None:
         language.configure("high")
     with pytest.raises(ValueError):
         language.configure("medium")
+
+
+def _fail(*_: object, **__: object) -> dict[str, float]:
+    raise AssertionError("this detector must not be asked")
+
+
+def test_cld2_decides_a_sure_sentence_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sentence CLD2 is sure of, in a language without close rivals, costs neither fastText
+    nor lingua."""
+    monkeypatch.setattr(language, "_fasttext_probs", _fail)
+    monkeypatch.setattr(language, "_lingua_probs", _fail)
+    text = "Der Stadtrat hat gestern beschlossen, die alte Brücke am Fluss abzureißen."
+    got = language.detect(text)
+    assert got.code == "de"
+    assert language.CLD2_TRUST / 100 <= got.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a close group: lingua decides among its languages, with fastText's vote
+        "Vlada je u utorak usvojila prijedlog zakona o porezu na dobit.",
+        # too few words for CLD2's answer to count alone
+        "Neue Schule öffnet",
+        # two languages: CLD2 gives neither the whole text
+        "Rail strike hits commuters across the country / Забастовка железнодорожников парализовала",
+    ],
+)
+def test_cld2_leaves_the_rest_to_fasttext(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+    probs = language._fasttext_probs
+
+    def counted(t: str) -> dict[str, float]:
+        asked.append(t)
+        return probs(t)
+
+    monkeypatch.setattr(language, "_fasttext_probs", counted)
+    assert language.detect(text).code != "und"
+    assert asked
+
+
+def test_cld2_agreeing_with_unsure_fasttext_spares_lingua(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fastText unsure, CLD2 (reliable, below its own bar) naming the same language: that answer
+    stands; naming another, lingua is asked."""
+    monkeypatch.setattr(language, "_fasttext_probs", lambda _: {"pt": 0.55, "es": 0.4})
+    monkeypatch.setattr(language, "_cld2", lambda _: ("pt", 60))
+    monkeypatch.setattr(language, "_lingua_probs", _fail)
+    text = "O governo anunciou hoje um novo plano para as escolas do interior do país."
+    assert language.detect(text).code == "pt"
+    monkeypatch.setattr(language, "_cld2", lambda _: ("es", 60))
+    with pytest.raises(AssertionError, match="must not be asked"):
+        language.detect(text)
+
+
+def test_cld2_unreadable_text_is_no_answer() -> None:
+    assert language._cld2("Der Stadtrat hat gestern \ud800 beschlossen, die Brücke") is None
