@@ -192,6 +192,19 @@ def test_noise_marks_a_run_unreliable_and_a_quiet_run_not() -> None:
         "pipeline / ceiling (target >= 0.90)"] == "0.97 PASS"
 
 
+def test_pipeline_rounds_apart_mark_a_run_unreliable() -> None:
+    steady = bp.Results(ceiling_rounds=[30.0, 31.0], cpu_others=[0.05],
+                        pipeline_rounds=[27.0, 28.0], pipeline_rate=27.5)
+    assert bp.noise_reasons(steady) == []
+    rows = dict(bp.table(steady, bp.load(), _Args(), 10))
+    assert "rounds: 27.0, 28.0" in rows["pipeline throughput, 10 articles, first publish -> last searchable"]
+    slowed = bp.Results(ceiling_rounds=[30.0, 31.0], cpu_others=[0.05],
+                        pipeline_rounds=[28.0, 23.0], pipeline_rate=25.5)
+    assert "pipeline's throughput moved by 22%" in bp.noise_reasons(slowed)[0]
+    assert dict(bp.table(slowed, bp.load(), _Args(), 10))[
+        "pipeline / ceiling (target >= 0.90)"].endswith("UNRELIABLE (noisy machine)")
+
+
 class _Args:
     ceiling_batch = 64
 
