@@ -2,10 +2,11 @@
 
 How, and why (measured with ``bench/bench_langid.py``; figures in BENCHMARKS.md):
 
-- CLD2 (``pycld2``) costs about 20 microseconds a sentence: it alone decides a text of a few
-  words or more that it calls reliable, assigns almost wholly to one language
-  (:data:`CLD2_TRUST`) and places outside the close groups below; that is most sentences and
-  bodies. Its answer also settles a text fastText is unsure of when both name the same language.
+- CLD2 (``pycld2``) costs about 20 microseconds a sentence: it alone decides a text of more
+  than three words that it calls reliable, assigns almost wholly to one language
+  (:data:`CLD2_TRUST`) and places outside the close groups below, unless it answers English on
+  a short text (:data:`CLD2_SHORT_DOUBTFUL`); that is most sentences and bodies. Its answer
+  also settles a text fastText is unsure of when both name the same language.
 - fastText's bundled lite model costs tens of microseconds a sentence, lingua ten times more:
   fastText alone decides every other text it is sure of, with a threshold that falls with the
   text's length (:data:`FASTTEXT_TRUST_BY_LENGTH`), but never on :data:`VERY_SHORT_WORDS` words or
@@ -108,6 +109,10 @@ PRIOR_MARGIN_GROUP = {"high": 1.0, "low": 2.0}
 #: knows outside :data:`CONFUSABLE` (CLD2 confuses those groups as fastText does): on such
 #: texts it was right more often than the fastText-and-lingua path, in a fraction of its time.
 CLD2_TRUST = 97
+#: ... but not an answer of these on a text shorter than :data:`LONG_TEXT`: CLD2 reads short
+#: texts it barely knows as English, and calls that reliable (French and Portuguese headlines
+#: of seven to twelve words, at 97-98 %); there it only confirms what fastText is unsure of.
+CLD2_SHORT_DOUBTFUL = frozenset({"en"})
 #: CLD2's codes that are not the ISO 639-1 code of the language the rest of this module names.
 _CLD2_TO_ISO = {"iw": "he", "jw": "jv", "no": "nb", "zh-Hant": "zh"}
 #: fastText probabilities read per text (the rest are negligible).
@@ -336,12 +341,14 @@ def _cld2(text: str) -> tuple[str, int] | None:
     return _CLD2_TO_ISO.get(code, code), percent
 
 
-def _cld2_alone(found: tuple[str, int] | None) -> Language | None:
-    """CLD2's reliable answer when it decides alone (see :data:`CLD2_TRUST`), else None."""
+def _cld2_alone(found: tuple[str, int] | None, text: str) -> Language | None:
+    """CLD2's reliable answer on ``text`` when it decides alone (see :data:`CLD2_TRUST`)."""
     if found is None:
         return None
     code, percent = found
     if percent < CLD2_TRUST or code not in lingua_codes() or code in _GROUP_OF:
+        return None
+    if code in CLD2_SHORT_DOUBTFUL and len(text) < LONG_TEXT:
         return None
     return Language(code, round(percent / 100, 4))
 
@@ -360,7 +367,7 @@ def decided_by_cld2(text: str) -> bool:
     letters, ideographic = _letters(text)
     if not _decidable(letters, ideographic) or _very_short(text, letters, ideographic):
         return False
-    return _cld2_alone(_cld2(text)) is not None
+    return _cld2_alone(_cld2(text), text) is not None
 
 
 def _script_codes(text: str) -> frozenset[str] | None:
@@ -500,7 +507,7 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
     very_short = _very_short(text, letters, ideographic)
     known = lingua_codes()
     cld2 = None if very_short else _cld2(text)
-    alone = _cld2_alone(cld2)
+    alone = _cld2_alone(cld2, text)
     if alone is not None:
         return alone
     fasttext = _fasttext_probs(text)

@@ -163,12 +163,19 @@ def _fail(*_: object, **__: object) -> dict[str, float]:
     raise AssertionError("this detector must not be asked")
 
 
-def test_cld2_decides_a_sure_sentence_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Der Stadtrat hat gestern beschlossen, die alte Brücke am Fluss abzureißen.",
+        "Der Stadtrat hat gestern beschlossen, die alte Brücke am Fluss abzureißen und bis zum "
+        "nächsten Sommer durch einen Neubau zu ersetzen.",
+    ],
+)
+def test_cld2_decides_a_sure_sentence_alone(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sentence CLD2 is sure of, in a language without close rivals, costs neither fastText
     nor lingua."""
     monkeypatch.setattr(language, "_fasttext_probs", _fail)
     monkeypatch.setattr(language, "_lingua_probs", _fail)
-    text = "Der Stadtrat hat gestern beschlossen, die alte Brücke am Fluss abzureißen."
     got = language.detect(text)
     assert got.code == "de"
     assert language.CLD2_TRUST / 100 <= got.confidence <= 1.0
@@ -181,6 +188,10 @@ def test_cld2_decides_a_sure_sentence_alone(monkeypatch: pytest.MonkeyPatch) -> 
         "Vlada je u utorak usvojila prijedlog zakona o porezu na dobit.",
         # too few words for CLD2's answer to count alone
         "Neue Schule öffnet",
+        # a headline CLD2 reads as English, and calls that reliable: fastText decides
+        "Transports Loire supprime 150 postes à Tours",
+        # a short English text: likewise
+        "Rail strike hits commuters across the north",
         # two languages: CLD2 gives neither the whole text
         "Rail strike hits commuters across the country / Забастовка железнодорожников парализовала",
     ],
@@ -196,6 +207,11 @@ def test_cld2_leaves_the_rest_to_fasttext(text: str, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(language, "_fasttext_probs", counted)
     assert language.detect(text).code != "und"
     assert asked
+
+
+def test_a_headline_cld2_misreads_keeps_its_language() -> None:
+    assert language._cld2("Transports Loire supprime 150 postes à Tours")[0] == "en"  # the premise
+    assert language.detect("Transports Loire supprime 150 postes à Tours").code == "fr"
 
 
 def test_cld2_agreeing_with_unsure_fasttext_spares_lingua(monkeypatch: pytest.MonkeyPatch) -> None:
