@@ -942,18 +942,14 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         return " UNRELIABLE (noisy machine)" if noisy else (" PASS" if ok else " FAIL")
 
     verdict = "" if ratio is None else verdict_of(ratio >= RATIO_TARGET)
+    took = f"in {fmt(res.pipeline_seconds)} s"
     if len(res.pipeline_rounds) > 1:
-        rows.append((
-            f"pipeline throughput, {n} articles, first publish -> last searchable",
-            f"{fmt(res.pipeline_rate)} articles/s (rounds: "
-            f"{', '.join(f'{r:.1f}' for r in res.pipeline_rounds)}; the first in "
-            f"{fmt(res.pipeline_seconds)} s)",
-        ))
-    else:
-        rows.append((
-            f"pipeline throughput, {n} articles, first publish -> last searchable",
-            f"{fmt(res.pipeline_rate)} articles/s in {fmt(res.pipeline_seconds)} s",
-        ))
+        took = (f"(rounds: {', '.join(f'{r:.1f}' for r in res.pipeline_rounds)}; the first "
+                f"{took})")
+    rows.append((
+        f"pipeline throughput, {n} articles, first publish -> last searchable",
+        f"{fmt(res.pipeline_rate)} articles/s {took}",
+    ))
     rows.append((f"pipeline / ceiling (target >= {RATIO_TARGET:.2f})",
                  f"{fmt(ratio, '.2f')}{verdict}"))
     if res.ner_busy is not None:

@@ -361,13 +361,21 @@ def _very_short(text: str, letters: int, ideographic: bool) -> bool:
     return text.count(" ") < VERY_SHORT_WORDS
 
 
-def decided_by_cld2(text: str) -> bool:
-    """Whether :func:`detect` leaves ``text`` to CLD2 alone (reported by the benchmark)."""
+def _read(text: str) -> tuple[str, int, bool] | None:
+    """``text`` as the detectors read it (:func:`clean`), its letters and whether its script
+    is ideographic; None when it is undecidable. A body can be 100,000 characters: only what
+    the detectors may read is cleaned (with room for the URLs and spaces cleaning removes)."""
     text = clean(text[: 4 * MAX_CHARS_FASTTEXT])
     letters, ideographic = _letters(text)
-    if not _decidable(letters, ideographic) or _very_short(text, letters, ideographic):
+    return (text, letters, ideographic) if _decidable(letters, ideographic) else None
+
+
+def decided_by_cld2(text: str) -> bool:
+    """Whether :func:`detect` leaves ``text`` to CLD2 alone (reported by the benchmark)."""
+    read = _read(text)
+    if read is None or _very_short(*read):
         return False
-    return _cld2_alone(_cld2(text), text) is not None
+    return _cld2_alone(_cld2(read[0]), read[0]) is not None
 
 
 def _script_codes(text: str) -> frozenset[str] | None:
@@ -496,14 +504,10 @@ def detect(text: str | None, prior: Language | None = None) -> Language:
     group's few languages, when it wins for one of them.
     Pure and cheap once warmed up (see :func:`warmup`); the first call loads the models.
     """
-    if not text:
+    read = _read(text) if text else None
+    if read is None:
         return UNDETERMINED
-    # a body can be 100,000 characters: clean only what the detectors may read (with room for
-    # the URLs and spaces that cleaning removes)
-    text = clean(text[: 4 * MAX_CHARS_FASTTEXT])
-    letters, ideographic = _letters(text)
-    if not _decidable(letters, ideographic):
-        return UNDETERMINED
+    text, letters, ideographic = read
     very_short = _very_short(text, letters, ideographic)
     known = lingua_codes()
     cld2 = None if very_short else _cld2(text)
