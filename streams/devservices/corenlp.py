@@ -40,6 +40,11 @@ GROUP_ARTIFACT = "edu.stanford.nlp:stanford-corenlp"
 #: collector"). Marking from 75 % of the heap on leaves room for the requests' garbage; the
 #: parallel collector was no cheaper and paused the server for up to a second.
 GC_FLAGS = ("-XX:+UseG1GC", "-XX:-G1UseAdaptiveIHOP", "-XX:InitiatingHeapOccupancyPercent=75")
+#: The JDK's HTTP server (the one CoreNLP's server is built on) leaves Nagle's algorithm on: an
+#: answer's body waits for the client to acknowledge its headers, which a delayed ACK holds for
+#: tens of milliseconds, so the annotation threads sit idle between requests (BENCHMARKS.md,
+#: "CoreNLP's HTTP answers").
+HTTP_FLAGS = ("-Dsun.net.httpserver.nodelay=true",)
 
 
 def model_classifiers(langs: list[str]) -> list[str]:
@@ -105,6 +110,7 @@ class CoreNlpService(JvmService):
         tmp.mkdir(parents=True, exist_ok=True)
         return [
             str(java), f"-Xmx{self.s.corenlp_heap}", "-Xms128m", *GC_FLAGS,
+            *HTTP_FLAGS,
             "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
             "-Djava.net.preferIPv4Stack=true",
             f"-Djava.io.tmpdir={tmp}",

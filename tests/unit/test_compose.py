@@ -104,7 +104,7 @@ def test_the_worker_uses_the_corenlp_service_built_like_the_local_one() -> None:
     artifacts and preloading the same properties as ``newsstream services up`` would."""
     from streams import settings
     from streams.devservices.base import _pom
-    from streams.devservices.corenlp import GC_FLAGS, CoreNlpService
+    from streams.devservices.corenlp import GC_FLAGS, HTTP_FLAGS, CoreNlpService
     from streams.enrich.corenlp import request_properties, served_languages
 
     compose = _compose()
@@ -134,5 +134,6 @@ def test_the_worker_uses_the_corenlp_service_built_like_the_local_one() -> None:
     assert "-serverProperties /corenlp/server.properties" in dockerfile
     assert "-preload tokenize,ssplit,ner" in dockerfile
     assert " ".join(GC_FLAGS) in dockerfile  # the same collector as the local service
+    assert all(flag in dockerfile for flag in HTTP_FLAGS)  # and the same socket option
     assert f"CORENLP_HEAP={s.corenlp_heap}" in dockerfile.replace("ENV ", "")
     assert corenlp["environment"]["CORENLP_HEAP"] == s.corenlp_heap

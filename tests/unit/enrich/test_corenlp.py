@@ -201,7 +201,7 @@ def test_served_languages() -> None:
 
 
 def test_service_command_is_local_and_small(tmp_path: Path) -> None:
-    from streams.devservices.corenlp import GC_FLAGS, CoreNlpService, model_classifiers
+    from streams.devservices.corenlp import GC_FLAGS, HTTP_FLAGS, CoreNlpService, model_classifiers
 
     s = settings.load().replace(
         services_dir=str(tmp_path), cache_dir=str(tmp_path / "c"), corenlp_langs="en,de,es"
@@ -217,6 +217,9 @@ def test_service_command_is_local_and_small(tmp_path: Path) -> None:
     cmd = svc.command(Path("/usr/bin/java"))
     assert f"-Xmx{s.corenlp_heap}" in cmd
     assert all(flag in cmd for flag in GC_FLAGS) and "-XX:-G1UseAdaptiveIHOP" in GC_FLAGS
+    assert "-Dsun.net.httpserver.nodelay=true" in HTTP_FLAGS
+    assert all(flag in cmd for flag in HTTP_FLAGS)
+    assert cmd.index(HTTP_FLAGS[0]) < cmd.index("-cp")  # a JVM option, not a server argument
     assert cmd[cmd.index("-preload") + 1] == "tokenize,ssplit,ner"
     assert cmd[cmd.index("-port") + 1] == str(s.corenlp_port)
     assert "-blockList" in cmd and "-Djava.net.preferIPv4Stack=true" in cmd
