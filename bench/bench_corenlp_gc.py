@@ -1,5 +1,6 @@
-"""CoreNLP server CPU per article under the project's garbage-collector flags and under G1's
-defaults, with the CRFs of several languages in the heap.
+"""CoreNLP server CPU per article and articles/s under the project's server flags and under a
+variant without some of them: G1's defaults instead of the project's garbage-collector flags
+(``--compare gc``, the default) or Nagle's algorithm left on (``--compare http``).
 
 Why: a multilingual stream loads one CRF per language into the server (English, German and
 Spanish fill most of the default 512 MB heap), and G1's adaptive marking threshold then starts
@@ -8,6 +9,11 @@ server command (the local service's, ``streams.devservices.corenlp``) on a spare
 after the other and then in reverse order, on the same articles:
 
     .venv/bin/python bench/bench_corenlp_gc.py [--articles 1000] [--age 3000] [--langs en,de,es]
+    .venv/bin/python bench/bench_corenlp_gc.py --compare http --langs en
+
+Why ``http``: the JDK's HTTP server leaves Nagle's algorithm on, so an answer's body waits for
+the client's delayed ACK of its headers and the annotation threads idle between requests; the
+server's CPU per article hardly moves, its articles/s do.
 
 Each server loads the other languages' models with one short text each, serves ``--age``
 articles untimed (its heap settles and its JIT warms up), then ``--rounds`` measured passes of
@@ -36,7 +42,7 @@ from bench_enrich import raw_corenlp
 
 from streams import settings as settings_mod
 from streams.devservices.base import free_port, java_executable
-from streams.devservices.corenlp import GC_FLAGS, CoreNlpService
+from streams.devservices.corenlp import GC_FLAGS, HTTP_FLAGS, CoreNlpService
 from streams.enrich.corenlp import CoreNlpBackend
 
 #: One short sentence per language, enough to load its CRF.
@@ -47,7 +53,11 @@ LOAD_TEXTS = {
 }
 #: JVM threads that do garbage collection (G1's and the parallel collector's names).
 GC_THREADS = re.compile(r"^(G1 |GC Thread|VM Thread|ParGC)")
-VARIANTS = {"project": list(GC_FLAGS), "g1-defaults": ["-XX:+UseG1GC"]}
+#: Per comparison: variant -> (the project's flags it leaves out, flags it adds).
+COMPARISONS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "gc": {"project": ((), ()), "g1-defaults": (GC_FLAGS, ("-XX:+UseG1GC",))},
+    "http": {"project": ((), ()), "nagle-on": (HTTP_FLAGS, ())},
+}
 
 
 def thread_cpu(pid: int) -> dict[int, int]:
@@ -78,9 +88,16 @@ def max_pause_ms(log: Path) -> float:
     return max(pauses, default=0.0)
 
 
+def variant_command(command: list[str], drop: tuple[str, ...], add: tuple[str, ...]) -> list[str]:
+    """The service's command without ``drop`` and with ``add`` right after the executable."""
+    cmd = [part for part in command if part not in drop]
+    cmd[1:1] = list(add)
+    return cmd
+
+
 def run_variant(name: str, args: argparse.Namespace, texts: list[str], age_texts: list[str],
-                tmp: Path) -> list[tuple[float, float]]:
-    """(CPU ms per article, GC share) per measured round; prints one line per round."""
+                tmp: Path) -> list[tuple[float, float, float]]:
+    """(CPU ms per article, GC share, articles/s) per measured round; one line per round."""
     port = free_port()
     # the client settings (raw_corenlp's too) derive the server's URL from this variable
     os.environ["NEWSSTREAM_CORENLP_PORT"] = str(port)
@@ -89,8 +106,8 @@ def run_variant(name: str, args: argparse.Namespace, texts: list[str], age_texts
     java = java_executable()
     svc.prepare(java)
     gc_log = tmp / f"{name}-gc.log"
-    cmd = [part for part in svc.command(java) if part not in GC_FLAGS]
-    cmd[1:1] = [*VARIANTS[name], f"-Xlog:gc:file={gc_log}"]
+    drop, add = COMPARISONS[args.compare][name]
+    cmd = variant_command(svc.command(java), drop, (*add, f"-Xlog:gc:file={gc_log}"))
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
@@ -115,7 +132,7 @@ def run_variant(name: str, args: argparse.Namespace, texts: list[str], age_texts
                 by_kind[kind] += ticks - threads0.get(tid, 0)
             share = by_kind["gc"] / max(1, sum(by_kind.values()))
             ms = (cpu1 - cpu0) / args.articles * 1000
-            rounds.append((ms, share))
+            rounds.append((ms, share, args.articles / seconds))
             print(f"{name:12} round {r}: {ms:5.1f} ms CPU per article, {share:4.0%} in GC threads, "
                   f"{args.articles / seconds:5.1f} articles/s", flush=True)
         print(f"{name:12} longest GC pause {max_pause_ms(gc_log):.0f} ms", flush=True)
@@ -132,22 +149,28 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--batch", type=int, default=64, help="texts per request")
     p.add_argument("--langs", default="en,de,es", help="whose models the server loads first")
+    p.add_argument("--compare", default="gc", choices=sorted(COMPARISONS),
+                   help="gc: G1's defaults; http: Nagle's algorithm on")
     args = p.parse_args()
+    variants = COMPARISONS[args.compare]
     gen = corpus.Generator(seed=11, words=500)
     age_texts = corpus.ner_texts(gen.records(0, args.age))
     texts = corpus.ner_texts(gen.records(args.age, args.articles))
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory(prefix="bench-corenlp-gc-") as tmp:
-        order = [*VARIANTS, *reversed(VARIANTS)]
+        order = [*variants, *reversed(variants)]
         for name in order:
             results[name] += run_variant(name, args, texts, age_texts, Path(tmp))
-    med = {name: statistics.median(ms for ms, _ in rs) for name, rs in results.items()}
-    gc = {name: statistics.median(sh for _, sh in rs) for name, rs in results.items()}
-    for name in VARIANTS:
-        print(f"{name:12} median {med[name]:.1f} ms CPU per article, {gc[name]:.0%} in GC threads")
-    print(f"project / g1-defaults CPU per article: {med['project'] / med['g1-defaults']:.2f} "
-          f"(langs {args.langs}, {args.age} articles untimed, {args.rounds} x {args.articles} "
-          "measured per server start)")
+    med = {name: statistics.median(r[0] for r in rs) for name, rs in results.items()}
+    gc = {name: statistics.median(r[1] for r in rs) for name, rs in results.items()}
+    rate = {name: statistics.median(r[2] for r in rs) for name, rs in results.items()}
+    for name in variants:
+        print(f"{name:12} median {med[name]:.1f} ms CPU per article, {gc[name]:.0%} in GC threads, "
+              f"{rate[name]:.1f} articles/s")
+    other = next(name for name in variants if name != "project")
+    print(f"project / {other}: CPU per article {med['project'] / med[other]:.2f}, articles/s "
+          f"{rate['project'] / rate[other]:.2f} (langs {args.langs}, {args.age} articles "
+          f"untimed, {args.rounds} x {args.articles} measured per server start)")
     return 0
 
 

@@ -629,6 +629,8 @@ class Results:
     naive_rss: str | None = None
     cpu_ceiling: list[str] = field(default_factory=list)
     cpu_pipeline: str | None = None
+    cores_ceiling: dict[str, float] | None = None  # ceiling round 1, per component
+    cores_pipeline: dict[str, float] | None = None  # the first throughput round, per component
     cpu_latency: str | None = None
     refreshes: dict[str, int] = field(default_factory=dict)  # phase -> index refreshes
     cpu_others: list[float] = field(default_factory=list)  # cores used outside the benchmark
@@ -652,6 +654,8 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
     seconds, ents = raw_pipe(model, texts, processes, batch)
     cores = meter.cores()
     res.cpu_ceiling.append(CpuMeter.describe(cores))
+    if res.cores_ceiling is None:
+        res.cores_ceiling = cores
     res.cpu_others.append(cores["everything else"] + cores["steal"])
     res.ceiling_rounds.append(n_articles / seconds)
     ner_cores = next(iter(cores.values())) + cores.get(CORENLP_GROUP, 0.0)
@@ -706,6 +710,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
                            "throughput", worker.check_alive, tail=worker.tail)
         cores = meter.cores()
         res.cpu_pipeline = CpuMeter.describe(cores)
+        res.cores_pipeline = cores
         res.cpu_others.append(cores["everything else"] + cores["steal"])
         res.refreshes["throughput"] = refresh_total(es, s.es_alias) - refreshed
         after = worker.metrics()
@@ -975,6 +980,11 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
             "NER efficiency (articles per CPU-second of the NER processes): pipeline vs ceiling",
             f"{res.pipeline_per_core:.1f} vs {per_core:.1f} = {res.pipeline_per_core / per_core:.2f}",
         ))
+    if (res.cores_ceiling and res.cores_pipeline and res.ceiling_rounds
+            and res.pipeline_rounds):
+        rows.extend(cpu_budget(res.ceiling_rounds[0], res.cores_ceiling,
+                               res.pipeline_rounds[0], res.cores_pipeline,
+                               os.cpu_count() or 1, RATIO_TARGET))
     for i, cpu in enumerate(res.cpu_ceiling):
         rows.append((f"CPU during ceiling round {i + 1} (in cores)", cpu))
     if res.cpu_pipeline:
@@ -1000,6 +1010,45 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         ))
     rows.append(("dead-lettered during the pipeline run", str(res.dlq)))
     return rows
+
+
+#: CpuMeter groups that are not a part of the pipeline or of the ceiling: other users.
+NOT_PIPELINE = ("everything else", "steal")
+
+
+def cpu_budget(ceiling: float, cores_c: dict[str, float], rate: float, cores_p: dict[str, float],
+               ncores: int, target: float) -> list[tuple[str, str]]:
+    """Rows that say where the ratio to the ceiling goes: CPU milliseconds per article of each
+    component in ceiling round 1 and the first pipeline round, and the rate the pipeline's own
+    costs would allow with every core busy (pure).
+
+    Why: on a machine the NER server shares with Kafka, Elasticsearch and the worker, the ratio
+    is bounded by the share of CPU the rest of the pipeline needs per article, whatever the
+    scheduling; the rows show that bound and what the rest would have to cost to meet the target.
+    """
+    def per_article(cores: dict[str, float], r: float) -> dict[str, float]:
+        return {k: 1000 * v / r for k, v in cores.items() if k not in NOT_PIPELINE and v > 0}
+
+    ms_c, ms_p = per_article(cores_c, ceiling), per_article(cores_p, rate)
+    total_c, total_p = sum(ms_c.values()), sum(ms_p.values())
+    idle_p = 1000 * max(0.0, ncores - sum(v for k, v in cores_p.items() if k != "steal")) / rate
+    ner = CORENLP_GROUP if CORENLP_GROUP in ms_p else "NER processes"  # spaCy: no server
+    rest_p = total_p - ms_p.get(ner, 0.0)
+    allowed = ncores * 1000 / total_p
+    budget = ncores * 1000 / (target * ceiling) - ms_p.get(ner, 0.0)
+
+    def parts(ms: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:.1f}" for k, v in sorted(ms.items(), key=lambda kv: -kv[1]))
+
+    return [
+        ("CPU ms per article, ceiling round 1; first pipeline round",
+         f"{total_c:.1f} ({parts(ms_c)}); {total_p:.1f} ({parts(ms_p)}; idle cores "
+         f"{idle_p:.1f} more)"),
+        (f"what the pipeline's own CPU per article allows on {ncores} cores with none idle; "
+         f"everything but the {ner} per article, for {target:.2f} of the ceiling",
+         f"{allowed:.1f} articles/s = {allowed / ceiling:.2f} x ceiling; at most "
+         f"{max(0.0, budget):.1f} ms (measured {rest_p:.1f})"),
+    ]
 
 
 OTHER_SECTION = "<!-- bench-"

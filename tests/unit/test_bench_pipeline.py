@@ -214,3 +214,60 @@ def test_partition_share_counts_only_the_topic_asked() -> None:
                            "ns.valid:0", "ns-dedup-docs-changelog:0"]}
     assert bp.assigned_partitions(health, "ns.articles") == 2
     assert bp.assigned_partitions({}, "ns.articles") == 0
+
+
+def test_cpu_budget_bounds_the_ratio_by_the_rest_of_the_pipelines_cpu() -> None:
+    ceiling_cores = {"nlp.pipe (this process and its pool)": 0.06, "Kafka": 0.02,
+                     "Elasticsearch": 0.0, bp.CORENLP_GROUP: 1.74, "everything else": 0.3,
+                     "steal": 0.1}
+    busy = {"NER processes": 0.11, "worker event loop": 0.21, "Kafka": 0.10,
+            "Elasticsearch": 0.15, bp.CORENLP_GROUP: 1.26, "benchmark": 0.02}
+    # another user's CPU is not the pipeline's: it changes neither figure
+    for noise in (0.0, 0.5):
+        rows = bp.cpu_budget(110.5, ceiling_cores, 79.1,
+                             {**busy, "everything else": noise, "steal": 0.0}, 2, 0.90)
+        assert len(rows) == 2
+        per_article = 1000 * sum(busy.values()) / 79.1
+        assert f"; {per_article:.1f} (CoreNLP server 15.9, " in rows[0][1]
+        assert rows[0][1].startswith(f"{1000 * 1.82 / 110.5:.1f} (CoreNLP server 15.7")
+        allowed = 2000 / per_article
+        # the bound is above the measured ratio by the idle share of the cores
+        assert allowed / 110.5 > 79.1 / 110.5
+        assert rows[1][1].startswith(f"{allowed:.1f} articles/s = {allowed / 110.5:.2f} x")
+        rest = per_article - 1000 * 1.26 / 79.1
+        budget = 2000 / (0.9 * 110.5) - 1000 * 1.26 / 79.1
+        assert rows[1][1].endswith(f"at most {budget:.1f} ms (measured {rest:.1f})")
+    # a pipeline whose rest costs exactly the budget is allowed exactly the target
+    server = 1000 * 1.26 / 79.1
+    budget = 2000 / (0.9 * 110.5) - server
+    rate = 50.0
+    cores = {bp.CORENLP_GROUP: server * rate / 1000, "worker event loop": budget * rate / 1000}
+    row = bp.cpu_budget(110.5, ceiling_cores, rate, cores, 2, 0.90)[1][1]
+    assert "= 0.90 x ceiling" in row
+
+
+def test_cpu_budget_without_a_server_counts_the_ner_processes_as_ner() -> None:
+    rows = bp.cpu_budget(40.0, {"nlp.pipe (this process and its pool)": 1.9}, 30.0,
+                         {"NER processes": 1.5, "worker event loop": 0.2, "Elasticsearch": 0.1},
+                         2, 0.90)
+    assert "everything but the NER processes" in rows[1][0]
+    assert rows[1][1].endswith(f"(measured {1000 * 0.3 / 30.0:.1f})")
+
+
+def test_corenlp_flag_variants_differ_from_the_service_command_only_in_their_flags(
+        tmp_path: Path) -> None:
+    import bench_corenlp_gc as gc_bench
+
+    from streams import settings
+    from streams.devservices.corenlp import GC_FLAGS, HTTP_FLAGS, CoreNlpService
+
+    cmd = CoreNlpService(settings.load().replace(services_dir=str(tmp_path))).command(
+        Path("/usr/bin/java"))
+    for compare, variants in gc_bench.COMPARISONS.items():
+        assert gc_bench.variant_command(cmd, *variants["project"]) == cmd, compare
+    nagle = gc_bench.variant_command(cmd, *gc_bench.COMPARISONS["http"]["nagle-on"])
+    assert not set(HTTP_FLAGS) & set(nagle) and set(GC_FLAGS) <= set(nagle)
+    assert [p for p in cmd if p not in HTTP_FLAGS] == nagle
+    g1 = gc_bench.variant_command(cmd, *gc_bench.COMPARISONS["gc"]["g1-defaults"])
+    assert g1[:2] == [cmd[0], "-XX:+UseG1GC"] and "-XX:-G1UseAdaptiveIHOP" not in g1
+    assert set(HTTP_FLAGS) <= set(g1)
