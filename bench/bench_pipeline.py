@@ -1044,10 +1044,12 @@ def cpu_budget(ceiling: float, cores_c: dict[str, float], rate: float, cores_p: 
         ("CPU ms per article, ceiling round 1; first pipeline round",
          f"{total_c:.1f} ({parts(ms_c)}); {total_p:.1f} ({parts(ms_p)}; idle cores "
          f"{idle_p:.1f} more)"),
-        (f"what the pipeline's own CPU per article allows on {ncores} cores with none idle; "
-         f"everything but the {ner} per article, for {target:.2f} of the ceiling",
-         f"{allowed:.1f} articles/s = {allowed / ceiling:.2f} x ceiling; at most "
-         f"{max(0.0, budget):.1f} ms (measured {rest_p:.1f})"),
+        (f"first pipeline round / ceiling round 1; what the round's CPU per article allows on "
+         f"{ncores} cores with none idle; everything but the {ner} per article, for "
+         f"{target:.2f} of the ceiling",
+         f"{rate:.1f} / {ceiling:.1f} = {rate / ceiling:.2f}; {allowed:.1f} articles/s = "
+         f"{allowed / ceiling:.2f} x ceiling; at most {max(0.0, budget):.1f} ms (measured "
+         f"{rest_p:.1f})"),
     ]
 
 
