@@ -1551,6 +1551,12 @@ def main() -> int:
                 "cores the NER processes (or nlp.pipe and its pool) used: it is less sensitive to "
                 "noise than the ratio, and the gap between the two is CPU the NER processes did "
                 "not get (event loop, Kafka, Elasticsearch, idle gaps between batches).",
+                "CPU ms per article: each component's cores divided by the articles/s of the "
+                "same phase (ceiling round 1, the first pipeline round); idle cores count as "
+                "the milliseconds they would have given. The pipeline's own milliseconds per "
+                "article (everything but other users) bound its rate at cores x 1000 / ms with "
+                "no core idle; the budget is what everything but the NER server may cost per "
+                "article for the target ratio against ceiling round 1.",
                 "Naive baseline: `bench/baseline_naive.py` in its own namespace, models loaded and "
                 "partitions assigned before the clock starts; same publish and count rule.",
             ],
