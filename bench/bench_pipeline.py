@@ -627,9 +627,7 @@ class Results:
     naive_n: int = 0
     naive_rate: float | None = None
     naive_rss: str | None = None
-    cpu_ceiling: list[str] = field(default_factory=list)
-    cpu_pipeline: str | None = None
-    cores_ceiling: dict[str, float] | None = None  # ceiling round 1, per component
+    cores_ceiling: list[dict[str, float]] = field(default_factory=list)  # per round, per component
     cores_pipeline: dict[str, float] | None = None  # the first throughput round, per component
     cpu_latency: str | None = None
     refreshes: dict[str, int] = field(default_factory=dict)  # phase -> index refreshes
@@ -653,9 +651,7 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
                       **service_groups(load())})
     seconds, ents = raw_pipe(model, texts, processes, batch)
     cores = meter.cores()
-    res.cpu_ceiling.append(CpuMeter.describe(cores))
-    if res.cores_ceiling is None:
-        res.cores_ceiling = cores
+    res.cores_ceiling.append(cores)
     res.cpu_others.append(cores["everything else"] + cores["steal"])
     res.ceiling_rounds.append(n_articles / seconds)
     ner_cores = next(iter(cores.values())) + cores.get(CORENLP_GROUP, 0.0)
@@ -663,7 +659,7 @@ def measure_ceiling(model: str, texts: list[str], n_articles: int, processes: in
         res.ceiling_per_core.append(n_articles / seconds / ner_cores)
     res.ceiling_texts, res.ceiling_entities = len(texts), ents
     log(f"ceiling ({label}): {n_articles / seconds:.1f} articles/s ({seconds:.1f}s, {ents} entities); "
-        f"CPU {res.cpu_ceiling[-1]}")
+        f"CPU {CpuMeter.describe(cores)}")
 
 
 def topic_messages(s: Settings, topic: str) -> int:
@@ -709,7 +705,6 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
         t_end = wait_count(es, s.es_alias, len(warm) + len(measured), deadline, args.stall,
                            "throughput", worker.check_alive, tail=worker.tail)
         cores = meter.cores()
-        res.cpu_pipeline = CpuMeter.describe(cores)
         res.cores_pipeline = cores
         res.cpu_others.append(cores["everything else"] + cores["steal"])
         res.refreshes["throughput"] = refresh_total(es, s.es_alias) - refreshed
@@ -729,7 +724,7 @@ def run_pipeline(args: argparse.Namespace, ns: Namespace, warm: list[Prepared],
             res.ner_busy = busy / res.pipeline_seconds
             res.batch_articles = len(measured) / batches
         log(f"throughput: {res.pipeline_rate:.1f} articles/s ({res.pipeline_seconds:.1f}s; "
-            f"published in {res.publish_seconds:.1f}s); CPU {res.cpu_pipeline}")
+            f"published in {res.publish_seconds:.1f}s); CPU {CpuMeter.describe(cores)}")
 
         if args.latency_seconds > 0:
             # the throughput run leaves work behind (Elasticsearch merges and refreshes, commits):
@@ -982,14 +977,14 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         ))
     if (res.cores_ceiling and res.cores_pipeline and res.ceiling_rounds
             and res.pipeline_rounds):
-        rows.extend(cpu_budget(res.ceiling_rounds[0], res.cores_ceiling,
+        rows.extend(cpu_budget(res.ceiling_rounds[0], res.cores_ceiling[0],
                                res.pipeline_rounds[0], res.cores_pipeline,
                                os.cpu_count() or 1, RATIO_TARGET))
-    for i, cpu in enumerate(res.cpu_ceiling):
-        rows.append((f"CPU during ceiling round {i + 1} (in cores)", cpu))
-    if res.cpu_pipeline:
+    for i, cores in enumerate(res.cores_ceiling):
+        rows.append((f"CPU during ceiling round {i + 1} (in cores)", CpuMeter.describe(cores)))
+    if res.cores_pipeline:
         rows.append(("CPU during the (first) pipeline throughput run (in cores)",
-                     res.cpu_pipeline))
+                     CpuMeter.describe(res.cores_pipeline)))
     if res.cpu_latency:
         rows.append(("CPU during the latency run (in cores)", res.cpu_latency))
     if res.refreshes:
@@ -1033,9 +1028,10 @@ def cpu_budget(ceiling: float, cores_c: dict[str, float], rate: float, cores_p: 
     total_c, total_p = sum(ms_c.values()), sum(ms_p.values())
     idle_p = 1000 * max(0.0, ncores - sum(v for k, v in cores_p.items() if k != "steal")) / rate
     ner = CORENLP_GROUP if CORENLP_GROUP in ms_p else "NER processes"  # spaCy: no server
-    rest_p = total_p - ms_p.get(ner, 0.0)
+    ner_p = ms_p.get(ner, 0.0)
+    rest_p = total_p - ner_p
     allowed = ncores * 1000 / total_p
-    budget = ncores * 1000 / (target * ceiling) - ms_p.get(ner, 0.0)
+    budget = ncores * 1000 / (target * ceiling) - ner_p
 
     def parts(ms: dict[str, float]) -> str:
         return ", ".join(f"{k} {v:.1f}" for k, v in sorted(ms.items(), key=lambda kv: -kv[1]))
