@@ -21,6 +21,7 @@ from typing import Any
 
 import faust
 
+from streams.runtime import consumer
 from streams.runtime.recovery import SeekFirstTableManager
 from streams.runtime.wire import INTERNAL_CODEC
 from streams.settings import Settings, load, private_dir, reveal
@@ -77,6 +78,9 @@ app = faust.App(
     # streams.runtime.recovery and docs/reliability.md ("Post-recovery stall")
     TableManager=SeekFirstTableManager,
 )
+# seek back over records the Kafka client handed over but Faust did not deliver: see
+# streams.runtime.consumer and docs/reliability.md ("Records taken but not delivered")
+consumer.install(app)
 
 
 def _topic(name: str, value_serializer: str = INTERNAL_CODEC) -> faust.TopicT:
