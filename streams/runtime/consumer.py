@@ -105,7 +105,12 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         for tp, offset in first_undelivered.items():
             if tp not in assigned:
                 continue
-            position = await asyncio.wait_for(client.position(tp), timeout=timeout)
+            try:
+                position = await asyncio.wait_for(client.position(tp), timeout=timeout)
+            except Exception as exc:  # no position yet: the client's reset re-reads from there
+                self.log.warning("no position for %s:%s to seek back to %s: %r",
+                                 tp.topic, tp.partition, offset, exc)
+                continue
             if rewinds(position, offset):
                 client.seek(tp, offset)
                 # Faust skips records below its read offset as already read
