@@ -294,6 +294,46 @@ def listener(port: int, marker: str) -> int | None:
     return None
 
 
+def pin_cores(s: Settings, spec: str) -> tuple[str, Callable[[], None]]:
+    """Give the local NER server the CPUs in ``spec`` and everything else the other CPUs.
+
+    Models a deployment where the NER server has cores of its own (a machine of its own, or
+    cores reserved for it): Kafka, Elasticsearch, this process and all it starts (worker, NER
+    processes, the ceiling's client processes, the naive loop) share the rest, so the ratio
+    shows whether the pipeline keeps the server busy rather than how much CPU it takes from it.
+    Every thread of each process is pinned (a process's own affinity covers one thread only).
+    Returns a description and a function that gives every process all CPUs back.
+    """
+    allowed = os.sched_getaffinity(0)
+    server_cpus = {int(c) for c in spec.split(",") if c.strip()}
+    rest = allowed - server_cpus
+    if not server_cpus <= allowed or not rest:
+        raise BenchError(f"--ner-server-cpus {spec}: need CPUs among {sorted(allowed)}, "
+                         "leaving at least one for everything else")
+    server = list(ner_server(s))
+    others = [service_pid(s, "kafka", "kafka.pid"), service_pid(s, "elasticsearch", "es.pid")]
+    if not server or None in others:
+        raise BenchError("--ner-server-cpus needs the local services of `newsstream services up` "
+                         "(Kafka, Elasticsearch and the CoreNLP server)")
+    # the server last: it wins should it run below one of the others
+    layout = [(pid, rest) for pid in [*others, os.getpid()] if pid is not None]
+    layout += [(pid, server_cpus) for pid in server]
+
+    def apply(cpus_of: Callable[[set[int]], set[int]]) -> None:
+        for root, cpus in layout:
+            for proc in procs.tree(root):
+                with contextlib.suppress(psutil.Error, OSError):
+                    for thread in proc.threads():
+                        with contextlib.suppress(OSError):
+                            os.sched_setaffinity(thread.id, cpus_of(cpus))
+
+    apply(lambda cpus: cpus)
+    desc = (f"the CoreNLP server on CPU {','.join(map(str, sorted(server_cpus)))}, everything "
+            f"else (Kafka, Elasticsearch, the benchmark, the worker and its processes) on CPU "
+            f"{','.join(map(str, sorted(rest)))} (`--ner-server-cpus {spec}`)")
+    return desc, lambda: apply(lambda _cpus: allowed)
+
+
 class CpuMeter:
     """Where the CPU went between two snapshots, in cores: per component and everything else.
 
@@ -635,6 +675,7 @@ class Results:
     ceiling_per_core: list[float] = field(default_factory=list)  # articles per NER CPU-second
     pipeline_per_core: float | None = None
     dlq: int = 0
+    cores: str | None = None  # the CPU layout of --ner-server-cpus, when given
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -928,6 +969,8 @@ def ceiling_label(s: Settings) -> str:
 
 def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    if res.cores:
+        rows.append(("cores (ceiling, pipeline and naive loop alike)", res.cores))
     c = res.ceiling
     rounds = ", ".join(f"{r:.1f}" for r in res.ceiling_rounds)
     rows.append((
@@ -1352,6 +1395,9 @@ def main() -> int:
                    "against 1 worker x N), written to its own section")
     p.add_argument("--scale-partitions", type=int, default=6,
                    help="partitions of the scale-out topics (divisible by every N)")
+    p.add_argument("--ner-server-cpus", default="",
+                   help="e.g. 1: pin the local CoreNLP server to these CPUs and everything else "
+                   "to the others for the whole run (the NER server on cores of its own)")
     p.add_argument("--worker-cmd", default=None,
                    help="measure another worker command (a variant under test) instead of "
                    "`python -m streams.cli worker`")
@@ -1447,7 +1493,11 @@ def main() -> int:
     naive_ns = Namespace.create(f"{tag}-naive", tmp)
     s = ns.settings()
     code = 0
+    unpin: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        if args.ner_server_cpus:
+            res.cores, unpin = pin_cores(base, args.ner_server_cpus)
+            log(f"cores: {res.cores}")
         # the NER server's JIT, like Elasticsearch's, is warmed before anything is timed
         log(f"warm-up: {model} on the warm-up articles' texts, untimed ...")
         raw_pipe(model, corpus.ner_texts(warm_recs), s.nlp_processes, args.ceiling_batch)
@@ -1470,6 +1520,7 @@ def main() -> int:
     except (Exception, KeyboardInterrupt) as exc:
         code = exit_code(exc)
     finally:
+        unpin()
         if not args.keep:
             log("cleanup: " + "; ".join(cleanup(tag, base)))
             shutil.rmtree(tmp, ignore_errors=True)

@@ -272,3 +272,32 @@ def test_corenlp_flag_variants_differ_from_the_service_command_only_in_their_fla
     g1 = gc_bench.variant_command(cmd, *gc_bench.COMPARISONS["gc"]["g1-defaults"])
     assert g1[:2] == [cmd[0], "-XX:+UseG1GC"] and "-XX:-G1UseAdaptiveIHOP" not in g1
     assert set(HTTP_FLAGS) <= set(g1)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to split")
+def test_pin_cores_splits_the_cpus_and_gives_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    allowed = os.sched_getaffinity(0)
+    server_cpu = max(allowed)
+    sleepers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+                for _ in range(3)]
+    server, kafka, es = (p.pid for p in sleepers)
+    monkeypatch.setattr(bp, "ner_server", lambda _s: {server: "CoreNLP server"})
+    monkeypatch.setattr(bp, "service_pid",
+                        lambda _s, name, _f: {"kafka": kafka, "elasticsearch": es}[name])
+    try:
+        with pytest.raises(bp.BenchError, match="at least one"):
+            bp.pin_cores(SimpleNamespace(), ",".join(map(str, allowed)))
+        desc, unpin = bp.pin_cores(SimpleNamespace(), str(server_cpu))
+        try:
+            assert f"CoreNLP server on CPU {server_cpu}" in desc
+            assert os.sched_getaffinity(server) == {server_cpu}
+            for pid in (kafka, es, os.getpid()):
+                assert os.sched_getaffinity(pid) == allowed - {server_cpu}
+        finally:
+            unpin()
+        for pid in (server, kafka, es, os.getpid()):
+            assert os.sched_getaffinity(pid) == allowed
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
