@@ -1020,9 +1020,11 @@ def table(res: Results, s: Settings, args: argparse.Namespace, n: int) -> list[t
         ))
     if (res.cores_ceiling and res.cores_pipeline and res.ceiling_rounds
             and res.pipeline_rounds):
-        rows.extend(cpu_budget(res.ceiling_rounds[0], res.cores_ceiling[0],
-                               res.pipeline_rounds[0], res.cores_pipeline,
-                               os.cpu_count() or 1, RATIO_TARGET))
+        budget = cpu_budget(res.ceiling_rounds[0], res.cores_ceiling[0],
+                            res.pipeline_rounds[0], res.cores_pipeline,
+                            os.cpu_count() or 1, RATIO_TARGET)
+        # the bound of shared cores means nothing when the NER server has cores of its own
+        rows.extend(budget[:1] if res.cores else budget)
     for i, cores in enumerate(res.cores_ceiling):
         rows.append((f"CPU during ceiling round {i + 1} (in cores)", CpuMeter.describe(cores)))
     if res.cores_pipeline:
