@@ -319,19 +319,19 @@ def pin_cores(s: Settings, spec: str) -> tuple[str, Callable[[], None]]:
     layout = [(pid, rest) for pid in [*others, os.getpid()] if pid is not None]
     layout += [(pid, server_cpus) for pid in server]
 
-    def apply(cpus_of: Callable[[set[int]], set[int]]) -> None:
-        for root, cpus in layout:
+    def apply(pins: list[tuple[int, set[int]]]) -> None:
+        for root, cpus in pins:
             for proc in procs.tree(root):
                 with contextlib.suppress(psutil.Error, OSError):
                     for thread in proc.threads():
                         with contextlib.suppress(OSError):
-                            os.sched_setaffinity(thread.id, cpus_of(cpus))
+                            os.sched_setaffinity(thread.id, cpus)
 
-    apply(lambda cpus: cpus)
+    apply(layout)
     desc = (f"the CoreNLP server on CPU {','.join(map(str, sorted(server_cpus)))}, everything "
             f"else (Kafka, Elasticsearch, the benchmark, the worker and its processes) on CPU "
             f"{','.join(map(str, sorted(rest)))} (`--ner-server-cpus {spec}`)")
-    return desc, lambda: apply(lambda _cpus: allowed)
+    return desc, lambda: apply([(root, allowed) for root, _ in layout])
 
 
 class CpuMeter:
